@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test of nano-rs from a fresh clone: installs what the tests need, then checks
+# formatting, lints, tests (unit, integration, interop, doc tests) and docs.
+#
+#   ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  log "installing Debian packages: $*"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# Rust components for the format and lint checks.
+if command -v rustup >/dev/null 2>&1; then
+  for component in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+  done
+fi
+
+# Node.js runs the third-party JavaScript codecs and clients of the interop tests.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+
+log "npm ci (tests/interop: pinned third-party pomelo/pinus packages)"
+(cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+
+log "cargo fmt --check"
+cargo fmt --all --check
+
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo test"
+cargo test --workspace --locked
+
+log "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+log "all tests passed"

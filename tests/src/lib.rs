@@ -1,0 +1,12 @@
+//! # nano-tests
+//!
+//! Cross-crate end-to-end and interop tests of nano-rs (in `tests/tests/`), and the helpers they
+//! share. Interop tests run third-party JavaScript code (pinned in `tests/interop/package.json`
+//! and its lock file) with Node.js.
+
+pub mod node;
+
+/// The code blocks of `README.md`, compiled and run as doc tests so the README cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
