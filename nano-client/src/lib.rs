@@ -1,8 +1,57 @@
 //! # nano-client
 //!
 //! An async Rust client for servers speaking the nano/Pomelo protocol (nano-rs, nano, pomelo,
-//! pinus): handshake, heartbeats, requests, notifies and pushes, over TCP or WebSocket. Tests,
-//! bots and the load generator use it.
+//! pinus), over TCP or WebSocket. It behaves like a Pomelo game client: it sends the handshake
+//! and its ack, keeps heartbeats going both ways, matches responses to requests by id, uses the
+//! server's route dictionary, and reports kicks and dead connections. Tests, bots and the load
+//! generator of nano-rs use it.
 //!
-//! The client arrives on top of the protocol codec in `nano-core`; this crate currently exports
-//! nothing.
+//! # Examples
+//!
+//! ```no_run
+//! use nano_client::{Client, ClientError};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize)]
+//! struct Join<'a> { name: &'a str }
+//!
+//! #[derive(Deserialize)]
+//! struct Joined { code: i32, result: String }
+//!
+//! # async fn run() -> Result<(), ClientError> {
+//! // TCP; use "ws://127.0.0.1:3250/nano" for WebSocket.
+//! let client = Client::connect("127.0.0.1:3251").await?;
+//!
+//! // Pushes: subscribe first, then trigger them.
+//! let mut new_users = client.subscribe("onNewUser");
+//!
+//! // A request: typed in, typed out; an error body from the server is an `Err`.
+//! let joined: Joined = client.request("room.join", &Join { name: "ann" }).await?;
+//! assert_eq!(joined.result, "success");
+//!
+//! // A notify: no response.
+//! client.notify("room.message", &serde_json::json!({ "name": "ann", "content": "hi" })).await?;
+//!
+//! if let Some(push) = new_users.recv().await {
+//!     let body: serde_json::Value = push.decode()?;
+//!     println!("{}: {body}", push.route);
+//! }
+//!
+//! // Why the connection ended: a kick with its reason, a heartbeat timeout, ...
+//! let reason = client.closed().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Several tasks can share one [`Client`] (it is cheap to clone) and run requests concurrently.
+
+mod builder;
+mod client;
+mod connection;
+mod error;
+mod push;
+
+pub use builder::ClientBuilder;
+pub use client::Client;
+pub use error::{ClientError, CloseReason};
+pub use nano_core::Serializer;
+pub use push::{Push, Pushes};

@@ -9,5 +9,14 @@
 //!
 //! - [`protocol`]: the wire codec — packets, messages, the route dictionary, and the handshake
 //!   and kick bodies.
+//! - [`Serializer`]: payload formats (JSON, MessagePack).
+//! - [`ErrorBody`]: the payload of an error response (`{"code":404,"msg":"..."}`).
+//! - [`transport`]: the packet transport trait connections run over.
 
+mod error_body;
 pub mod protocol;
+mod serializer;
+pub mod transport;
+
+pub use error_body::ErrorBody;
+pub use serializer::{BoxError, Serializer, SerializerError};

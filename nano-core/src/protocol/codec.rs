@@ -4,7 +4,7 @@ use bytes::{Buf, BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::packet::{HEADER_LEN, MAX_FRAME_BODY_LEN, put_header};
-use super::{Message, Packet, PacketType, ProtocolError, RouteDict};
+use super::{EncodedPacket, Message, Packet, PacketType, ProtocolError, RouteDict};
 
 /// The default largest packet body accepted from a peer: 65,536 bytes (nano's limit;
 /// exactly 65,536 is allowed).
@@ -119,6 +119,15 @@ impl Encoder<&Packet> for PacketCodec {
     fn encode(&mut self, packet: &Packet, dst: &mut BytesMut) -> Result<(), ProtocolError> {
         dst.reserve(packet.encoded_len());
         packet.encode(dst)
+    }
+}
+
+impl Encoder<EncodedPacket> for PacketCodec {
+    type Error = ProtocolError;
+
+    fn encode(&mut self, packet: EncodedPacket, dst: &mut BytesMut) -> Result<(), ProtocolError> {
+        dst.extend_from_slice(packet.as_bytes());
+        Ok(())
     }
 }
 

@@ -75,6 +75,10 @@ pub enum ProtocolError {
     #[error("route of {0} bytes is longer than the 255-byte limit")]
     RouteTooLong(usize),
 
+    /// A WebSocket peer sent a text message; packets travel in binary messages only.
+    #[error("text WebSocket message: packets must be sent as binary messages")]
+    TextMessage,
+
     /// The handshake body is not the JSON the protocol expects.
     #[error("invalid handshake JSON: {0}")]
     InvalidHandshake(#[source] serde_json::Error),

@@ -40,6 +40,7 @@
 
 mod codec;
 mod dictionary;
+mod encoded;
 mod error;
 mod handshake;
 mod message;
@@ -49,6 +50,7 @@ pub mod varint;
 
 pub use codec::{DEFAULT_MAX_BODY_LEN, PacketCodec, encode_data_packet};
 pub use dictionary::{RouteDict, RouteDictError};
+pub use encoded::EncodedPacket;
 pub use error::ProtocolError;
 pub use handshake::{ClientSys, HandshakeRequest, HandshakeResponse, Kick, ServerSys};
 pub use message::{Message, MessageType};

@@ -1,0 +1,379 @@
+//! [`Client`]: a connected session, and the operations on it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use nano_core::protocol::{EncodedPacket, HandshakeResponse, Message, Route, RouteDict, RouteName};
+use nano_core::transport::PacketTransport;
+use nano_core::{ErrorBody, Serializer};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::push::{Pushes, Subscriptions};
+use crate::{ClientBuilder, ClientError, CloseReason, connection};
+
+/// What a pending request is answered with: the payload and pitaya's error flag, or the reason
+/// the connection ended first.
+pub(crate) type Reply = Result<(Bytes, bool), CloseReason>;
+
+/// Requests waiting for a response, and whether the connection has ended.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    pub(crate) waiting: HashMap<u64, oneshot::Sender<Reply>>,
+    pub(crate) closed: Option<CloseReason>,
+}
+
+/// State shared by the client handles and the connection tasks.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) outgoing: mpsc::Sender<EncodedPacket>,
+    pub(crate) pending: Mutex<Pending>,
+    pub(crate) subscriptions: Mutex<Subscriptions>,
+    pub(crate) closed: watch::Sender<Option<CloseReason>>,
+    pub(crate) dict: RouteDict,
+    pub(crate) heartbeat: Option<Duration>,
+    pub(crate) serializer: Serializer,
+    handshake: HandshakeResponse,
+    next_id: AtomicU64,
+    request_timeout: Duration,
+    push_buffer: usize,
+}
+
+/// Locks `mutex`, ignoring poisoning: every critical section here leaves the data consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    /// Ends the connection with `reason` (the first reason wins): fails every pending request,
+    /// ends every push stream, and wakes [`Client::closed`].
+    pub(crate) fn finish(&self, reason: CloseReason) {
+        let waiting = {
+            let mut pending = lock(&self.pending);
+            if pending.closed.is_some() {
+                return;
+            }
+            pending.closed = Some(reason.clone());
+            std::mem::take(&mut pending.waiting)
+        };
+        for (_, reply) in waiting {
+            let _ = reply.send(Err(reason.clone()));
+        }
+        lock(&self.subscriptions).close();
+        self.closed.send_replace(Some(reason));
+    }
+
+    fn close_reason(&self) -> CloseReason {
+        self.closed
+            .borrow()
+            .clone()
+            .unwrap_or(CloseReason::ClosedByClient)
+    }
+}
+
+/// Cancels the connection when the last [`Client`] handle is dropped.
+#[derive(Debug)]
+struct Handle {
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// A connection to a nano/Pomelo server, after a successful handshake.
+///
+/// Cheap to clone; clones share the connection, and requests from many tasks run concurrently on
+/// it (each has its own id, responses are matched by id). The connection closes when
+/// [`close`](Client::close) is called, when the last handle is dropped, or when the server
+/// ends it.
+///
+/// # Examples
+///
+/// ```no_run
+/// use nano_client::Client;
+/// use serde_json::{Value, json};
+///
+/// # async fn run() -> Result<(), nano_client::ClientError> {
+/// let client = Client::connect("127.0.0.1:3250").await?;
+/// let mut messages = client.subscribe("onMessage");
+/// let joined: Value = client.request("room.join", &json!({ "name": "ann" })).await?;
+/// client.notify("room.message", &json!({ "name": "ann", "content": "hi" })).await?;
+/// while let Some(push) = messages.recv().await {
+///     let message: Value = push.decode()?;
+///     println!("{message}");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    handle: Arc<Handle>,
+}
+
+impl Client {
+    /// Connects with default settings; see [`ClientBuilder::connect`].
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::connect`].
+    pub async fn connect(target: &str) -> Result<Client, ClientError> {
+        ClientBuilder::new().connect(target).await
+    }
+
+    /// Settings for a new connection.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    pub(crate) fn start<T: PacketTransport>(
+        config: ClientBuilder,
+        transport: T,
+        handshake: HandshakeResponse,
+    ) -> Client {
+        let sys = handshake.sys.clone().unwrap_or_default();
+        let announced = sys.serializer.as_deref().and_then(Serializer::from_name);
+        let serializer = config.serializer.or(announced).unwrap_or_default();
+        let (outgoing, outgoing_rx) = mpsc::channel(config.send_queue);
+        let shared = Arc::new(Shared {
+            outgoing,
+            pending: Mutex::new(Pending::default()),
+            subscriptions: Mutex::new(Subscriptions::default()),
+            closed: watch::Sender::new(None),
+            dict: sys.dict.unwrap_or_default(),
+            heartbeat: sys.heartbeat.filter(|interval| !interval.is_zero()),
+            serializer,
+            handshake,
+            next_id: AtomicU64::new(1),
+            request_timeout: config.request_timeout,
+            push_buffer: config.push_buffer,
+        });
+        let cancel = CancellationToken::new();
+        connection::spawn(transport, shared.clone(), outgoing_rx, cancel.clone());
+        Client {
+            handle: Arc::new(Handle { shared, cancel }),
+        }
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.handle.shared
+    }
+
+    /// Sends a request and waits for its response, serializing `body` and deserializing the
+    /// answer with the connection's serializer.
+    ///
+    /// # Errors
+    ///
+    /// - [`ClientError::Server`] when the server answers with an error body
+    ///   (`{"code":..,"msg":..}` with a code other than 0 or 200) or pitaya's error flag;
+    /// - [`ClientError::Timeout`] when no response arrives within the request timeout;
+    /// - [`ClientError::Closed`] when the connection ends first;
+    /// - [`ClientError::Serializer`] when `body` cannot be serialized or the answer is not an `R`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future forgets the request; a response that arrives later is discarded.
+    pub async fn request<T, R>(&self, route: &str, body: &T) -> Result<R, ClientError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let payload = self.shared().serializer.serialize(body)?;
+        let answer = self.request_raw(route, payload).await?;
+        Ok(self.shared().serializer.deserialize(&answer)?)
+    }
+
+    /// Sends a request with an already-serialized body and returns the response's bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`request`](Self::request), without the serializer errors.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`request`](Self::request).
+    pub async fn request_raw(
+        &self,
+        route: &str,
+        payload: impl Into<Bytes>,
+    ) -> Result<Bytes, ClientError> {
+        let shared = self.shared();
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (reply_tx, reply_rx) = oneshot::channel();
+        {
+            let mut pending = lock(&shared.pending);
+            if let Some(reason) = &pending.closed {
+                return Err(ClientError::Closed(reason.clone()));
+            }
+            pending.waiting.insert(id, reply_tx);
+        }
+        // Removes the entry however this future ends (timeout, error, or being dropped).
+        let _forget = ForgetOnDrop { shared, id };
+
+        let message = Message::Request {
+            id,
+            route: self.route(route),
+            payload: payload.into(),
+        };
+        self.send(&message).await?;
+
+        let timeout = shared.request_timeout;
+        let (payload, error_flag) = match tokio::time::timeout(timeout, reply_rx).await {
+            Err(_) => return Err(ClientError::Timeout(timeout)),
+            Ok(Err(_)) => return Err(ClientError::Closed(shared.close_reason())),
+            Ok(Ok(Err(reason))) => return Err(ClientError::Closed(reason)),
+            Ok(Ok(Ok(reply))) => reply,
+        };
+        if let Some(error) = ErrorBody::detect(shared.serializer, &payload) {
+            return Err(ClientError::Server {
+                code: error.code,
+                message: error.msg,
+            });
+        }
+        if error_flag {
+            let message = String::from_utf8_lossy(&payload).into_owned();
+            return Err(ClientError::Server { code: 500, message });
+        }
+        Ok(payload)
+    }
+
+    /// Sends a notify: a one-way message with no response.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Serializer`] when `body` cannot be serialized; [`ClientError::Closed`]
+    /// when the connection has ended.
+    pub async fn notify<T: Serialize + ?Sized>(
+        &self,
+        route: &str,
+        body: &T,
+    ) -> Result<(), ClientError> {
+        let payload = self.shared().serializer.serialize(body)?;
+        self.notify_raw(route, payload).await
+    }
+
+    /// Sends a notify with an already-serialized body.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Closed`] when the connection has ended.
+    pub async fn notify_raw(
+        &self,
+        route: &str,
+        payload: impl Into<Bytes>,
+    ) -> Result<(), ClientError> {
+        let message = Message::Notify {
+            route: self.route(route),
+            payload: payload.into(),
+        };
+        self.send(&message).await
+    }
+
+    /// The pushes on `route` from now on.
+    ///
+    /// Subscribe before doing what triggers the push: pushes that arrive while nobody listens
+    /// to their route are dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run(client: nano_client::Client) -> Result<(), nano_client::ClientError> {
+    /// let mut members = client.subscribe("onMembers");
+    /// client.request_raw("room.join", &br#"{"name":"ann"}"#[..]).await?;
+    /// let push = members.recv().await.expect("connection open");
+    /// # Ok(()) }
+    /// ```
+    pub fn subscribe(&self, route: &str) -> Pushes {
+        lock(&self.shared().subscriptions).subscribe(Some(route), self.shared().push_buffer)
+    }
+
+    /// Every push, whatever its route, from now on.
+    pub fn pushes(&self) -> Pushes {
+        lock(&self.shared().subscriptions).subscribe(None, self.shared().push_buffer)
+    }
+
+    /// Waits until the connection ends and says why (a kick and its reason, a heartbeat
+    /// timeout, the server closing, ...). Returns at once if it has already ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn closed(&self) -> CloseReason {
+        let mut closed = self.shared().closed.subscribe();
+        match closed.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or(CloseReason::ClosedByClient),
+            // The sender lives in `Shared`, which `self` keeps alive.
+            Err(_) => CloseReason::ClosedByClient,
+        }
+    }
+
+    /// Why the connection ended, or `None` while it is open.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.shared().closed.borrow().clone()
+    }
+
+    /// Closes the connection and waits until it has ended.
+    pub async fn close(&self) {
+        self.handle.cancel.cancel();
+        self.closed().await;
+    }
+
+    /// The server's handshake reply (its `user` data, `sys` fields, ...).
+    pub fn handshake(&self) -> &HandshakeResponse {
+        &self.shared().handshake
+    }
+
+    /// The heartbeat interval the server asked for, if any.
+    pub fn heartbeat_interval(&self) -> Option<Duration> {
+        self.shared().heartbeat
+    }
+
+    /// The route dictionary the server sent (empty if none).
+    pub fn dict(&self) -> &RouteDict {
+        &self.shared().dict
+    }
+
+    /// The payload serializer in use.
+    pub fn serializer(&self) -> Serializer {
+        self.shared().serializer
+    }
+
+    /// The route as it goes on the wire: its code when the dictionary has it.
+    fn route(&self, route: &str) -> Route {
+        match self.shared().dict.code(route) {
+            Some(code) => Route::Code(code),
+            None => Route::Name(RouteName::from(route.to_owned())),
+        }
+    }
+
+    async fn send(&self, message: &Message) -> Result<(), ClientError> {
+        let packet = EncodedPacket::from_message(message, None)?;
+        let shared = self.shared();
+        shared
+            .outgoing
+            .send(packet)
+            .await
+            .map_err(|_| ClientError::Closed(shared.close_reason()))
+    }
+}
+
+/// Forgets a pending request when its future ends, however it ends.
+struct ForgetOnDrop<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        lock(&self.shared.pending).waiting.remove(&self.id);
+    }
+}

@@ -1,0 +1,90 @@
+//! Errors of the client, and why a connection ended.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use nano_core::SerializerError;
+use nano_core::protocol::{HandshakeResponse, PacketType, ProtocolError};
+
+/// Why a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The server sent a Kick packet; `reason` is its `{"reason": ...}` field.
+    Kicked {
+        /// The server's reason.
+        reason: String,
+    },
+    /// The server closed the connection.
+    ServerClosed,
+    /// Nothing arrived from the server for two heartbeat intervals.
+    HeartbeatTimeout,
+    /// [`Client::close`](crate::Client::close) was called, or every handle was dropped.
+    ClosedByClient,
+    /// The server sent bytes that are not the protocol, or the transport failed.
+    Error(String),
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::Kicked { reason } => write!(f, "kicked by the server: {reason}"),
+            CloseReason::ServerClosed => f.write_str("closed by the server"),
+            CloseReason::HeartbeatTimeout => {
+                f.write_str("server silent for two heartbeat intervals")
+            }
+            CloseReason::ClosedByClient => f.write_str("closed by the client"),
+            CloseReason::Error(error) => write!(f, "connection error: {error}"),
+        }
+    }
+}
+
+/// Everything that can go wrong in the client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// Connecting and completing the handshake took longer than the connect timeout.
+    #[error("connect timed out after {0:?}")]
+    ConnectTimeout(Duration),
+    /// The target is neither `host:port` nor a `ws://` URL.
+    #[error("invalid target `{0}`: expected `host:port` or `ws://host:port/path`")]
+    InvalidTarget(String),
+    /// The socket failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+    /// The WebSocket handshake or connection failed.
+    #[error("websocket error: {0}")]
+    WebSocket(#[source] Box<tokio_tungstenite::tungstenite::Error>),
+    /// The server answered the handshake with a code other than 200.
+    #[error("handshake rejected with code {code}")]
+    HandshakeRejected {
+        /// The server's code (500: failure, 501: client too old, ...).
+        code: u16,
+        /// The whole reply, for its `user` data.
+        response: Box<HandshakeResponse>,
+    },
+    /// The server sent a packet the handshake does not allow.
+    #[error("unexpected {0:?} packet during the handshake")]
+    UnexpectedPacket(PacketType),
+    /// The server sent bytes that are not the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// A request got no response within the request timeout.
+    #[error("no response within {0:?}")]
+    Timeout(Duration),
+    /// The server answered with an error body (`{"code":..,"msg":..}`) or an error flag.
+    #[error("server error {code}: {message}")]
+    Server {
+        /// The error code from the body.
+        code: i32,
+        /// The error message from the body.
+        message: String,
+    },
+    /// A payload could not be serialized, or a response not deserialized.
+    #[error(transparent)]
+    Serializer(#[from] SerializerError),
+    /// The connection has ended.
+    #[error("connection closed: {0}")]
+    Closed(CloseReason),
+}

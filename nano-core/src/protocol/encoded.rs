@@ -1,0 +1,83 @@
+//! [`EncodedPacket`]: a packet already turned into its wire bytes.
+
+use bytes::{Bytes, BytesMut};
+
+use super::{Message, Packet, ProtocolError, RouteDict, codec::encode_data_packet};
+
+/// A whole packet — header and body — already encoded to wire bytes.
+///
+/// Cloning shares the bytes, so a broadcast encodes a push once and hands the same
+/// `EncodedPacket` to every member's connection. Transports write it as is: TCP appends it to the
+/// stream, WebSocket sends it as one binary message. The constructors only build valid packets.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use nano_core::protocol::{EncodedPacket, Message, Route};
+///
+/// let push = Message::Push { route: Route::from("onMessage"), payload: Bytes::from_static(b"{}") };
+/// let packet = EncodedPacket::from_message(&push, None)?;
+/// assert_eq!(&packet.as_bytes()[..4], &[0x04, 0x00, 0x00, 0x0d]);
+/// assert_eq!(&EncodedPacket::heartbeat().as_bytes()[..], &[0x03, 0x00, 0x00, 0x00]);
+/// # Ok::<(), nano_core::protocol::ProtocolError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EncodedPacket(Bytes);
+
+impl EncodedPacket {
+    /// Encodes `packet`.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::BodyTooLong`] when the body exceeds what a 3-byte length can say.
+    pub fn from_packet(packet: &Packet) -> Result<Self, ProtocolError> {
+        let mut buf = BytesMut::with_capacity(packet.encoded_len());
+        packet.encode(&mut buf)?;
+        Ok(Self(buf.freeze()))
+    }
+
+    /// Encodes `message` as a Data packet; routes in `dict` are written compressed.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::RouteTooLong`] or [`ProtocolError::BodyTooLong`].
+    pub fn from_message(
+        message: &Message,
+        dict: Option<&RouteDict>,
+    ) -> Result<Self, ProtocolError> {
+        let mut buf = BytesMut::with_capacity(super::HEADER_LEN + message.encoded_len(dict)?);
+        encode_data_packet(message, dict, &mut buf)?;
+        Ok(Self(buf.freeze()))
+    }
+
+    /// The Heartbeat packet, `03 00 00 00` (no allocation).
+    pub fn heartbeat() -> Self {
+        Self(Bytes::from_static(&[0x03, 0x00, 0x00, 0x00]))
+    }
+
+    /// The HandshakeAck packet, `02 00 00 00` (no allocation).
+    pub fn handshake_ack() -> Self {
+        Self(Bytes::from_static(&[0x02, 0x00, 0x00, 0x00]))
+    }
+
+    /// The wire bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The wire bytes, by value.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// Length on the wire.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always `false`: a packet has at least its 4-byte header.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
