@@ -13,7 +13,7 @@ const BATCH: usize = 1_000;
 
 /// A 64-byte JSON object, like a small game message.
 fn payload() -> Bytes {
-    let json = br#"{"name":"player-0042","content":"hello, room seven!","seq":12345}"#;
+    let json = br#"{"name":"player-0042","content":"hello, room seven!","seq":1234}"#;
     assert_eq!(json.len(), 64);
     Bytes::from_static(json)
 }

@@ -3,7 +3,7 @@
 use bytes::{Buf, BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::packet::{HEADER_LEN, MAX_FRAME_BODY_LEN, put_header};
+use super::packet::{HEADER_LEN, MAX_FRAME_BODY_LEN};
 use super::{EncodedPacket, Message, Packet, PacketType, ProtocolError, RouteDict};
 
 /// The default largest packet body accepted from a peer: 65,536 bytes (nano's limit;
@@ -155,7 +155,5 @@ pub fn encode_data_packet(
     dict: Option<&RouteDict>,
     dst: &mut impl BufMut,
 ) -> Result<(), ProtocolError> {
-    let len = message.encoded_len(dict)?;
-    put_header(PacketType::Data, len, dst)?;
-    message.encode(dict, dst)
+    message.encode_packet(dict, dst)
 }

@@ -2,7 +2,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{Message, Packet, ProtocolError, RouteDict, codec::encode_data_packet};
+use super::{Message, Packet, ProtocolError, RouteDict};
 
 /// A whole packet — header and body — already encoded to wire bytes.
 ///
@@ -46,9 +46,7 @@ impl EncodedPacket {
         message: &Message,
         dict: Option<&RouteDict>,
     ) -> Result<Self, ProtocolError> {
-        let mut buf = BytesMut::with_capacity(super::HEADER_LEN + message.encoded_len(dict)?);
-        encode_data_packet(message, dict, &mut buf)?;
-        Ok(Self(buf.freeze()))
+        message.to_packet_bytes(dict).map(Self)
     }
 
     /// The Heartbeat packet, `03 00 00 00` (no allocation).

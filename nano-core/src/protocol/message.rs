@@ -2,9 +2,10 @@
 //!
 //! `[flag: 1][id: varint, Request and Response only][route: Request, Notify, Push only][payload]`
 
-use bytes::{BufMut, Bytes};
+use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{ProtocolError, Route, RouteDict, RouteName, route::MAX_ROUTE_LEN, varint};
+use super::packet::put_header;
+use super::{PacketType, ProtocolError, Route, RouteDict, RouteName, route::MAX_ROUTE_LEN, varint};
 
 /// Flag bit 0: the route is a 2-byte dictionary code.
 const FLAG_COMPRESSED_ROUTE: u8 = 0x01;
@@ -291,8 +292,12 @@ impl Message {
     ///
     /// [`ProtocolError::RouteTooLong`] for an uncompressed route over 255 bytes.
     pub fn encoded_len(&self, dict: Option<&RouteDict>) -> Result<usize, ProtocolError> {
+        Ok(self.len_with(&self.wire_route(dict)?))
+    }
+
+    fn len_with(&self, route: &WireRoute<'_>) -> usize {
         let id_len = self.id().map_or(0, varint::encoded_len);
-        Ok(1 + id_len + self.wire_route(dict)?.len() + self.payload().len())
+        1 + id_len + route.len() + self.payload().len()
     }
 
     /// Appends the encoded message to `dst`.
@@ -310,6 +315,33 @@ impl Message {
         dst: &mut impl BufMut,
     ) -> Result<(), ProtocolError> {
         let route = self.wire_route(dict)?;
+        self.write(&route, dst);
+        Ok(())
+    }
+
+    /// Appends a whole Data packet (header and message), choosing the route's form once.
+    pub(crate) fn encode_packet(
+        &self,
+        dict: Option<&RouteDict>,
+        dst: &mut impl BufMut,
+    ) -> Result<(), ProtocolError> {
+        let route = self.wire_route(dict)?;
+        put_header(PacketType::Data, self.len_with(&route), dst)?;
+        self.write(&route, dst);
+        Ok(())
+    }
+
+    /// A whole Data packet in a buffer of exactly the right size.
+    pub(crate) fn to_packet_bytes(&self, dict: Option<&RouteDict>) -> Result<Bytes, ProtocolError> {
+        let route = self.wire_route(dict)?;
+        let len = self.len_with(&route);
+        let mut buf = BytesMut::with_capacity(super::HEADER_LEN + len);
+        put_header(PacketType::Data, len, &mut buf)?;
+        self.write(&route, &mut buf);
+        Ok(buf.freeze())
+    }
+
+    fn write(&self, route: &WireRoute<'_>, dst: &mut impl BufMut) {
         let kind = self.message_type() as u8;
         let mut flag = kind << 1;
         if matches!(route, WireRoute::Code(_)) {
@@ -324,7 +356,7 @@ impl Message {
         }
         match route {
             WireRoute::None => {}
-            WireRoute::Code(code) => dst.put_u16(code),
+            WireRoute::Code(code) => dst.put_u16(*code),
             WireRoute::Name(name) => {
                 // `wire_route` checked the length against MAX_ROUTE_LEN (255).
                 #[allow(clippy::cast_possible_truncation)]
@@ -333,7 +365,6 @@ impl Message {
             }
         }
         dst.put_slice(self.payload());
-        Ok(())
     }
 
     /// Encodes the message into a new buffer of exactly the right size.
