@@ -4,19 +4,127 @@
 //! nano/Pomelo wire protocol, so the existing JavaScript, Unity and Cocos client SDKs work
 //! against it unmodified.
 //!
-//! This crate grows into the whole runtime (components, sessions, groups, timers, transports);
-//! today it holds the foundation everything else stands on:
+//! Register *components*; their `#[handler]` methods become routes that clients call as
+//! `"component.method"`. Each handler gets the client's [`Session`] and a payload decoded by the
+//! app's [`Serializer`]. The runtime does the framing, handshake, heartbeats, [`Group`]s with
+//! broadcast, [`Pipeline`]s, timers and shutdown, over TCP (and WebSocket with `nano-ws`).
 //!
-//! - [`protocol`]: the wire codec — packets, messages, the route dictionary, and the handshake
-//!   and kick bodies.
-//! - [`Serializer`]: payload formats (JSON, MessagePack).
-//! - [`ErrorBody`]: the payload of an error response (`{"code":404,"msg":"..."}`).
+//! # Quick start
+//!
+//! ```no_run
+//! use nano_core::prelude::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize)]
+//! struct Join { name: String }
+//!
+//! #[derive(Serialize)]
+//! struct Joined { code: i32, result: &'static str }
+//!
+//! #[derive(Deserialize, Serialize)]
+//! struct Chat { name: String, content: String }
+//!
+//! struct Room { members: Group }
+//!
+//! #[component(name = "room")]                 // routes: room.join, room.message
+//! impl Room {
+//!     #[handler]                               // a request: the return value answers it
+//!     fn join(&self, session: &Session, join: Join) -> Result<Joined, HandlerError> {
+//!         session.set("name", join.name);
+//!         self.members.add(session)?;
+//!         Ok(Joined { code: 0, result: "success" })
+//!     }
+//!
+//!     #[handler]                               // a notify: no response
+//!     fn message(&self, _session: &Session, chat: Chat) {
+//!         let _ = self.members.broadcast("onMessage", &chat);
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), nano_core::Error> {
+//!     let app = App::builder().register(Room { members: Group::new("room") }).build()?;
+//!     app.listen_tcp("127.0.0.1:3250").await?;
+//!     app.run().await
+//! }
+//! ```
+//!
+//! # Execution model
+//!
+//! - Messages of one session are handled one at a time, in arrival order; different sessions
+//!   run in parallel on tokio's worker threads.
+//! - A component whose handlers all take `&self` is *shared*: its handlers run concurrently.
+//! - A component with a `&mut self` handler is an *actor*: its handlers, timers and
+//!   [`invoke`](ActorHandle::invoke)d closures run one at a time on its own task, so its state
+//!   needs no lock.
+//! - Every request gets a response: a handler error, an unknown route, an undecodable payload
+//!   or a panic becomes an error response (`{"code":..,"msg":..}`), and the connection stays.
+//!
+//! # Modules
+//!
+//! - [`protocol`]: the wire codec — packets, messages, the route dictionary, handshake bodies.
 //! - [`transport`]: the packet transport trait connections run over.
+//! - [`testing`]: calling handlers without a network.
 
+mod actor;
+mod app;
+mod call;
+mod component;
+mod config;
+mod connection;
+mod core;
+mod error;
 mod error_body;
+mod group;
+mod handler;
+mod metrics;
+mod outbox;
+mod pipeline;
 pub mod protocol;
+mod scheduler;
 mod serializer;
+mod service;
+mod session;
+pub mod testing;
+mod timer;
 pub mod transport;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use actor::{ActorHandle, InvokeError};
+pub use app::{App, AppBuilder, HandshakeRejection, ShutdownHandle};
+pub use call::Call;
+pub use component::{
+    Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, PayloadKind, RouteMeta,
+};
+pub use config::{
+    Config, DEFAULT_ACTOR_MAILBOX_CAPACITY, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_SEND_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT,
+};
+pub use error::Error;
 pub use error_body::ErrorBody;
+pub use group::{Broadcast, Group, GroupError};
+pub use handler::{Deferred, HandlerError, Reply};
+pub use metrics::Metrics;
+pub use outbox::SlowConsumerPolicy;
+pub use pipeline::Pipeline;
+pub use scheduler::Scheduler;
 pub use serializer::{BoxError, Serializer, SerializerError};
+pub use service::{ActorComponent, ActorDispatch, Dispatch, Service, SharedComponent};
+pub use session::{Session, SessionError, TransportKind};
+pub use timer::TimerHandle;
+
+#[cfg(feature = "macros")]
+pub use nano_macros::{component, handler};
+
+/// The names most apps need: `use nano_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        App, Context, Deferred, Group, HandlerError, HandshakeRejection, Lifecycle, Scheduler,
+        Session,
+    };
+    #[cfg(feature = "macros")]
+    pub use crate::{component, handler};
+}

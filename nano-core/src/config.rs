@@ -1,0 +1,71 @@
+//! [`Config`]: every limit and interval of an app, with its default.
+
+use std::time::Duration;
+
+use crate::outbox::SlowConsumerPolicy;
+use crate::protocol::DEFAULT_MAX_BODY_LEN;
+
+/// Default heartbeat interval (nano's): 30 s.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
+/// Default time a connection has to complete the handshake: 10 s.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default capacity of a session's send queue: 128 packets.
+pub const DEFAULT_SEND_QUEUE_CAPACITY: usize = 128;
+/// Default maximum number of simultaneous connections: 100,000.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
+/// Default capacity of an actor component's mailbox: 1,024 calls.
+pub const DEFAULT_ACTOR_MAILBOX_CAPACITY: usize = 1024;
+/// Default time graceful shutdown waits for sessions to drain: 10 s.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every limit and interval of an app. Set them through [`AppBuilder`](crate::AppBuilder);
+/// each field documents its default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The server sends a heartbeat every interval and announces it in the handshake
+    /// (`sys.heartbeat`); a client silent for more than two intervals is disconnected.
+    /// Default: [`DEFAULT_HEARTBEAT_INTERVAL`] (30 s). Zero disables heartbeats.
+    pub heartbeat_interval: Duration,
+    /// A connection that has not completed the handshake (handshake and ack) within this time
+    /// is closed. Default: [`DEFAULT_HANDSHAKE_TIMEOUT`] (10 s).
+    pub handshake_timeout: Duration,
+    /// Largest packet body accepted from a client; a longer one closes the connection as soon
+    /// as its header arrives. Default: [`DEFAULT_MAX_BODY_LEN`] (65,536 bytes).
+    pub max_body_len: usize,
+    /// Packets a session may have queued for sending before pushes hit the
+    /// [`slow_consumer`](Self::slow_consumer) policy and the session stops being read.
+    /// Default: [`DEFAULT_SEND_QUEUE_CAPACITY`] (128).
+    pub send_queue_capacity: usize,
+    /// What happens to a push when a session's send queue is full.
+    /// Default: [`SlowConsumerPolicy::Drop`].
+    pub slow_consumer: SlowConsumerPolicy,
+    /// Connections accepted at once; further ones are closed at once.
+    /// Default: [`DEFAULT_MAX_CONNECTIONS`] (100,000).
+    pub max_connections: usize,
+    /// Calls an actor component can have waiting; callers wait for room beyond that.
+    /// Default: [`DEFAULT_ACTOR_MAILBOX_CAPACITY`] (1,024).
+    pub actor_mailbox_capacity: usize,
+    /// How long graceful shutdown waits for sessions to finish their in-flight requests and
+    /// drain. Default: [`DEFAULT_SHUTDOWN_TIMEOUT`] (10 s).
+    pub shutdown_timeout: Duration,
+    /// Send the route dictionary in the handshake and compress dictionary routes both ways.
+    /// Default: `true`.
+    pub use_dictionary: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_body_len: DEFAULT_MAX_BODY_LEN,
+            send_queue_capacity: DEFAULT_SEND_QUEUE_CAPACITY,
+            slow_consumer: SlowConsumerPolicy::Drop,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            actor_mailbox_capacity: DEFAULT_ACTOR_MAILBOX_CAPACITY,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            use_dictionary: true,
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! [`Core`]: what every session of an app shares (serializer, dictionary, pipeline, counters).
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::metrics::Counters;
+use crate::outbox::SlowConsumerPolicy;
+use crate::protocol::RouteDict;
+use crate::{HandlerError, Pipeline, Serializer, Session};
+
+/// Builds the body of an error response from a handler error.
+pub(crate) type ErrorBodyFn = Arc<dyn Fn(&HandlerError) -> Value + Send + Sync>;
+/// Runs when a session closes.
+pub(crate) type SessionHook = Arc<dyn Fn(&Session) + Send + Sync>;
+
+/// The default error body: `{"code":<code>,"msg":"<message>"}`.
+pub(crate) fn default_error_body(error: &HandlerError) -> Value {
+    serde_json::json!({ "code": error.code(), "msg": error.message() })
+}
+
+/// State shared by an app and all its sessions.
+pub(crate) struct Core {
+    pub(crate) serializer: Serializer,
+    pub(crate) dict: RouteDict,
+    pub(crate) outbound: Pipeline,
+    pub(crate) counters: Counters,
+    pub(crate) error_body: ErrorBodyFn,
+    pub(crate) on_session_closed: Vec<SessionHook>,
+    pub(crate) send_queue_capacity: usize,
+    pub(crate) slow_consumer: SlowConsumerPolicy,
+    pub(crate) next_session_id: AtomicU64,
+}
+
+impl Core {
+    pub(crate) fn new(
+        serializer: Serializer,
+        dict: RouteDict,
+        outbound: Pipeline,
+        error_body: ErrorBodyFn,
+        on_session_closed: Vec<SessionHook>,
+        send_queue_capacity: usize,
+        slow_consumer: SlowConsumerPolicy,
+    ) -> Self {
+        Self {
+            serializer,
+            dict,
+            outbound,
+            counters: Counters::default(),
+            error_body,
+            on_session_closed,
+            send_queue_capacity,
+            slow_consumer,
+            next_session_id: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh session id: unique within the app, below 2^53 so JavaScript reads it exactly.
+    pub(crate) fn next_session_id(&self) -> u64 {
+        // 2^53 ids at a million sessions a second last 285 years; wrap rather than exceed.
+        let id = self.next_session_id.fetch_add(1, Ordering::Relaxed);
+        (id - 1) % ((1 << 53) - 1) + 1
+    }
+
+    /// The serialized error body for `error`, with a plain-text fallback if the configured
+    /// body cannot be serialized.
+    pub(crate) fn error_payload(&self, error: &HandlerError) -> Bytes {
+        let body = (self.error_body)(error);
+        self.serializer.serialize(&body).unwrap_or_else(|_| {
+            Bytes::from(format!(
+                r#"{{"code":{},"msg":"internal error"}}"#,
+                error.code()
+            ))
+        })
+    }
+}
+
+impl Default for Core {
+    fn default() -> Self {
+        Self::new(
+            Serializer::Json,
+            RouteDict::new(),
+            Pipeline::new(),
+            Arc::new(default_error_body),
+            Vec::new(),
+            crate::config::DEFAULT_SEND_QUEUE_CAPACITY,
+            SlowConsumerPolicy::Drop,
+        )
+    }
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core")
+            .field("serializer", &self.serializer)
+            .field("dict", &self.dict.len())
+            .field("outbound", &self.outbound)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,86 @@
+//! Items the `#[component]` macro's generated code uses. Not a public API: it may change in
+//! any release.
+
+pub use std::boxed::Box;
+pub use std::future::Future;
+pub use std::primitive::{str, usize};
+pub use std::result::Result;
+pub use std::sync::Arc;
+
+pub use bytes::Bytes;
+
+pub use crate::call::Call;
+pub use crate::component::{
+    Component, ComponentMeta, Execution, HandlerKind, Lifecycle, PayloadKind, RouteMeta,
+};
+pub use crate::handler::{Deferred, Reply};
+pub use crate::service::{ActorComponent, ActorDispatch, Dispatch, Service, SharedComponent};
+pub use crate::{HandlerError, Session};
+
+/// Payload types of handlers: anything serde can deserialize on its own.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler payload",
+    label = "this payload type does not implement `serde::Deserialize`",
+    note = "add `#[derive(serde::Deserialize)]` to `{Self}`, or take `bytes::Bytes` to get the raw payload"
+)]
+pub trait HandlerPayload: serde::de::DeserializeOwned {}
+
+impl<T: serde::de::DeserializeOwned> HandlerPayload for T {}
+
+/// Values handlers answer with: anything serde can serialize.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler response",
+    label = "this response type does not implement `serde::Serialize`",
+    note = "add `#[derive(serde::Serialize)]` to `{Self}`, or return `bytes::Bytes` to send raw bytes"
+)]
+pub trait HandlerResponse: serde::Serialize {}
+
+impl<T: serde::Serialize> HandlerResponse for T {}
+
+/// Error types of handlers: anything that converts into a [`HandlerError`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler error",
+    label = "this error type does not convert into `nano_core::HandlerError`",
+    note = "return `nano_core::HandlerError`, implement `std::error::Error` for `{Self}`, or implement `From<{Self}> for HandlerError`"
+)]
+pub trait IntoHandlerError: Into<HandlerError> {}
+
+impl<E: Into<HandlerError>> IntoHandlerError for E {}
+
+/// Compile-time check that `T` can be a payload (called by generated code, never at run time).
+pub const fn assert_payload<T: HandlerPayload>() {}
+
+/// Compile-time check that `T` can be a response.
+pub const fn assert_response<T: HandlerResponse + ?Sized>() {}
+
+/// Compile-time check that `E` can be a handler error.
+pub const fn assert_error<E: IntoHandlerError>() {}
+
+/// Converts a handler's error.
+pub fn into_handler_error<E: IntoHandlerError>(error: E) -> HandlerError {
+    error.into()
+}
+
+/// Boxes a handler future.
+pub fn pending<F>(future: F) -> Dispatch
+where
+    F: Future<Output = Reply> + Send + 'static,
+{
+    Dispatch::Pending(Box::pin(future))
+}
+
+/// Boxes an actor handler future.
+pub fn actor_pending<'a, F>(future: F) -> ActorDispatch<'a>
+where
+    F: Future<Output = Reply> + Send + 'a,
+{
+    ActorDispatch::Pending(Box::pin(future))
+}
+
+/// The reply for an index the route table does not have (unreachable from the runtime).
+pub fn unknown_route(call: &Call) -> Reply {
+    Reply::Error(HandlerError::not_found(format!(
+        "unknown route `{}`",
+        call.route().route
+    )))
+}

@@ -1,0 +1,129 @@
+//! Test utilities: call a component's handlers without a network, and see what a session was
+//! sent.
+//!
+//! # Examples
+//!
+//! ```
+//! use nano_core::prelude::*;
+//! use nano_core::testing;
+//!
+//! struct Echo;
+//!
+//! #[component(name = "echo")]
+//! impl Echo {
+//!     #[handler]
+//!     fn say(&self, _session: &Session, text: String) -> String { text.to_uppercase() }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let echo = std::sync::Arc::new(Echo);
+//! let session = testing::session();
+//! let reply = testing::call(&echo, "echo.say", &session, 1, r#""hi""#).await;
+//! assert_eq!(testing::reply_payload(&reply), Some(&br#""HI""#[..]));
+//! # }
+//! ```
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::core::Core;
+use crate::handler::Reply;
+use crate::protocol::{Message, PacketCodec};
+use crate::service::{ActorComponent, ActorDispatch, Dispatch, SharedComponent};
+use crate::session::TransportKind;
+use crate::{Call, Component, HandlerError, Serializer, Session};
+
+/// A session attached to no connection, using JSON; whatever is sent to it stays queued for
+/// [`sent`].
+pub fn session() -> Session {
+    session_with(Serializer::Json)
+}
+
+/// A session attached to no connection, using `serializer`.
+pub fn session_with(serializer: Serializer) -> Session {
+    let core = Core {
+        serializer,
+        ..Core::default()
+    };
+    Session::new(Arc::new(core), None, TransportKind::Stream)
+}
+
+/// Takes the messages queued for `session` (responses and pushes), decoded.
+pub fn sent(session: &Session) -> Vec<Message> {
+    use tokio_util::codec::Decoder;
+    let mut queued = std::collections::VecDeque::new();
+    session.inner().outbox.drain_into(&mut queued);
+    let mut codec = PacketCodec::default();
+    queued
+        .into_iter()
+        .filter_map(|packet| {
+            let mut buf = bytes::BytesMut::from(&packet.as_bytes()[..]);
+            let packet = codec.decode(&mut buf).ok()??;
+            Message::decode_with(packet.body, &session.core().dict).ok()
+        })
+        .collect()
+}
+
+fn route_index<C: Component>(route: &str) -> Option<usize> {
+    C::META.routes.iter().position(|meta| meta.route == route)
+}
+
+fn unknown(route: &str) -> Reply {
+    Reply::Error(HandlerError::not_found(format!("unknown route `{route}`")))
+}
+
+/// Calls `route` on a shared component as a request (`mid` ≥ 1) or notify (`mid` 0) from
+/// `session`, with a serialized `payload`, and returns the handler's reply.
+pub async fn call<C: SharedComponent>(
+    component: &Arc<C>,
+    route: &str,
+    session: &Session,
+    mid: u64,
+    payload: impl Into<Bytes>,
+) -> Reply {
+    let Some(index) = route_index::<C>(route) else {
+        return unknown(route);
+    };
+    session.set_last_mid(mid);
+    let call = Call::new(session.clone(), &C::META.routes[index], mid, payload.into());
+    match C::dispatch(component, index, call) {
+        Dispatch::Ready(reply) => reply,
+        Dispatch::Pending(future) => future.await,
+    }
+}
+
+/// Calls `route` on an actor component (one with `&mut self` handlers), as [`call`] does.
+pub async fn call_actor<C: ActorComponent>(
+    component: &mut C,
+    route: &str,
+    session: &Session,
+    mid: u64,
+    payload: impl Into<Bytes>,
+) -> Reply {
+    let Some(index) = route_index::<C>(route) else {
+        return unknown(route);
+    };
+    session.set_last_mid(mid);
+    let call = Call::new(session.clone(), &C::META.routes[index], mid, payload.into());
+    match component.dispatch(index, call) {
+        ActorDispatch::Ready(reply) => reply,
+        ActorDispatch::Pending(future) => future.await,
+    }
+}
+
+/// The payload of a [`Reply::Payload`].
+pub fn reply_payload(reply: &Reply) -> Option<&[u8]> {
+    match reply {
+        Reply::Payload(payload) => Some(payload),
+        _ => None,
+    }
+}
+
+/// The error of a [`Reply::Error`].
+pub fn reply_error(reply: &Reply) -> Option<&HandlerError> {
+    match reply {
+        Reply::Error(error) => Some(error),
+        _ => None,
+    }
+}
