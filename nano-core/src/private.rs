@@ -47,18 +47,33 @@ pub trait IntoHandlerError: Into<HandlerError> {}
 
 impl<E: Into<HandlerError>> IntoHandlerError for E {}
 
-/// Compile-time check that `T` can be a payload (called by generated code, never at run time).
-pub const fn assert_payload<T: HandlerPayload>() {}
+/// Decodes a typed payload (generated code spans this call on the payload type, so a
+/// missing `Deserialize` is reported once, there).
+///
+/// # Errors
+///
+/// The 400 reply for an undecodable payload.
+pub fn decode<T: HandlerPayload>(call: &Call) -> Result<T, Reply> {
+    call.decode()
+}
 
-/// Compile-time check that `T` can be a response.
-pub const fn assert_response<T: HandlerResponse + ?Sized>() {}
+/// The reply for a handler's value (spanned on the response type).
+pub fn respond_value<T: HandlerResponse>(call: &Call, value: T) -> Reply {
+    call.reply_value(value)
+}
 
-/// Compile-time check that `E` can be a handler error.
-pub const fn assert_error<E: IntoHandlerError>() {}
+/// The reply for a handler's `Result` whose error is already converted.
+pub fn respond_result<T: HandlerResponse>(call: &Call, result: Result<T, HandlerError>) -> Reply {
+    call.reply_result(result)
+}
 
-/// Converts a handler's error.
-pub fn into_handler_error<E: IntoHandlerError>(error: E) -> HandlerError {
-    error.into()
+/// Converts a handler's error (spanned on the error type).
+///
+/// # Errors
+///
+/// `result`'s error, converted.
+pub fn map_error<T, E: IntoHandlerError>(result: Result<T, E>) -> Result<T, HandlerError> {
+    result.map_err(Into::into)
 }
 
 /// Boxes a handler future.

@@ -20,7 +20,6 @@ pub(crate) fn expand(component: &Component, block: &ItemImpl) -> TokenStream {
         .any(|handler| handler.receiver == Receiver::Mut);
 
     let meta = meta(component, &private, is_actor);
-    let checks = checks(component, &private);
     let arms: Vec<TokenStream> = component
         .handlers
         .iter()
@@ -76,8 +75,6 @@ pub(crate) fn expand(component: &Component, block: &ItemImpl) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
-            #checks
-
             impl #private::Component for #self_ty {
                 const META: #private::ComponentMeta = #meta;
 
@@ -133,43 +130,6 @@ fn meta(component: &Component, private: &TokenStream, is_actor: bool) -> TokenSt
     }
 }
 
-/// Compile-time checks of payload, response and error types, each spanned on the user's type
-/// so rustc reports a missing `Deserialize`/`Serialize` right there.
-fn checks(component: &Component, private: &TokenStream) -> TokenStream {
-    let self_ty = &component.self_ty;
-    let mut checks = Vec::new();
-    for handler in &component.handlers {
-        if let Payload::Typed(ty) = &handler.payload {
-            checks.push(quote_spanned!(ty.span()=> #private::assert_payload::<#ty>();));
-        }
-        match &handler.output {
-            Output::Value(ty)
-            | Output::Result {
-                ok: ResultOk::Value(ty),
-                ..
-            } => {
-                checks.push(quote_spanned!(ty.span()=> #private::assert_response::<#ty>();));
-            }
-            _ => {}
-        }
-        if let Output::Result { err: Some(err), .. } = &handler.output {
-            checks.push(quote_spanned!(err.span()=> #private::assert_error::<#err>();));
-        }
-    }
-    if checks.is_empty() {
-        return quote!();
-    }
-    quote! {
-        impl #self_ty {
-            #[doc(hidden)]
-            #[allow(dead_code)]
-            const __NANO_TYPE_CHECKS: () = {
-                #(#checks)*
-            };
-        }
-    }
-}
-
 /// One `match` arm of the dispatch function.
 fn arm(index: usize, handler: &Handler, private: &TokenStream, is_actor: bool) -> TokenStream {
     let method = &handler.method;
@@ -177,13 +137,14 @@ fn arm(index: usize, handler: &Handler, private: &TokenStream, is_actor: bool) -
 
     let decode = match &handler.payload {
         Payload::Typed(ty) => {
+            let decode_call = quote_spanned!(ty.span()=> #private::decode::<#ty>(&#call));
             let ready = if is_actor {
                 quote!(ActorDispatch)
             } else {
                 quote!(Dispatch)
             };
             quote! {
-                let __nano_payload: #ty = match #call.decode::<#ty>() {
+                let __nano_payload: #ty = match #decode_call {
                     #private::Result::Ok(payload) => payload,
                     #private::Result::Err(reply) => return #private::#ready::Ready(reply),
                 };
@@ -211,7 +172,7 @@ fn arm(index: usize, handler: &Handler, private: &TokenStream, is_actor: bool) -
         quote!()
     };
     let invoke = quote!(Self::#method(#receiver, #session #payload) #await_);
-    let reply = reply(&call, &invoke, &handler.output);
+    let reply = reply(&call, &invoke, &handler.output, private);
 
     let body = match (handler.is_async, is_actor) {
         (false, false) => quote!(#private::Dispatch::Ready(#reply)),
@@ -233,7 +194,19 @@ fn arm(index: usize, handler: &Handler, private: &TokenStream, is_actor: bool) -
     }
 }
 
-fn reply(call: &syn::Ident, invoke: &TokenStream, output: &Output) -> TokenStream {
+/// Turns the handler's return value into a `Reply`. Conversions that need a trait bound are
+/// spanned on the user's type, so that a missing `Serialize` or error conversion is reported
+/// once, there (rustc merges it with the matching check in `checks`).
+fn reply(
+    call: &syn::Ident,
+    invoke: &TokenStream,
+    output: &Output,
+    private: &TokenStream,
+) -> TokenStream {
+    let converted = |err: &Option<syn::Type>| match err {
+        Some(err) => quote_spanned!(err.span()=> #private::map_error::<_, #err>(#invoke)),
+        None => quote!(#private::map_error(#invoke)),
+    };
     match output {
         Output::Unit => quote!({
             let () = #invoke;
@@ -241,17 +214,29 @@ fn reply(call: &syn::Ident, invoke: &TokenStream, output: &Output) -> TokenStrea
         }),
         Output::Deferred => quote!(#call.reply_deferred(#invoke)),
         Output::Bytes => quote!(#call.reply_bytes(#invoke)),
-        Output::Value(_) => quote!(#call.reply_value(#invoke)),
+        Output::Value(ty) => {
+            quote_spanned!(ty.span()=> #private::respond_value::<#ty>(&#call, #invoke))
+        }
         Output::Result {
-            ok: ResultOk::Unit, ..
-        } => quote!(#call.reply_unit_result(#invoke)),
+            ok: ResultOk::Unit,
+            err,
+        } => {
+            let result = converted(err);
+            quote!(#call.reply_unit_result(#result))
+        }
         Output::Result {
             ok: ResultOk::Bytes,
-            ..
-        } => quote!(#call.reply_bytes_result(#invoke)),
+            err,
+        } => {
+            let result = converted(err);
+            quote!(#call.reply_bytes_result(#result))
+        }
         Output::Result {
-            ok: ResultOk::Value(_),
-            ..
-        } => quote!(#call.reply_result(#invoke)),
+            ok: ResultOk::Value(ty),
+            err,
+        } => {
+            let result = converted(err);
+            quote_spanned!(ty.span()=> #private::respond_result::<#ty>(&#call, #result))
+        }
     }
 }

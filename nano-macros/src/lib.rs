@@ -22,7 +22,140 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Turns an inherent `impl` block into a nano-rs component. See `nano_core::component`.
+/// Turns an inherent `impl` block into a nano-rs component: its `#[handler]` methods become
+/// routes that clients call as `"component.method"`.
+///
+/// ```
+/// use nano_core::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize)]
+/// struct Join { name: String }
+///
+/// #[derive(Serialize)]
+/// struct Joined { code: i32, result: String }
+///
+/// #[derive(Default)]
+/// struct Room { members: Group }
+///
+/// #[component(name = "room", rename_all = "lowercase")]
+/// impl Room {
+///     /// `room.join`: a request, answered by the return value.
+///     #[handler]
+///     fn join(&self, session: &Session, join: Join) -> Result<Joined, HandlerError> {
+///         self.members.add(session)?;
+///         Ok(Joined { code: 0, result: format!("welcome, {}", join.name) })
+///     }
+///
+///     /// `room.leave`: a notify (returns `()`), no response.
+///     #[handler]
+///     async fn leave(&self, session: &Session) {
+///         let _ = self.members.leave(session);
+///     }
+///
+///     /// Not a route: an ordinary method.
+///     fn size(&self) -> usize { self.members.count() }
+/// }
+///
+/// use nano_core::Component;
+/// let routes: Vec<_> = Room::META.routes.iter().map(|r| r.route).collect();
+/// assert_eq!(routes, ["room.join", "room.leave"]);
+/// ```
+///
+/// # Options
+///
+/// - `name = "room"`: the component name (default: the type's name, `Room`).
+/// - `rename_all = "..."`: how method names become route names: `"lowercase"`
+///   (`send_message` → `sendmessage`, like nano's `strings.ToLower`), `"camelCase"`
+///   (`sendMessage`), `"PascalCase"` (`SendMessage`), `"snake_case"` (`send_message`). Default:
+///   the method name as written.
+/// - `lifecycle`: the component implements `nano_core::Lifecycle` itself (init, after init,
+///   before shutdown, shutdown hooks); otherwise an empty implementation is generated.
+/// - `crate = "::path::to::nano_core"`: where nano-core is, for crates that re-export it.
+///
+/// # Handlers
+///
+/// A handler is a method marked `#[handler]` (or `#[handler(name = "route_name")]`, which
+/// replaces the method part of the route and ignores `rename_all`):
+///
+/// - `fn` or `async fn`;
+/// - receiver `&self`, or `&mut self`: then the component is an *actor*, whose handlers, timers
+///   and posted closures run one at a time on its own task;
+/// - then the session: `&Session` or `Session`;
+/// - then at most one payload: any `serde::de::DeserializeOwned` type, decoded with the app's
+///   serializer; `bytes::Bytes` for the raw payload; or nothing;
+/// - returning `()` (a notify; a request to it gets `{}`), any `T: Serialize` (the response),
+///   `bytes::Bytes` (a raw response), `Result<T, E>` or `Result<(), E>` where `E` converts into
+///   `HandlerError` (an error becomes an error response), or `Deferred` (the handler answers
+///   later with `Session::respond`).
+///
+/// # Errors
+///
+/// Every mistake is reported at the offending token, all at once, and the `impl` block is still
+/// emitted. For example, a payload type that cannot be deserialized:
+///
+/// ```compile_fail
+/// use nano_core::prelude::*;
+///
+/// struct Join { name: String } // no #[derive(Deserialize)]
+///
+/// struct Room;
+///
+/// #[component]
+/// impl Room {
+///     #[handler]
+///     fn join(&self, session: &Session, join: Join) {}
+///     // error[E0277]: `Join` cannot be a handler payload
+/// }
+/// ```
+///
+/// Two payload parameters:
+///
+/// ```compile_fail
+/// use nano_core::prelude::*;
+///
+/// struct Room;
+///
+/// #[component]
+/// impl Room {
+///     #[handler]
+///     fn join(&self, session: &Session, name: String, level: u32) {}
+///     // error: a handler takes at most one payload parameter; put the fields in one struct
+/// }
+/// ```
+///
+/// The session missing, or not first:
+///
+/// ```compile_fail
+/// use nano_core::prelude::*;
+///
+/// struct Room;
+///
+/// #[component]
+/// impl Room {
+///     #[handler]
+///     fn join(&self, name: String) {}
+///     // error: the first parameter after the receiver must be the session
+/// }
+/// ```
+///
+/// Two methods on one route:
+///
+/// ```compile_fail
+/// use nano_core::prelude::*;
+///
+/// struct Room;
+///
+/// #[component(name = "room")]
+/// impl Room {
+///     #[handler]
+///     fn join(&self, session: &Session) {}
+///
+///     #[handler(name = "join")]
+///     fn enter(&self, session: &Session) {}
+///     // error: duplicate route `room.join`: method `join` already serves it
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn component(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = proc_macro2::TokenStream::from(args);
@@ -54,10 +187,23 @@ pub fn component(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-/// Marks a method of a `#[component]` `impl` block as a route handler.
+/// Marks a method of a `#[component]` `impl` block as a route handler; see [`macro@component`]
+/// for the accepted signatures.
 ///
 /// Accepts `#[handler]` or `#[handler(name = "route_name")]`. Outside a `#[component]` block it
-/// is a compile error.
+/// is a compile error:
+///
+/// ```compile_fail
+/// use nano_core::prelude::*;
+///
+/// struct Room;
+///
+/// impl Room {
+///     #[handler]
+///     fn join(&self, session: &Session) {}
+///     // error: `#[handler]` only works on methods of an `impl` block marked `#[component]`
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn handler(_args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
