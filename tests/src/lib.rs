@@ -5,6 +5,7 @@
 //! and its lock file) with Node.js.
 
 pub mod node;
+pub mod raw;
 
 /// The code blocks of `README.md`, compiled and run as doc tests so the README cannot rot.
 #[cfg(doctest)]
