@@ -46,18 +46,19 @@ pub struct Broadcast {
 
 pub(crate) struct GroupShared {
     name: String,
-    members: RwLock<HashMap<u64, Session>>,
+    /// Keyed by [`Session::key`].
+    members: RwLock<HashMap<usize, Session>>,
     closed: AtomicBool,
 }
 
 impl GroupShared {
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<u64, Session>> {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<usize, Session>> {
         self.members
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<u64, Session>> {
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<usize, Session>> {
         self.members
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -65,7 +66,7 @@ impl GroupShared {
 
     /// Called by a closing session.
     pub(crate) fn remove_member(&self, session: &Session) {
-        self.write().remove(&session.id());
+        self.write().remove(&session.key());
     }
 }
 
@@ -143,10 +144,10 @@ impl Group {
         }
         {
             let mut members = self.shared.write();
-            if members.contains_key(&session.id()) {
+            if members.contains_key(&session.key()) {
                 return Err(GroupError::AlreadyMember(session.id()));
             }
-            members.insert(session.id(), session.clone());
+            members.insert(session.key(), session.clone());
         }
         session.joined_group(Arc::downgrade(&self.shared));
         // A session that closed meanwhile may have missed this group in its cleanup.
@@ -163,7 +164,7 @@ impl Group {
     /// [`GroupError::Closed`], [`GroupError::NotMember`].
     pub fn leave(&self, session: &Session) -> Result<(), GroupError> {
         self.check_open()?;
-        if self.shared.write().remove(&session.id()).is_none() {
+        if self.shared.write().remove(&session.key()).is_none() {
             return Err(GroupError::NotMember(session.id()));
         }
         session.left_group(&self.shared);
@@ -212,7 +213,7 @@ impl Group {
 
     /// Whether `session` is a member.
     pub fn contains_session(&self, session: &Session) -> bool {
-        self.shared.read().contains_key(&session.id())
+        self.shared.read().contains_key(&session.key())
     }
 
     /// The member bound to `uid`, if any.

@@ -151,6 +151,12 @@ impl Session {
         }
     }
 
+    /// Identity of this session within the process (sessions of different apps may share an
+    /// id; they never share a key).
+    pub(crate) fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
     pub(crate) fn inner(&self) -> &SessionInner {
         &self.inner
     }
