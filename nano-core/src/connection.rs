@@ -152,11 +152,11 @@ impl Connection {
 
     async fn run<T: PacketTransport>(mut self, transport: T) -> End {
         let (mut sink, mut stream) = transport.split();
-        let end = self.drive(&mut sink, &mut stream).await;
+        let mut last = VecDeque::new();
+        let end = self.drive(&mut sink, &mut stream, &mut last).await;
         if !matches!(end, End::Forced | End::Io(_)) {
             // Best effort: let the client see what was queued (a handshake refusal, the last
             // responses) and the Kick before the connection closes.
-            let mut last = VecDeque::new();
             self.session.inner().outbox.drain_into(&mut last);
             if let End::Kicked(reason) = &end
                 && let Ok(kick) =
@@ -180,6 +180,19 @@ impl Connection {
         &mut self,
         sink: &mut SplitSink<T, EncodedPacket>,
         stream: &mut SplitStream<T>,
+        leftover: &mut VecDeque<EncodedPacket>,
+    ) -> End {
+        let mut writer = Writer::default();
+        let end = self.serve_until_end(sink, stream, &mut writer).await;
+        leftover.append(&mut writer.batch);
+        end
+    }
+
+    async fn serve_until_end<T: PacketTransport>(
+        &mut self,
+        sink: &mut SplitSink<T, EncodedPacket>,
+        stream: &mut SplitStream<T>,
+        writer: &mut Writer,
     ) -> End {
         let handshake_deadline = Instant::now() + self.app.config.handshake_timeout;
         let timer = tokio::time::sleep_until(self.next_deadline(handshake_deadline));
@@ -188,7 +201,6 @@ impl Connection {
         let drain = self.app.drain.clone();
         let session = self.session.clone();
         let outbox = &session.inner().outbox;
-        let mut writer = Writer::default();
         let mut in_flight: Option<InFlight> = None;
 
         loop {
@@ -420,7 +432,18 @@ impl Writer {
     where
         S: Sink<EncodedPacket, Error = ProtocolError> + Unpin,
     {
+        if self.closing.is_none() {
+            self.closing = outbox.poll_close_request(cx);
+        }
         loop {
+            // A requested close is honoured at once (the rest of the queue and the Kick are
+            // written with a deadline by `Connection::run`), so a client that stopped reading
+            // cannot hold its connection open.
+            if let Some(close) = &self.closing
+                && !handler_running
+            {
+                return Poll::Ready(Ok(close.clone()));
+            }
             while let Some(packet) = self.batch.pop_front() {
                 if Pin::new(&mut *sink).poll_ready(cx)?.is_pending() {
                     self.batch.push_front(packet);
@@ -433,7 +456,7 @@ impl Writer {
                 if close.is_some() {
                     self.closing = close;
                 }
-                if !self.batch.is_empty() {
+                if !self.batch.is_empty() || self.closing.is_some() {
                     continue;
                 }
             }

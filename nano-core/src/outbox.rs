@@ -135,6 +135,12 @@ impl Outbox {
         state.close.clone()
     }
 
+    /// The pending close request, if any; registers `cx` to be woken by a later one.
+    pub(crate) fn poll_close_request(&self, cx: &mut Context<'_>) -> Option<CloseRequest> {
+        self.wake.register(cx.waker());
+        self.lock().close.clone()
+    }
+
     /// Whether the queue is at or over capacity (the connection then stops reading).
     pub(crate) fn is_full(&self) -> bool {
         self.lock().queue.len() >= self.capacity

@@ -259,16 +259,39 @@ fn parse_component_args(args: TokenStream, errors: &mut Vec<syn::Error>) -> Comp
 }
 
 fn string_value(meta: &Meta, errors: &mut Vec<syn::Error>) -> Option<LitStr> {
-    if let Meta::NameValue(pair) = meta
-        && let syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(value),
+    if let Meta::NameValue(pair) = meta {
+        if let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
             ..
         }) = &pair.value
-    {
-        return Some(value.clone());
+        {
+            return Some(text.clone());
+        }
+        // `macro_rules!` fragments (`name = $route`) arrive wrapped in invisible groups.
+        let tokens = flatten_groups(quote::ToTokens::to_token_stream(&pair.value));
+        if let Ok(text) = syn::parse2::<LitStr>(tokens) {
+            return Some(text);
+        }
     }
     errors.push(syn::Error::new_spanned(meta, "expected a string literal"));
     None
+}
+
+/// Removes invisible (`None`-delimited) groups, which `macro_rules!` puts around fragments.
+fn flatten_groups(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .flat_map(|token| match token {
+            proc_macro2::TokenTree::Group(group)
+                if group.delimiter() == proc_macro2::Delimiter::None =>
+            {
+                flatten_groups(group.stream())
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            }
+            other => vec![other],
+        })
+        .collect()
 }
 
 fn valid_name(value: &LitStr) -> bool {

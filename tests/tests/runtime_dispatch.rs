@@ -149,16 +149,17 @@ async fn messages_of_one_session_are_handled_in_order_under_load() {
     while let Some(result) = tasks.join_next().await {
         result.unwrap();
     }
-    let record = record.0.lock().unwrap();
-    assert_eq!(record.len(), 50);
-    for seen in record.values() {
-        assert_eq!(seen.len(), 200);
-        // Notifies were sent in order from one task; requests from spawned tasks may leave the
-        // client in any order, but each kind must be handled in the order it arrived.
-        let notes: Vec<u64> = seen.iter().copied().filter(|n| n % 2 == 0).collect();
-        assert_eq!(notes, (0..200).filter(|n| n % 2 == 0).collect::<Vec<_>>());
+    {
+        let record = record.0.lock().unwrap();
+        assert_eq!(record.len(), 50);
+        for seen in record.values() {
+            assert_eq!(seen.len(), 200);
+            // Notifies were sent in order from one task (requests from spawned tasks may leave
+            // the client in any order): they must be handled in that order.
+            let notes: Vec<u64> = seen.iter().copied().filter(|n| n % 2 == 0).collect();
+            assert_eq!(notes, (0..200).filter(|n| n % 2 == 0).collect::<Vec<_>>());
+        }
     }
-    drop(record);
     app.shutdown().await;
 }
 
@@ -188,10 +189,11 @@ async fn a_thousand_pipelined_requests_are_all_answered_in_order() {
         assert_eq!(got, id);
         assert_eq!(payload, Bytes::from(id.to_string()));
     }
-    let record = record.0.lock().unwrap();
-    let seen = record.values().next().unwrap();
-    assert_eq!(*seen, (1..=1_000).collect::<Vec<_>>());
-    drop(record);
+    {
+        let record = record.0.lock().unwrap();
+        let seen = record.values().next().unwrap();
+        assert_eq!(*seen, (1..=1_000).collect::<Vec<_>>());
+    }
     app.shutdown().await;
 }
 

@@ -125,7 +125,7 @@ async fn closing_runs_callbacks_leaves_groups_and_resets_counters() {
             session.on_close(move |session| {
                 log.lock()
                     .unwrap()
-                    .push(format!("session {}", session.id()))
+                    .push(format!("session {}", session.id()));
             });
             self.kept.lock().unwrap().push(session.clone());
         }
@@ -141,7 +141,7 @@ async fn closing_runs_callbacks_leaves_groups_and_resets_counters() {
             app_closed
                 .lock()
                 .unwrap()
-                .push(format!("app {}", session.id()))
+                .push(format!("app {}", session.id()));
         })
         .build()
         .unwrap();
