@@ -233,7 +233,7 @@ impl Client {
             Ok(Ok(Err(reason))) => return Err(ClientError::Closed(reason)),
             Ok(Ok(Ok(reply))) => reply,
         };
-        if let Some(error) = ErrorBody::detect(shared.serializer, &payload) {
+        if let Some(error) = ErrorBody::detect(&shared.serializer, &payload) {
             return Err(ClientError::Server {
                 code: error.code,
                 message: error.msg,
@@ -343,8 +343,8 @@ impl Client {
     }
 
     /// The payload serializer in use.
-    pub fn serializer(&self) -> Serializer {
-        self.shared().serializer
+    pub fn serializer(&self) -> &Serializer {
+        &self.shared().serializer
     }
 
     /// The route as it goes on the wire: its code when the dictionary has it.

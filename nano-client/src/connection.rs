@@ -92,7 +92,7 @@ fn handle_packet(shared: &Shared, packet: Packet) -> Option<CloseReason> {
                     // `decode_with` resolved every code already.
                     return None;
                 };
-                let push = Push::new(route, payload, shared.serializer);
+                let push = Push::new(route, payload, shared.serializer.clone());
                 lock(&shared.subscriptions).dispatch(&push);
                 None
             }

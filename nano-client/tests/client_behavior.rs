@@ -50,7 +50,7 @@ async fn handshake_sends_user_data_and_learns_the_server_parameters() {
     assert_eq!(client.heartbeat_interval(), Some(Duration::from_secs(7)));
     assert_eq!(client.dict(), &dict);
     assert_eq!(client.handshake().user["motd"], "welcome");
-    assert_eq!(client.serializer(), Serializer::Json);
+    assert_eq!(client.serializer(), &Serializer::Json);
 }
 
 #[tokio::test]
@@ -463,7 +463,7 @@ async fn message_pack_when_the_server_announces_it() {
         conn.recv_packet().await;
     });
     let client = Client::connect(&addr).await.unwrap();
-    assert_eq!(client.serializer(), Serializer::MessagePack);
+    assert_eq!(client.serializer(), &Serializer::MessagePack);
     let joined: Joined = client
         .request("room.join", &Join { name: "bob".into() })
         .await

@@ -131,7 +131,8 @@ impl AppBuilder {
         self
     }
 
-    /// The payload serializer (default: JSON). Raw `Bytes` payloads bypass it.
+    /// The payload serializer (default: JSON; also MessagePack, or your own
+    /// [`PayloadFormat`](crate::PayloadFormat)). Raw `Bytes` payloads bypass it.
     pub fn serializer(mut self, serializer: Serializer) -> Self {
         self.serializer = serializer;
         self
@@ -571,8 +572,8 @@ impl App {
     }
 
     /// The payload serializer.
-    pub fn serializer(&self) -> Serializer {
-        self.inner.core.serializer
+    pub fn serializer(&self) -> &Serializer {
+        &self.inner.core.serializer
     }
 
     /// A snapshot of the app's counters.

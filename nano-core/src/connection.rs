@@ -83,6 +83,7 @@ struct InFlight {
     mid: u64,
     route: &'static str,
     future: ReplyFuture<'static>,
+    span: tracing::Span,
 }
 
 /// Serves one connection until it ends; the session is finished (close callbacks, groups)
@@ -222,8 +223,8 @@ impl Connection {
                     Ok(CloseRequest::Close) => return End::Closed,
                 },
                 reply = poll_in_flight(&mut in_flight), if busy => {
-                    if let Some(InFlight { mid, route, .. }) = in_flight.take() {
-                        self.deliver(mid, route, reply);
+                    if let Some(InFlight { mid, route, span, .. }) = in_flight.take() {
+                        span.in_scope(|| self.deliver(mid, route, reply));
                     }
                 }
                 packet = stream.next(), if can_read => {
@@ -386,13 +387,22 @@ impl Connection {
             return Ok(None);
         };
         let route = entry.meta.route;
+        let span = tracing::debug_span!("message", route, mid);
         let call = Call::new(self.session.clone(), entry.meta, mid, payload);
-        let dispatched =
-            std::panic::catch_unwind(AssertUnwindSafe(|| entry.endpoint.call(entry.index, call)));
+        let dispatched = span.in_scope(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| entry.endpoint.call(entry.index, call)))
+        });
         match dispatched {
-            Ok(Dispatch::Ready(reply)) => self.deliver(mid, route, reply),
-            Ok(Dispatch::Pending(future)) => return Ok(Some(InFlight { mid, route, future })),
-            Err(_) => self.deliver(mid, route, Reply::Error(panicked(route))),
+            Ok(Dispatch::Pending(future)) => {
+                return Ok(Some(InFlight {
+                    mid,
+                    route,
+                    future,
+                    span,
+                }));
+            }
+            Ok(Dispatch::Ready(reply)) => span.in_scope(|| self.deliver(mid, route, reply)),
+            Err(_) => span.in_scope(|| self.deliver(mid, route, Reply::Error(panicked(route)))),
         }
         Ok(None)
     }

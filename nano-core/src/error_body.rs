@@ -19,8 +19,8 @@ use crate::Serializer;
 /// let body = ErrorBody::new(404, "unknown route `room.jion`");
 /// let bytes = Serializer::Json.serialize(&body)?;
 /// assert_eq!(&bytes[..], br#"{"code":404,"msg":"unknown route `room.jion`"}"#);
-/// assert_eq!(ErrorBody::detect(Serializer::Json, &bytes), Some(body));
-/// assert_eq!(ErrorBody::detect(Serializer::Json, br#"{"code":0,"result":"success"}"#), None);
+/// assert_eq!(ErrorBody::detect(&Serializer::Json, &bytes), Some(body));
+/// assert_eq!(ErrorBody::detect(&Serializer::Json, br#"{"code":0,"result":"success"}"#), None);
 /// # Ok::<(), nano_core::SerializerError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,11 +44,12 @@ impl ErrorBody {
     /// neither 0 nor 200 and a string `msg`. Other keys are allowed.
     ///
     /// Cheap on ordinary responses: payloads that do not mention `msg` are not parsed.
-    pub fn detect(serializer: Serializer, payload: &[u8]) -> Option<Self> {
+    pub fn detect(serializer: &Serializer, payload: &[u8]) -> Option<Self> {
         let marker: &[u8] = match serializer {
             Serializer::Json => b"\"msg\"",
             // A MessagePack fixstr of length 3.
             Serializer::MessagePack => b"\xa3msg",
+            Serializer::Custom(_) => b"msg",
         };
         if !payload.windows(marker.len()).any(|window| window == marker) {
             return None;

@@ -344,14 +344,14 @@ impl<'a, T: Serialize + ?Sized> Encoder<'a, T> {
     }
 
     fn payload_for(&mut self, session: &Session) -> Result<Bytes, GroupError> {
-        let serializer = session.core().serializer;
+        let serializer = &session.core().serializer;
         match &self.payload {
             Payload::Raw(bytes) => Ok(bytes.clone()),
             Payload::Value(value) => match &self.serialized {
-                Some((cached, bytes)) if *cached == serializer => Ok(bytes.clone()),
+                Some((cached, bytes)) if cached == serializer => Ok(bytes.clone()),
                 _ => {
                     let bytes = serializer.serialize(*value)?;
-                    self.serialized = Some((serializer, bytes.clone()));
+                    self.serialized = Some((serializer.clone(), bytes.clone()));
                     Ok(bytes)
                 }
             },

@@ -111,7 +111,7 @@ pub use metrics::Metrics;
 pub use outbox::SlowConsumerPolicy;
 pub use pipeline::Pipeline;
 pub use scheduler::Scheduler;
-pub use serializer::{BoxError, Serializer, SerializerError};
+pub use serializer::{BoxError, PayloadFormat, Serializer, SerializerError};
 pub use service::{ActorComponent, ActorDispatch, Dispatch, Service, SharedComponent};
 pub use session::{Session, SessionError, TransportKind};
 pub use timer::TimerHandle;

@@ -1,8 +1,12 @@
 //! Payload serializers: how handler arguments and results become message payloads.
 
+use std::fmt;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// A boxed error from a serializer backend.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -17,6 +21,66 @@ pub enum SerializerError {
     /// The bytes are not a valid encoding of the expected type.
     #[error("cannot deserialize payload: {0}")]
     Deserialize(#[source] BoxError),
+}
+
+/// A payload format of your own (CBOR, BSON, a company codec, ...), for
+/// [`Serializer::Custom`].
+///
+/// Values travel through serde's data model as a [`serde_json::Value`]: implement the two
+/// conversions between it and bytes. This costs an intermediate value per payload, which the
+/// built-in JSON and MessagePack serializers avoid.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use bytes::Bytes;
+/// use nano_core::{BoxError, PayloadFormat, Serializer};
+/// use serde_json::Value;
+///
+/// /// JSON with a one-byte version prefix.
+/// struct Versioned;
+///
+/// impl PayloadFormat for Versioned {
+///     fn name(&self) -> &str { "json-v1" }
+///
+///     fn to_bytes(&self, value: &Value) -> Result<Bytes, BoxError> {
+///         let mut out = vec![1u8];
+///         serde_json::to_writer(&mut out, value)?;
+///         Ok(out.into())
+///     }
+///
+///     fn from_bytes(&self, bytes: &[u8]) -> Result<Value, BoxError> {
+///         match bytes.split_first() {
+///             Some((1, json)) => Ok(serde_json::from_slice(json)?),
+///             _ => Err("not version 1".into()),
+///         }
+///     }
+/// }
+///
+/// let serializer = Serializer::custom(Versioned);
+/// let bytes = serializer.serialize(&[1, 2])?;
+/// assert_eq!(&bytes[..], b"\x01[1,2]");
+/// assert_eq!(serializer.deserialize::<Vec<u8>>(&bytes)?, [1, 2]);
+/// # Ok::<(), nano_core::SerializerError>(())
+/// ```
+pub trait PayloadFormat: Send + Sync + 'static {
+    /// The name announced in the handshake (`sys.serializer`).
+    fn name(&self) -> &str;
+
+    /// Encodes a value.
+    ///
+    /// # Errors
+    ///
+    /// When the value cannot be represented in this format.
+    fn to_bytes(&self, value: &Value) -> Result<Bytes, BoxError>;
+
+    /// Decodes bytes into a value.
+    ///
+    /// # Errors
+    ///
+    /// When the bytes are not valid in this format.
+    fn from_bytes(&self, bytes: &[u8]) -> Result<Value, BoxError>;
 }
 
 /// The payload format both ends of a connection agree on.
@@ -42,7 +106,7 @@ pub enum SerializerError {
 /// assert_eq!(Serializer::MessagePack.deserialize::<Join>(&packed)?.name, "ann");
 /// # Ok::<(), nano_core::SerializerError>(())
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum Serializer {
     /// JSON via serde_json (the default; what JS clients expect).
@@ -50,14 +114,22 @@ pub enum Serializer {
     Json,
     /// MessagePack via rmp-serde, structs encoded as maps.
     MessagePack,
+    /// A format of your own; see [`PayloadFormat`].
+    Custom(Arc<dyn PayloadFormat>),
 }
 
 impl Serializer {
-    /// The name announced in the handshake: `"json"` or `"msgpack"`.
-    pub const fn name(self) -> &'static str {
+    /// A serializer for a custom [`PayloadFormat`].
+    pub fn custom(format: impl PayloadFormat) -> Self {
+        Serializer::Custom(Arc::new(format))
+    }
+
+    /// The name announced in the handshake: `"json"`, `"msgpack"`, or the custom format's.
+    pub fn name(&self) -> &str {
         match self {
             Serializer::Json => "json",
             Serializer::MessagePack => "msgpack",
+            Serializer::Custom(format) => format.name(),
         }
     }
 
@@ -76,8 +148,13 @@ impl Serializer {
     ///
     /// [`SerializerError::Serialize`] when the value cannot be represented (a map with non-string
     /// keys in JSON, a failing `Serialize` impl, ...).
-    pub fn serialize<T: Serialize + ?Sized>(self, value: &T) -> Result<Bytes, SerializerError> {
+    pub fn serialize<T: Serialize + ?Sized>(&self, value: &T) -> Result<Bytes, SerializerError> {
         let bytes = match self {
+            Serializer::Custom(format) => {
+                let value = serde_json::to_value(value)
+                    .map_err(|err| SerializerError::Serialize(err.into()))?;
+                return format.to_bytes(&value).map_err(SerializerError::Serialize);
+            }
             Serializer::Json => {
                 serde_json::to_vec(value).map_err(|err| SerializerError::Serialize(err.into()))?
             }
@@ -92,8 +169,15 @@ impl Serializer {
     /// # Errors
     ///
     /// [`SerializerError::Deserialize`] when `bytes` is not a valid encoding of `T`.
-    pub fn deserialize<T: DeserializeOwned>(self, bytes: &[u8]) -> Result<T, SerializerError> {
+    pub fn deserialize<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, SerializerError> {
         match self {
+            Serializer::Custom(format) => {
+                let value = format
+                    .from_bytes(bytes)
+                    .map_err(SerializerError::Deserialize)?;
+                serde_json::from_value(value)
+                    .map_err(|err| SerializerError::Deserialize(err.into()))
+            }
             Serializer::Json => serde_json::from_slice(bytes)
                 .map_err(|err| SerializerError::Deserialize(err.into())),
             Serializer::MessagePack => {
@@ -102,3 +186,26 @@ impl Serializer {
         }
     }
 }
+
+impl fmt::Debug for Serializer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Serializer::Json => f.write_str("Json"),
+            Serializer::MessagePack => f.write_str("MessagePack"),
+            Serializer::Custom(format) => f.debug_tuple("Custom").field(&format.name()).finish(),
+        }
+    }
+}
+
+impl PartialEq for Serializer {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Serializer::Json, Serializer::Json)
+            | (Serializer::MessagePack, Serializer::MessagePack) => true,
+            (Serializer::Custom(a), Serializer::Custom(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Serializer {}

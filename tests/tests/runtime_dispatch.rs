@@ -362,7 +362,7 @@ async fn message_pack_end_to_end() {
         .unwrap();
     let addr = app.listen_tcp("127.0.0.1:0").await.unwrap().to_string();
     let client = Client::connect(&addr).await.unwrap();
-    assert_eq!(client.serializer(), Serializer::MessagePack);
+    assert_eq!(client.serializer(), &Serializer::MessagePack);
     let mut mirrored = client.subscribe("onMirror");
     let answer: Point = client
         .request("geo.mirror", &Point { x: 1, y: 2 })
@@ -449,5 +449,68 @@ async fn connections_beyond_max_connections_are_refused() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let again = Client::connect(&addr).await.unwrap();
     let _: Value = again.request("echo.echo", &1).await.unwrap();
+    app.shutdown().await;
+}
+
+/// A custom payload format: JSON behind a one-byte version tag.
+struct Tagged;
+
+impl nano_core::PayloadFormat for Tagged {
+    fn name(&self) -> &str {
+        "tagged-json"
+    }
+
+    fn to_bytes(&self, value: &Value) -> Result<Bytes, nano_core::BoxError> {
+        let mut out = vec![b'T'];
+        serde_json::to_writer(&mut out, value)?;
+        Ok(out.into())
+    }
+
+    fn from_bytes(&self, bytes: &[u8]) -> Result<Value, nano_core::BoxError> {
+        match bytes.split_first() {
+            Some((b'T', json)) => Ok(serde_json::from_slice(json)?),
+            _ => Err("untagged payload".into()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_custom_serializer_end_to_end() {
+    let format = Serializer::custom(Tagged);
+    let app = App::builder()
+        .register(Geo)
+        .serializer(format.clone())
+        .build()
+        .unwrap();
+    let addr = app.listen_tcp("127.0.0.1:0").await.unwrap().to_string();
+    let client = ClientBuilder::new()
+        .serializer(format)
+        .connect(&addr)
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .handshake()
+            .sys
+            .as_ref()
+            .unwrap()
+            .serializer
+            .as_deref(),
+        Some("tagged-json")
+    );
+    let answer: Point = client
+        .request("geo.mirror", &Point { x: 5, y: 6 })
+        .await
+        .unwrap();
+    assert_eq!(answer, Point { x: -5, y: -6 });
+    // Plain JSON is refused by the format: a 400, not a crash.
+    let raw = client
+        .request_raw("geo.mirror", &br#"{"x":1,"y":2}"#[..])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(raw, ClientError::Server { code: 400, .. }),
+        "{raw}"
+    );
     app.shutdown().await;
 }
