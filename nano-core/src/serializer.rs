@@ -44,13 +44,13 @@ pub enum SerializerError {
 /// impl PayloadFormat for Versioned {
 ///     fn name(&self) -> &str { "json-v1" }
 ///
-///     fn to_bytes(&self, value: &Value) -> Result<Bytes, BoxError> {
+///     fn encode(&self, value: &Value) -> Result<Bytes, BoxError> {
 ///         let mut out = vec![1u8];
 ///         serde_json::to_writer(&mut out, value)?;
 ///         Ok(out.into())
 ///     }
 ///
-///     fn from_bytes(&self, bytes: &[u8]) -> Result<Value, BoxError> {
+///     fn decode(&self, bytes: &[u8]) -> Result<Value, BoxError> {
 ///         match bytes.split_first() {
 ///             Some((1, json)) => Ok(serde_json::from_slice(json)?),
 ///             _ => Err("not version 1".into()),
@@ -73,14 +73,14 @@ pub trait PayloadFormat: Send + Sync + 'static {
     /// # Errors
     ///
     /// When the value cannot be represented in this format.
-    fn to_bytes(&self, value: &Value) -> Result<Bytes, BoxError>;
+    fn encode(&self, value: &Value) -> Result<Bytes, BoxError>;
 
     /// Decodes bytes into a value.
     ///
     /// # Errors
     ///
     /// When the bytes are not valid in this format.
-    fn from_bytes(&self, bytes: &[u8]) -> Result<Value, BoxError>;
+    fn decode(&self, bytes: &[u8]) -> Result<Value, BoxError>;
 }
 
 /// The payload format both ends of a connection agree on.
@@ -153,7 +153,7 @@ impl Serializer {
             Serializer::Custom(format) => {
                 let value = serde_json::to_value(value)
                     .map_err(|err| SerializerError::Serialize(err.into()))?;
-                return format.to_bytes(&value).map_err(SerializerError::Serialize);
+                return format.encode(&value).map_err(SerializerError::Serialize);
             }
             Serializer::Json => {
                 serde_json::to_vec(value).map_err(|err| SerializerError::Serialize(err.into()))?
@@ -172,9 +172,7 @@ impl Serializer {
     pub fn deserialize<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, SerializerError> {
         match self {
             Serializer::Custom(format) => {
-                let value = format
-                    .from_bytes(bytes)
-                    .map_err(SerializerError::Deserialize)?;
+                let value = format.decode(bytes).map_err(SerializerError::Deserialize)?;
                 serde_json::from_value(value)
                     .map_err(|err| SerializerError::Deserialize(err.into()))
             }

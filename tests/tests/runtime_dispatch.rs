@@ -460,13 +460,13 @@ impl nano_core::PayloadFormat for Tagged {
         "tagged-json"
     }
 
-    fn to_bytes(&self, value: &Value) -> Result<Bytes, nano_core::BoxError> {
+    fn encode(&self, value: &Value) -> Result<Bytes, nano_core::BoxError> {
         let mut out = vec![b'T'];
         serde_json::to_writer(&mut out, value)?;
         Ok(out.into())
     }
 
-    fn from_bytes(&self, bytes: &[u8]) -> Result<Value, nano_core::BoxError> {
+    fn decode(&self, bytes: &[u8]) -> Result<Value, nano_core::BoxError> {
         match bytes.split_first() {
             Some((b'T', json)) => Ok(serde_json::from_slice(json)?),
             _ => Err("untagged payload".into()),
