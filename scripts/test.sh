@@ -37,12 +37,12 @@ log "cargo fmt --check"
 cargo fmt --all --check
 
 log "cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 log "cargo test"
 cargo test --workspace --locked
 
 log "cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
 
 log "all tests passed"

@@ -666,6 +666,17 @@ impl App {
         inner.shutdown_done.cancel();
     }
 
+    /// Whether shutdown has started.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.accepting.is_cancelled()
+    }
+
+    /// Waits until the app stops accepting connections (shutdown has started). Listeners that
+    /// live outside nano-core (WebSocket, embedders' own) stop accepting when this returns.
+    pub async fn accepting_stopped(&self) {
+        self.inner.accepting.cancelled().await;
+    }
+
     /// Waits until the app has shut down.
     pub async fn closed(&self) {
         self.inner.shutdown_done.cancelled().await;

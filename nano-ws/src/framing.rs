@@ -9,6 +9,8 @@ use futures_util::{Sink, Stream};
 use nano_core::protocol::{EncodedPacket, Packet, PacketCodec, ProtocolError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::codec::Decoder;
 
@@ -17,7 +19,10 @@ use tokio_util::codec::Decoder;
 /// - Every packet sent is exactly one binary WebSocket message.
 /// - Inbound binary messages are one byte stream: a message may hold several packets, or part
 ///   of one; both decode.
-/// - A text message is a protocol error ([`ProtocolError::TextMessage`]).
+/// - A text message is a protocol error ([`ProtocolError::TextMessage`]); the connection is then
+///   closed with code 1002 (protocol error).
+/// - A message over the configured size ends the stream; the connection is closed with code
+///   1009 (message too big).
 /// - Pings are answered by tungstenite; pongs are ignored; a close frame ends the stream.
 ///
 /// It works for both ends: wrap a server-side stream from `accept_async` or a client-side
@@ -27,6 +32,8 @@ pub struct WsTransport<S> {
     ws: WebSocketStream<S>,
     codec: PacketCodec,
     read_buf: BytesMut,
+    /// The close frame to send when the connection is closed after bad input.
+    close_frame: Option<CloseFrame>,
 }
 
 impl<S> WsTransport<S> {
@@ -36,6 +43,7 @@ impl<S> WsTransport<S> {
             ws,
             codec: PacketCodec::new(max_body_len),
             read_buf: BytesMut::new(),
+            close_frame: None,
         }
     }
 
@@ -73,7 +81,18 @@ where
             let Some(message) = ready!(Pin::new(&mut this.ws).poll_next(cx)) else {
                 return Poll::Ready(None);
             };
-            match message.map_err(ws_error)? {
+            let message = match message {
+                Ok(message) => message,
+                Err(tungstenite::Error::Capacity(err)) => {
+                    this.close_frame = Some(CloseFrame {
+                        code: CloseCode::Size,
+                        reason: "message too big".into(),
+                    });
+                    return Poll::Ready(Some(Err(ProtocolError::Io(io::Error::other(err)))));
+                }
+                Err(err) => return Poll::Ready(Some(Err(ws_error(err)))),
+            };
+            match message {
                 Message::Binary(bytes) => {
                     if this.read_buf.is_empty() {
                         // Take the message's buffer itself when nothing is pending: no copy.
@@ -85,7 +104,13 @@ where
                         this.read_buf.extend_from_slice(&bytes);
                     }
                 }
-                Message::Text(_) => return Poll::Ready(Some(Err(ProtocolError::TextMessage))),
+                Message::Text(_) => {
+                    this.close_frame = Some(CloseFrame {
+                        code: CloseCode::Protocol,
+                        reason: "packets must be sent in binary messages".into(),
+                    });
+                    return Poll::Ready(Some(Err(ProtocolError::TextMessage)));
+                }
                 Message::Close(_) => return Poll::Ready(None),
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
@@ -114,6 +139,14 @@ where
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        if self.close_frame.is_some() {
+            ready!(Pin::new(&mut self.ws).poll_ready(cx)).map_err(ws_error)?;
+            if let Some(frame) = self.close_frame.take() {
+                Pin::new(&mut self.ws)
+                    .start_send(Message::Close(Some(frame)))
+                    .map_err(ws_error)?;
+            }
+        }
         Pin::new(&mut self.ws).poll_close(cx).map_err(ws_error)
     }
 }

@@ -1,14 +1,56 @@
 //! # nano-ws
 //!
-//! The WebSocket transport of nano-rs (on tokio-tungstenite): every packet is one binary
-//! WebSocket message, and inbound messages are read as a byte stream, as nano/Pomelo clients
-//! expect.
+//! The WebSocket transport of nano-rs, on tokio-tungstenite. Browser games and most
+//! Pomelo/nano SDKs connect over WebSocket; with nano-ws, one [`App`](nano_core::App) serves
+//! TCP and WebSocket clients at once, and a handler cannot tell them apart except by asking
+//! [`Session::transport`](nano_core::Session::transport).
 //!
-//! - [`WsTransport`]: a packet transport over any established WebSocket (server or client side).
+//! - [`listen`] / [`serve`]: a standalone WebSocket endpoint (path, Origin check, message size
+//!   limit, optional TLS with the `tls` feature).
+//! - [`upgrade`]: answer an upgrade request inside any hyper-based HTTP server.
+//! - [`axum`] (feature `axum`): mount nano-rs on one route of an axum app, next to
+//!   its own routes and static files.
+//! - [`serve_websocket`]: hand over a WebSocket someone else upgraded.
+//! - [`WsTransport`]: the framing itself (one packet per binary message out; inbound messages
+//!   read as a byte stream), for servers and clients.
 //!
-//! The WebSocket listener and mounting into an existing HTTP server arrive with the runtime.
+//! # Examples
+//!
+//! ```no_run
+//! use nano_core::prelude::*;
+//! use nano_ws::WsConfig;
+//!
+//! struct Echo;
+//!
+//! #[component(name = "echo")]
+//! impl Echo {
+//!     #[handler]
+//!     fn say(&self, _session: &Session, text: String) -> String { text }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let app = App::builder().register(Echo).build()?;
+//!     app.listen_tcp("127.0.0.1:3250").await?;
+//!     nano_ws::listen(&app, "127.0.0.1:3251", WsConfig::new().path("/nano")).await?;
+//!     app.run().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Bad input: an oversized message closes the connection with code 1009, a text message with
+//! 1002; a refused Origin gets 403 and a plain HTTP request to the endpoint 426, without
+//! upgrading.
 
+#[cfg(feature = "axum")]
+pub mod axum;
+mod config;
 mod framing;
+mod listener;
+mod upgrade;
 
+pub use config::{DEFAULT_MAX_MESSAGE_SIZE, OriginCheck, WsConfig};
 pub use framing::WsTransport;
+pub use listener::{listen, serve};
 pub use tokio_tungstenite;
+pub use upgrade::{serve_websocket, upgrade};
