@@ -42,6 +42,14 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 log "cargo test"
 cargo test --workspace --locked
 
+log "JavaScript client unit tests (node --test)"
+(cd clients/js && node --test test/)
+
+log "examples, each in smoke mode (start, one real client exchange, exit 0)"
+for example in chat pingpong timers embed; do
+  cargo run --quiet --locked --example "$example" -- --smoke
+done
+
 log "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
 

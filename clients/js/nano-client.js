@@ -1,0 +1,335 @@
+// nano-client.js: a browser ES module client for nano-rs (and any nano/Pomelo server).
+//
+//   import { NanoClient } from './nano-client.js';
+//   const client = new NanoClient('ws://127.0.0.1:3250/nano', { user: { name: 'ann' } });
+//   await client.connect();
+//   client.on('onMessage', (body) => console.log(body));
+//   const joined = await client.request('room.join', { name: 'ann' });
+//   client.notify('room.message', { name: 'ann', content: 'hi' });
+//
+// See README.md next to this file for every option and event.
+
+import {
+  MessageType,
+  PacketType,
+  decodeMessage,
+  decodePackets,
+  encodeMessage,
+  encodePacket,
+  utf8Decode,
+  utf8Encode,
+} from './protocol.js';
+
+export { MessageType, PacketType } from './protocol.js';
+
+/** An error response from the server (`{"code": ..., "msg": ...}`), or a client-side failure. */
+export class NanoError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'NanoError';
+    this.code = code;
+  }
+}
+
+const DEFAULTS = {
+  user: undefined,
+  requestTimeout: 10000,
+  connectTimeout: 10000,
+  maxBodyLen: 65536,
+  reconnect: false,
+  WebSocket: undefined,
+};
+
+const RECONNECT_DEFAULTS = { retries: Infinity, baseDelay: 500, maxDelay: 10000 };
+
+export class NanoClient {
+  /**
+   * @param {string} url `ws://host:port/path` or `wss://...`
+   * @param {object} [options]
+   * @param {object} [options.user] handshake user data, for the server's validator
+   * @param {number} [options.requestTimeout=10000] ms a request waits for its response
+   * @param {number} [options.connectTimeout=10000] ms to open the socket and handshake
+   * @param {boolean|object} [options.reconnect=false] `true`, or `{ retries, baseDelay, maxDelay }`
+   * @param {Function} [options.WebSocket] a WebSocket constructor (default: the global one)
+   */
+  constructor(url, options = {}) {
+    this.url = url;
+    this.options = { ...DEFAULTS, ...options };
+    if (this.options.reconnect === true) this.options.reconnect = { ...RECONNECT_DEFAULTS };
+    else if (this.options.reconnect) this.options.reconnect = { ...RECONNECT_DEFAULTS, ...this.options.reconnect };
+    this.listeners = new Map();
+    this.pending = new Map();
+    this.nextId = 1;
+    this.dict = new Map();
+    this.codes = new Map();
+    this.heartbeatMs = 0;
+    this.socket = null;
+    this.buffer = new Uint8Array(0);
+    this.state = 'idle'; // idle | connecting | open | closed
+    this.closedByUser = false;
+    this.attempt = 0;
+    this.timers = { beat: null, liveness: null, reconnect: null };
+    this.handshakeReply = null;
+  }
+
+  /** Opens the connection and completes the handshake; resolves with the server's reply. */
+  connect() {
+    this.closedByUser = false;
+    return this.open();
+  }
+
+  open() {
+    const Socket = this.options.WebSocket || globalThis.WebSocket;
+    if (!Socket) return Promise.reject(new NanoError(-1, 'no WebSocket implementation available'));
+    this.state = 'connecting';
+    this.buffer = new Uint8Array(0);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (fn, value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        fn(value);
+      };
+      const deadline = setTimeout(() => {
+        settle(reject, new NanoError(-1, 'connect timed out'));
+        this.dropSocket();
+      }, this.options.connectTimeout);
+
+      const socket = new Socket(this.url);
+      socket.binaryType = 'arraybuffer';
+      this.socket = socket;
+      socket.onopen = () => {
+        const hello = { sys: { type: 'nano-rs-js', version: '0.1.0' }, user: this.options.user ?? {} };
+        this.sendPacket(PacketType.HANDSHAKE, utf8Encode(JSON.stringify(hello)));
+      };
+      socket.onmessage = (event) => {
+        try {
+          this.onBytes(new Uint8Array(event.data), (reply) => settle(resolve, reply), (err) => settle(reject, err));
+        } catch (err) {
+          this.emit('error', err);
+          settle(reject, err);
+          this.dropSocket();
+        }
+      };
+      socket.onerror = () => this.emit('error', new NanoError(-1, 'socket error'));
+      socket.onclose = (event) => {
+        settle(reject, new NanoError(-1, `connection closed (${event && event.code})`));
+        this.onClosed({ code: event && event.code, reason: (event && event.reason) || 'closed' });
+      };
+    });
+  }
+
+  onBytes(bytes, onReady, onFail) {
+    const joined = new Uint8Array(this.buffer.length + bytes.length);
+    joined.set(this.buffer);
+    joined.set(bytes, this.buffer.length);
+    const { packets, rest } = decodePackets(joined, this.options.maxBodyLen);
+    this.buffer = rest.slice();
+    this.refreshLiveness();
+    for (const packet of packets) this.onPacket(packet, onReady, onFail);
+  }
+
+  onPacket({ type, body }, onReady, onFail) {
+    switch (type) {
+      case PacketType.HANDSHAKE: {
+        const reply = JSON.parse(utf8Decode(body));
+        if (reply.code !== 200) {
+          onFail(new NanoError(reply.code, reply.code === 501 ? 'client too old' : 'handshake refused'));
+          this.closedByUser = true; // do not reconnect into a refusal
+          this.dropSocket();
+          return;
+        }
+        const sys = reply.sys || {};
+        this.dict = new Map(Object.entries(sys.dict || {}));
+        this.codes = new Map([...this.dict].map(([route, code]) => [code, route]));
+        this.heartbeatMs = (sys.heartbeat || 0) * 1000;
+        this.sendPacket(PacketType.HANDSHAKE_ACK);
+        this.state = 'open';
+        this.attempt = 0;
+        this.handshakeReply = reply;
+        this.startHeartbeats();
+        onReady(reply);
+        this.emit('connect', reply);
+        return;
+      }
+      case PacketType.HEARTBEAT:
+        return;
+      case PacketType.DATA:
+        return this.onMessage(decodeMessage(body));
+      case PacketType.KICK: {
+        let reason = '';
+        try {
+          reason = JSON.parse(utf8Decode(body)).reason || '';
+        } catch {
+          reason = utf8Decode(body);
+        }
+        this.closedByUser = true; // a kicked client does not come back on its own
+        this.emit('kick', { reason });
+        return;
+      }
+      default:
+        throw new NanoError(-1, `unexpected packet type ${type}`);
+    }
+  }
+
+  onMessage(message) {
+    if (message.type === MessageType.RESPONSE) {
+      const waiting = this.pending.get(message.id);
+      if (!waiting) return;
+      this.pending.delete(message.id);
+      clearTimeout(waiting.timer);
+      const body = parseBody(message.body);
+      const error = errorOf(body, message.error);
+      if (error) waiting.reject(error);
+      else waiting.resolve(body);
+      return;
+    }
+    if (message.type === MessageType.PUSH) {
+      const route = typeof message.route === 'number' ? this.codes.get(message.route) : message.route;
+      if (route === undefined) return this.emit('error', new NanoError(-1, `unknown route code ${message.route}`));
+      this.emit(route, parseBody(message.body));
+    }
+  }
+
+  /** Sends a request; resolves with the response body, rejects with a `NanoError`. */
+  request(route, body = {}) {
+    if (this.state !== 'open') return Promise.reject(new NanoError(-1, 'not connected'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new NanoError(-1, `no response to ${route} within ${this.options.requestTimeout} ms`));
+      }, this.options.requestTimeout);
+      this.pending.set(id, { resolve, reject, timer });
+      this.sendMessage({ type: MessageType.REQUEST, id, route: this.wireRoute(route), body: encodeBody(body) });
+    });
+  }
+
+  /** Sends a notify (no response). Returns false when not connected. */
+  notify(route, body = {}) {
+    if (this.state !== 'open') return false;
+    this.sendMessage({ type: MessageType.NOTIFY, route: this.wireRoute(route), body: encodeBody(body) });
+    return true;
+  }
+
+  /** Listens to a push route or an event; returns a function that stops listening. */
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(fn);
+    return () => this.off(name, fn);
+  }
+
+  off(name, fn) {
+    const set = this.listeners.get(name);
+    if (set) set.delete(fn);
+  }
+
+  emit(name, value) {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        fn(value);
+      } catch (err) {
+        if (name !== 'error') this.emit('error', err);
+      }
+    }
+  }
+
+  /** Closes the connection for good (no reconnect). */
+  close() {
+    this.closedByUser = true;
+    clearTimeout(this.timers.reconnect);
+    this.dropSocket();
+  }
+
+  wireRoute(route) {
+    return this.dict.has(route) ? this.dict.get(route) : route;
+  }
+
+  sendMessage(message) {
+    this.sendPacket(PacketType.DATA, encodeMessage(message));
+  }
+
+  sendPacket(type, body) {
+    if (this.socket && this.socket.readyState === 1) this.socket.send(encodePacket(type, body));
+  }
+
+  startHeartbeats() {
+    this.stopHeartbeats();
+    if (!this.heartbeatMs) return;
+    this.timers.beat = setInterval(() => this.sendPacket(PacketType.HEARTBEAT), this.heartbeatMs);
+    this.refreshLiveness();
+  }
+
+  refreshLiveness() {
+    if (!this.heartbeatMs) return;
+    clearTimeout(this.timers.liveness);
+    this.timers.liveness = setTimeout(() => {
+      this.emit('heartbeat-timeout');
+      this.dropSocket();
+    }, this.heartbeatMs * 2);
+  }
+
+  stopHeartbeats() {
+    clearInterval(this.timers.beat);
+    clearTimeout(this.timers.liveness);
+  }
+
+  dropSocket() {
+    const socket = this.socket;
+    if (socket && socket.readyState <= 1) socket.close();
+    else if (this.state !== 'closed') this.onClosed({ code: 1006, reason: 'closed' });
+  }
+
+  onClosed(event) {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.socket = null;
+    this.stopHeartbeats();
+    for (const [, waiting] of this.pending) {
+      clearTimeout(waiting.timer);
+      waiting.reject(new NanoError(-1, 'connection closed'));
+    }
+    this.pending.clear();
+    this.emit('close', event);
+    this.scheduleReconnect();
+  }
+
+  scheduleReconnect() {
+    const policy = this.options.reconnect;
+    if (!policy || this.closedByUser || this.attempt >= policy.retries) return;
+    const delay = Math.min(policy.baseDelay * 2 ** this.attempt, policy.maxDelay) * (0.5 + Math.random() / 2);
+    this.attempt += 1;
+    this.emit('reconnecting', { attempt: this.attempt, delay });
+    this.timers.reconnect = setTimeout(() => {
+      this.open()
+        .then((reply) => this.emit('reconnect', reply))
+        .catch(() => {});
+    }, delay);
+  }
+}
+
+function encodeBody(body) {
+  return body instanceof Uint8Array ? body : utf8Encode(JSON.stringify(body));
+}
+
+function parseBody(bytes) {
+  if (bytes.length === 0) return null;
+  const text = utf8Decode(bytes);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** nano-rs error bodies: `{"code": n, "msg": "..."}` with n not 0 or 200, or pitaya's flag. */
+function errorOf(body, flagged) {
+  const looksLikeError =
+    body && typeof body === 'object' && Number.isInteger(body.code) && typeof body.msg === 'string';
+  if (looksLikeError && body.code !== 0 && body.code !== 200) return new NanoError(body.code, body.msg);
+  if (flagged) return new NanoError(500, typeof body === 'string' ? body : JSON.stringify(body));
+  return null;
+}

@@ -1,0 +1,203 @@
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { NanoClient, NanoError } from '../nano-client.js';
+import {
+  MessageType,
+  PacketType,
+  decodeMessage,
+  decodePackets,
+  encodeMessage,
+  encodePacket,
+  utf8Decode,
+  utf8Encode,
+} from '../protocol.js';
+
+/**
+ * A fake WebSocket whose server side is scripted by the test: `server(socket)` receives the
+ * socket; `socket.sent` collects decoded packets from the client; `socket.deliver(bytes)`
+ * sends bytes to the client.
+ */
+function fakeSocketClass(server) {
+  const sockets = [];
+  class FakeSocket {
+    constructor(url) {
+      this.url = url;
+      this.readyState = 0;
+      this.sent = [];
+      this.waiters = [];
+      sockets.push(this);
+      queueMicrotask(() => {
+        this.readyState = 1;
+        this.onopen && this.onopen();
+        server(this);
+      });
+    }
+    send(bytes) {
+      const { packets } = decodePackets(bytes);
+      for (const packet of packets) {
+        this.sent.push(packet);
+        for (const waiter of this.waiters.splice(0)) waiter();
+      }
+    }
+    async next(type) {
+      for (;;) {
+        const index = this.sent.findIndex((packet) => packet.type === type);
+        if (index >= 0) return this.sent.splice(index, 1)[0];
+        await new Promise((resolve) => this.waiters.push(resolve));
+      }
+    }
+    deliver(bytes) {
+      this.onmessage && this.onmessage({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) });
+    }
+    handshake(sys = {}) {
+      this.deliver(encodePacket(PacketType.HANDSHAKE, utf8Encode(JSON.stringify({ code: 200, sys }))));
+    }
+    close(code = 1000) {
+      if (this.readyState === 3) return;
+      this.readyState = 3;
+      this.onclose && this.onclose({ code, reason: '' });
+    }
+  }
+  FakeSocket.sockets = sockets;
+  return FakeSocket;
+}
+
+const body = (value) => utf8Encode(JSON.stringify(value));
+const parse = (bytes) => JSON.parse(utf8Decode(bytes));
+
+test('handshake with user data, then requests, notifies and pushes with the dictionary', async () => {
+  const dict = { 'room.join': 1, onMessage: 2 };
+  const Socket = fakeSocketClass(async (socket) => {
+    const hello = parse((await socket.next(PacketType.HANDSHAKE)).body);
+    assert.deepEqual(hello.user, { name: 'ann' });
+    socket.handshake({ heartbeat: 0, dict });
+    await socket.next(PacketType.HANDSHAKE_ACK);
+    const request = decodeMessage((await socket.next(PacketType.DATA)).body);
+    assert.equal(request.route, 1, 'room.join travels compressed');
+    assert.equal(request.compressed, true);
+    socket.deliver(encodePacket(PacketType.DATA, encodeMessage({ type: MessageType.PUSH, route: 2, body: body({ hi: 1 }) })));
+    socket.deliver(encodePacket(PacketType.DATA, encodeMessage({ type: MessageType.RESPONSE, id: request.id, body: body({ code: 0 }) })));
+    const notify = decodeMessage((await socket.next(PacketType.DATA)).body);
+    assert.equal(notify.route, 'room.message');
+    assert.deepEqual(parse(notify.body), { text: 'yo' });
+  });
+  const client = new NanoClient('ws://x/nano', { user: { name: 'ann' }, WebSocket: Socket });
+  const pushes = [];
+  client.on('onMessage', (value) => pushes.push(value));
+  const reply = await client.connect();
+  assert.equal(reply.code, 200);
+  assert.deepEqual(await client.request('room.join', { name: 'ann' }), { code: 0 });
+  assert.deepEqual(pushes, [{ hi: 1 }]);
+  assert.equal(client.notify('room.message', { text: 'yo' }), true);
+  client.close();
+});
+
+test('an error body rejects the request with its code and message', async () => {
+  const Socket = fakeSocketClass(async (socket) => {
+    await socket.next(PacketType.HANDSHAKE);
+    socket.handshake();
+    const request = decodeMessage((await socket.next(PacketType.DATA)).body);
+    socket.deliver(encodePacket(PacketType.DATA, encodeMessage({ type: MessageType.RESPONSE, id: request.id, body: body({ code: 404, msg: 'unknown route `a.b`' }) })));
+  });
+  const client = new NanoClient('ws://x', { WebSocket: Socket });
+  await client.connect();
+  await assert.rejects(client.request('a.b', {}), (err) => err instanceof NanoError && err.code === 404 && /unknown route/.test(err.message));
+  client.close();
+});
+
+test('a refused handshake rejects connect with the code and does not reconnect', async () => {
+  const Socket = fakeSocketClass(async (socket) => {
+    await socket.next(PacketType.HANDSHAKE);
+    socket.deliver(encodePacket(PacketType.HANDSHAKE, body({ code: 501 })));
+  });
+  const client = new NanoClient('ws://x', { WebSocket: Socket, reconnect: true });
+  await assert.rejects(client.connect(), (err) => err.code === 501);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(Socket.sockets.length, 1);
+});
+
+test('kick is reported with its reason, pending requests fail, no reconnect', async () => {
+  const Socket = fakeSocketClass(async (socket) => {
+    await socket.next(PacketType.HANDSHAKE);
+    socket.handshake();
+    await socket.next(PacketType.DATA);
+    socket.deliver(encodePacket(PacketType.KICK, body({ reason: 'duplicate login' })));
+    socket.close(1000);
+  });
+  const client = new NanoClient('ws://x', { WebSocket: Socket, reconnect: true });
+  const kicks = [];
+  client.on('kick', (kick) => kicks.push(kick.reason));
+  const closed = new Promise((resolve) => client.on('close', resolve));
+  await client.connect();
+  await assert.rejects(client.request('slow.slow'), /connection closed/);
+  await closed;
+  assert.deepEqual(kicks, ['duplicate login']);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(Socket.sockets.length, 1);
+});
+
+test('heartbeats go out every interval and a silent server is dropped after two', async () => {
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  try {
+    let socket;
+    const Socket = fakeSocketClass(async (s) => {
+      socket = s;
+      await s.next(PacketType.HANDSHAKE);
+      s.handshake({ heartbeat: 5 });
+    });
+    const client = new NanoClient('ws://x', { WebSocket: Socket });
+    const timeouts = [];
+    client.on('heartbeat-timeout', () => timeouts.push(true));
+    const connecting = client.connect();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    await connecting;
+    const beats = () => socket.sent.filter((packet) => packet.type === PacketType.HEARTBEAT).length;
+    mock.timers.tick(5000);
+    assert.equal(beats(), 1);
+    // Server traffic keeps it alive.
+    socket.deliver(encodePacket(PacketType.HEARTBEAT));
+    mock.timers.tick(5000);
+    assert.equal(beats(), 2);
+    assert.deepEqual(timeouts, []);
+    mock.timers.tick(5000); // 10 s of silence since the last server packet
+    assert.deepEqual(timeouts, [true]);
+    assert.equal(socket.readyState, 3);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('reconnects with backoff after an unexpected close', async () => {
+  let opened = 0;
+  const Socket = fakeSocketClass(async (socket) => {
+    opened += 1;
+    await socket.next(PacketType.HANDSHAKE);
+    socket.handshake();
+    if (opened === 1) {
+      await socket.next(PacketType.HANDSHAKE_ACK);
+      socket.close(1006);
+    }
+  });
+  const client = new NanoClient('ws://x', { WebSocket: Socket, reconnect: { baseDelay: 5, maxDelay: 20 } });
+  const events = [];
+  client.on('reconnecting', ({ attempt }) => events.push(`reconnecting ${attempt}`));
+  const reconnected = new Promise((resolve) => client.on('reconnect', resolve));
+  await client.connect();
+  await reconnected;
+  assert.deepEqual(events, ['reconnecting 1']);
+  assert.equal(opened, 2);
+  client.close();
+});
+
+test('a request without an answer times out', async () => {
+  const Socket = fakeSocketClass(async (socket) => {
+    await socket.next(PacketType.HANDSHAKE);
+    socket.handshake();
+  });
+  const client = new NanoClient('ws://x', { WebSocket: Socket, requestTimeout: 20 });
+  await client.connect();
+  await assert.rejects(client.request('never.answered'), /no response/);
+  client.close();
+});

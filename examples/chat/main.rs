@@ -1,0 +1,253 @@
+//! # chat: a chat room for browsers and game clients
+//!
+//! ```sh
+//! cargo run --example chat
+//! ```
+//!
+//! Then open <http://127.0.0.1:3250/> in two browser tabs, pick two names, and talk. The same
+//! port serves the web page at `/` and the WebSocket endpoint at `/nano`; TCP clients (nano,
+//! Unity, `nano-client`) join the same room on 127.0.0.1:3251.
+//!
+//! Flags: `--http ADDR` (default 127.0.0.1:3250), `--tcp ADDR` (default 127.0.0.1:3251),
+//! `--smoke` (serve on free ports, run one WebSocket and one TCP client through a
+//! conversation, exit 0).
+//!
+//! Routes, as in nano's chat demo so its clients work too:
+//! - `room.join` (request `{"name": ...}`): answers `{"code":0,"result":"success"}`, pushes
+//!   `onMembers` `{"members": [names]}` to the joiner, and broadcasts `onNewUser`
+//!   `{"content": "...", "name": ...}` to the room;
+//! - `room.message` (notify `{"name", "content"}`): broadcast as `onMessage`, same body;
+//! - `onLeave` `{"name"}` is broadcast when a member disconnects.
+
+#![allow(clippy::print_stdout)]
+
+use std::net::SocketAddr;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use nano_core::prelude::*;
+use nano_examples::{Args, http_get, init_logging};
+use nano_ws::WsConfig;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Longest accepted name and message, in characters.
+const MAX_NAME: usize = 24;
+const MAX_CONTENT: usize = 500;
+
+#[derive(Deserialize)]
+struct JoinRequest {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct JoinResponse {
+    code: i32,
+    result: &'static str,
+}
+
+#[derive(Serialize)]
+struct Members {
+    members: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct NewUser {
+    content: String,
+    name: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct UserMessage {
+    name: String,
+    content: String,
+}
+
+#[derive(Serialize)]
+struct Leave {
+    name: String,
+}
+
+struct Room {
+    members: Group,
+}
+
+#[component(name = "room", rename_all = "lowercase")]
+impl Room {
+    #[handler]
+    fn join(&self, session: &Session, request: JoinRequest) -> Result<JoinResponse, HandlerError> {
+        let name = request.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > MAX_NAME {
+            return Err(HandlerError::bad_request(format!(
+                "a name has 1 to {MAX_NAME} characters"
+            )));
+        }
+        if self.members.contains_session(session) {
+            return Err(HandlerError::new(409, "already in the room"));
+        }
+        if self
+            .members
+            .members()
+            .iter()
+            .any(|member| member.get::<String>("name").as_deref() == Some(&name))
+        {
+            return Err(HandlerError::new(409, format!("the name {name} is taken")));
+        }
+        let _ = self.members.broadcast(
+            "onNewUser",
+            &NewUser {
+                content: format!("{name} joined the room"),
+                name: name.clone(),
+            },
+        );
+        session.set("name", name.clone());
+        self.members.add(session)?;
+        let members = self.members.clone();
+        session.on_close(move |_| {
+            let _ = members.broadcast("onLeave", &Leave { name });
+        });
+        session.push(
+            "onMembers",
+            &Members {
+                members: self.names(),
+            },
+        )?;
+        Ok(JoinResponse {
+            code: 0,
+            result: "success",
+        })
+    }
+
+    #[handler]
+    fn message(&self, session: &Session, message: UserMessage) {
+        let joined = self.members.contains_session(session);
+        if joined
+            && !message.content.trim().is_empty()
+            && message.content.chars().count() <= MAX_CONTENT
+        {
+            let _ = self.members.broadcast("onMessage", &message);
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .members
+            .members()
+            .iter()
+            .filter_map(|member| member.get::<String>("name"))
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// The web page and the browser client, compiled into the binary: no build step, any cwd.
+fn page(file: &str) -> impl IntoResponse + use<> {
+    let (body, kind) = match file {
+        "index.html" => (include_str!("web/index.html"), "text/html; charset=utf-8"),
+        "style.css" => (include_str!("web/style.css"), "text/css; charset=utf-8"),
+        "app.js" => (include_str!("web/app.js"), "text/javascript; charset=utf-8"),
+        "nano-client.js" => (
+            include_str!("../../clients/js/nano-client.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => (
+            include_str!("../../clients/js/protocol.js"),
+            "text/javascript; charset=utf-8",
+        ),
+    };
+    ([(header::CONTENT_TYPE, kind)], body)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_logging();
+    let args = Args::from_env();
+    let http_addr = args.addr("--http", "127.0.0.1:3250");
+    let tcp_addr = args.addr("--tcp", "127.0.0.1:3251");
+
+    let app = App::builder()
+        .register(Room {
+            members: Group::new("room"),
+        })
+        .push_routes(["onMembers", "onNewUser", "onMessage", "onLeave"])
+        .build()?;
+    let tcp = app.listen_tcp(tcp_addr).await?;
+
+    let router = axum::Router::new()
+        .route("/", get(|| async { page("index.html") }))
+        .route("/style.css", get(|| async { page("style.css") }))
+        .route("/app.js", get(|| async { page("app.js") }))
+        .route("/nano-client.js", get(|| async { page("nano-client.js") }))
+        .route("/protocol.js", get(|| async { page("protocol.js") }))
+        .route("/nano", nano_ws::axum::route(app.clone(), WsConfig::new()));
+    let listener = tokio::net::TcpListener::bind(http_addr).await?;
+    let http = listener.local_addr()?;
+    let server = tokio::spawn({
+        let app = app.clone();
+        async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { app.accepting_stopped().await })
+            .await
+        }
+    });
+    tracing::info!(
+        "chat: open http://{http}/ in a browser (WebSocket ws://{http}/nano, TCP {tcp})"
+    );
+    println!("chat listening http={http} tcp={tcp}");
+
+    if args.smoke() {
+        smoke(http, tcp).await?;
+        app.shutdown().await;
+    } else {
+        app.run().await?;
+    }
+    server.await??;
+    Ok(())
+}
+
+/// One real conversation: a WebSocket and a TCP client join, talk, and one leaves.
+async fn smoke(http: SocketAddr, tcp: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
+    let page = http_get(http, "/").await?;
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("<title>"),
+        "the page is served"
+    );
+
+    let ws = nano_client::Client::connect(&format!("ws://{http}/nano")).await?;
+    let mut ws_members = ws.subscribe("onMembers");
+    let mut ws_messages = ws.subscribe("onMessage");
+    let mut ws_leaves = ws.subscribe("onLeave");
+    let joined: Value = ws.request("room.join", &json!({ "name": "web" })).await?;
+    assert_eq!(joined, json!({ "code": 0, "result": "success" }));
+    assert_eq!(
+        ws_members
+            .recv()
+            .await
+            .ok_or("onMembers")?
+            .decode::<Value>()?,
+        json!({ "members": ["web"] })
+    );
+
+    let tcp = nano_client::Client::connect(&tcp.to_string()).await?;
+    let _: Value = tcp.request("room.join", &json!({ "name": "tcp" })).await?;
+    tcp.notify(
+        "room.message",
+        &json!({ "name": "tcp", "content": "hello from TCP" }),
+    )
+    .await?;
+    let message: Value = ws_messages.recv().await.ok_or("onMessage")?.decode()?;
+    assert_eq!(
+        message,
+        json!({ "name": "tcp", "content": "hello from TCP" })
+    );
+    tcp.close().await;
+    let left: Value = ws_leaves.recv().await.ok_or("onLeave")?.decode()?;
+    assert_eq!(left, json!({ "name": "tcp" }));
+    println!("chat smoke test passed");
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! # pingpong: the smallest server, and the load generator's target
+//!
+//! ```sh
+//! cargo run --release --example pingpong
+//! ```
+//!
+//! Serves TCP on 127.0.0.1:3260 and WebSocket on 127.0.0.1:3261 (path `/`):
+//! - `pingpong.ping` (request): answers with the request body, byte for byte;
+//! - `pingpong.notify` (notify): pushes `pong` with the same body to the sender.
+//!
+//! Bodies are raw bytes (no serializer in the way), so any payload works. Flags: `--tcp ADDR`,
+//! `--ws ADDR`, `--heartbeat SECONDS` (default 30), `--smoke` (free ports, one exchange over
+//! each transport, exit 0).
+
+#![allow(clippy::print_stdout)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use nano_core::prelude::*;
+use nano_examples::{Args, init_logging};
+use nano_ws::WsConfig;
+
+struct PingPong;
+
+#[component(name = "pingpong")]
+impl PingPong {
+    #[handler]
+    fn ping(&self, _session: &Session, body: Bytes) -> Bytes {
+        body
+    }
+
+    #[handler]
+    fn notify(&self, session: &Session, body: Bytes) {
+        let _ = session.push_raw("pong", body);
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_logging();
+    let args = Args::from_env();
+    let heartbeat: u64 = args.value("--heartbeat", "30").parse()?;
+    let app = App::builder()
+        .register(PingPong)
+        .push_routes(["pong"])
+        .heartbeat_interval(Duration::from_secs(heartbeat))
+        .build()?;
+    let tcp = app.listen_tcp(args.addr("--tcp", "127.0.0.1:3260")).await?;
+    let ws = nano_ws::listen(&app, args.addr("--ws", "127.0.0.1:3261"), WsConfig::new()).await?;
+    tracing::info!("pingpong: TCP {tcp}, WebSocket ws://{ws}/");
+    println!("pingpong listening tcp={tcp} ws={ws}");
+
+    if args.smoke() {
+        for target in [tcp.to_string(), format!("ws://{ws}/")] {
+            let client = nano_client::Client::connect(&target).await?;
+            let echoed = client
+                .request_raw("pingpong.ping", &b"{\"n\":1}"[..])
+                .await?;
+            assert_eq!(&echoed[..], b"{\"n\":1}");
+            let mut pongs = client.subscribe("pong");
+            client.notify_raw("pingpong.notify", &b"\"hi\""[..]).await?;
+            assert_eq!(&pongs.recv().await.ok_or("pong")?.payload[..], b"\"hi\"");
+            client.close().await;
+        }
+        println!("pingpong smoke test passed");
+        app.shutdown().await;
+        return Ok(());
+    }
+    app.run().await?;
+    Ok(())
+}
