@@ -30,6 +30,11 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 
+# Headless Chromium runs the chat page in the browser test.
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium
+fi
+
 log "npm ci (tests/interop: pinned third-party pomelo/pinus packages)"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 
