@@ -192,6 +192,12 @@ impl AppBuilder {
         self
     }
 
+    /// See [`Config::rate_limit`] (default 2,000 packets/s, bursts of 4,000; `None` disables).
+    pub fn rate_limit(mut self, limit: Option<crate::config::RateLimit>) -> Self {
+        self.config.rate_limit = limit;
+        self
+    }
+
     /// See [`Config::use_dictionary`] (default `true`).
     pub fn use_dictionary(mut self, enabled: bool) -> Self {
         self.config.use_dictionary = enabled;

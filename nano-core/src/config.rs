@@ -18,6 +18,24 @@ pub const DEFAULT_ACTOR_MAILBOX_CAPACITY: usize = 1024;
 /// Default time graceful shutdown waits for sessions to drain: 10 s.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A per-session message rate limit: a token bucket of `burst` tokens refilled at
+/// `per_second`. Every packet a client sends after connecting takes one token; a session that
+/// runs out is kicked with the reason `"rate limit exceeded"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained packets per second.
+    pub per_second: u32,
+    /// Packets allowed in a burst above the sustained rate.
+    pub burst: u32,
+}
+
+/// Default rate limit: 2,000 packets a second, bursts of 4,000 — far above what a game client
+/// sends, far below what a flood does.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
+    per_second: 2_000,
+    burst: 4_000,
+};
+
 /// Every limit and interval of an app. Set them through [`AppBuilder`](crate::AppBuilder);
 /// each field documents its default.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +67,9 @@ pub struct Config {
     /// How long graceful shutdown waits for sessions to finish their in-flight requests and
     /// drain. Default: [`DEFAULT_SHUTDOWN_TIMEOUT`] (10 s).
     pub shutdown_timeout: Duration,
+    /// Per-session packet rate limit; `None` disables it.
+    /// Default: [`DEFAULT_RATE_LIMIT`] (2,000/s, bursts of 4,000).
+    pub rate_limit: Option<RateLimit>,
     /// Send the route dictionary in the handshake and compress dictionary routes both ways.
     /// Default: `true`.
     pub use_dictionary: bool,
@@ -65,6 +86,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             actor_mailbox_capacity: DEFAULT_ACTOR_MAILBOX_CAPACITY,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            rate_limit: Some(DEFAULT_RATE_LIMIT),
             use_dictionary: true,
         }
     }

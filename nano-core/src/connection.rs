@@ -124,6 +124,40 @@ struct Connection {
     draining: bool,
     last_seen: Instant,
     next_beat: Instant,
+    rate: Option<TokenBucket>,
+}
+
+/// A token bucket for the per-session rate limit.
+struct TokenBucket {
+    tokens: f64,
+    burst: f64,
+    per_second: f64,
+    refilled: Instant,
+}
+
+impl TokenBucket {
+    fn new(limit: crate::config::RateLimit) -> Self {
+        let burst = f64::from(limit.burst.max(1));
+        Self {
+            tokens: burst,
+            burst,
+            per_second: f64::from(limit.per_second),
+            refilled: Instant::now(),
+        }
+    }
+
+    /// Takes a token; `false` when there is none left.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.refilled).as_secs_f64();
+        self.refilled = now;
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
 }
 
 /// The write side: moves the session's outbox into the transport.
@@ -148,7 +182,14 @@ impl Connection {
             draining: false,
             last_seen: now,
             next_beat: now + beat.unwrap_or(NEVER),
+            rate: None,
         }
+        .with_rate_limit()
+    }
+
+    fn with_rate_limit(mut self) -> Self {
+        self.rate = self.app.config.rate_limit.map(TokenBucket::new);
+        self
     }
 
     async fn run<T: PacketTransport>(mut self, transport: T) -> End {
@@ -159,6 +200,9 @@ impl Connection {
             // Best effort: let the client see what was queued (a handshake refusal, the last
             // responses) and the Kick before the connection closes.
             self.session.inner().outbox.drain_into(&mut last);
+            if matches!(end, End::Kicked(_)) {
+                Counters::add(&self.app.core.counters.kicks, 1);
+            }
             if let End::Kicked(reason) = &end
                 && let Ok(kick) =
                     EncodedPacket::from_packet(&Packet::kick(Kick::new(reason.clone()).to_json()))
@@ -216,10 +260,7 @@ impl Connection {
                 () = force.cancelled() => return End::Forced,
                 written = poll_fn(|cx| writer.poll_write(cx, sink, outbox, busy)) => match written {
                     Err(err) => return End::Io(err),
-                    Ok(CloseRequest::Kick(reason)) => {
-                        Counters::add(&self.app.core.counters.kicks, 1);
-                        return End::Kicked(reason);
-                    }
+                    Ok(CloseRequest::Kick(reason)) => return End::Kicked(reason),
                     Ok(CloseRequest::Close) => return End::Closed,
                 },
                 reply = poll_in_flight(&mut in_flight), if busy => {
@@ -293,6 +334,11 @@ impl Connection {
 
     /// Handles one packet; returns the handler it started, if any.
     async fn on_packet(&mut self, packet: Packet) -> Result<Option<InFlight>, End> {
+        if let Some(rate) = &mut self.rate
+            && !rate.take()
+        {
+            return Err(End::Kicked("rate limit exceeded".to_owned()));
+        }
         match (self.phase, packet.kind) {
             (_, PacketType::Heartbeat) => Ok(None),
             (Phase::Connected, PacketType::Handshake) => {
