@@ -9,8 +9,8 @@
 //! Unity, `nano-client`) join the same room on 127.0.0.1:3251.
 //!
 //! Flags: `--http ADDR` (default 127.0.0.1:3250), `--tcp ADDR` (default 127.0.0.1:3251),
-//! `--smoke` (serve on free ports, run one WebSocket and one TCP client through a
-//! conversation, exit 0).
+//! `--heartbeat SECONDS` (default 30), `--smoke` (serve on free ports, run one WebSocket and
+//! one TCP client through a conversation, exit 0).
 //!
 //! Routes, as in nano's chat demo so its clients work too:
 //! - `room.join` (request `{"name": ...}`): answers `{"code":0,"result":"success"}`, pushes
@@ -18,6 +18,10 @@
 //!   `{"content": "...", "name": ...}` to the room;
 //! - `room.message` (notify `{"name", "content"}`): broadcast as `onMessage`, same body;
 //! - `onLeave` `{"name"}` is broadcast when a member disconnects.
+//!
+//! Joining with a name already in the room takes it over: the older session is kicked with the
+//! reason `"logged in elsewhere"` (pomelo clients emit `onKick`), as games do on a second
+//! login.
 
 #![allow(clippy::print_stdout)]
 
@@ -86,13 +90,12 @@ impl Room {
         if self.members.contains_session(session) {
             return Err(HandlerError::new(409, "already in the room"));
         }
-        if self
-            .members
-            .members()
-            .iter()
-            .any(|member| member.get::<String>("name").as_deref() == Some(&name))
-        {
-            return Err(HandlerError::new(409, format!("the name {name} is taken")));
+        // A second login with the same name wins; the first is kicked.
+        for older in self.members.members() {
+            if older.get::<String>("name").as_deref() == Some(&name) {
+                let _ = self.members.leave(&older);
+                older.kick("logged in elsewhere");
+            }
         }
         let _ = self.members.broadcast(
             "onNewUser",
@@ -105,7 +108,14 @@ impl Room {
         self.members.add(session)?;
         let members = self.members.clone();
         session.on_close(move |_| {
-            let _ = members.broadcast("onLeave", &Leave { name });
+            // Unless the name logged in again elsewhere, tell the room.
+            let taken_over = members
+                .members()
+                .iter()
+                .any(|m| m.get::<String>("name").as_deref() == Some(&name));
+            if !taken_over {
+                let _ = members.broadcast("onLeave", &Leave { name });
+            }
         });
         session.push(
             "onMembers",
