@@ -6,11 +6,14 @@
 //!
 //! Serves TCP on 127.0.0.1:3260 and WebSocket on 127.0.0.1:3261 (path `/`):
 //! - `pingpong.ping` (request): answers with the request body, byte for byte;
-//! - `pingpong.notify` (notify): pushes `pong` with the same body to the sender.
+//! - `pingpong.notify` (notify): pushes `pong` with the same body to the sender;
+//! - `pingpong.join` (request): joins the group `all`, answers its size;
+//! - `pingpong.broadcast` (notify): pushes `pong` with the same body to every member of `all`
+//!   (the broadcast benchmark).
 //!
 //! Bodies are raw bytes (no serializer in the way), so any payload works. Flags: `--tcp ADDR`,
-//! `--ws ADDR`, `--heartbeat SECONDS` (default 30), `--smoke` (free ports, one exchange over
-//! each transport, exit 0).
+//! `--ws ADDR`, `--heartbeat SECONDS` (default 30), `--max-connections N` (default 100,000),
+//! `--smoke` (free ports, one exchange over each transport, exit 0).
 
 #![allow(clippy::print_stdout)]
 
@@ -21,7 +24,9 @@ use nano_core::prelude::*;
 use nano_examples::{Args, init_logging};
 use nano_ws::WsConfig;
 
-struct PingPong;
+struct PingPong {
+    all: Group,
+}
 
 #[component(name = "pingpong")]
 impl PingPong {
@@ -34,6 +39,17 @@ impl PingPong {
     fn notify(&self, session: &Session, body: Bytes) {
         let _ = session.push_raw("pong", body);
     }
+
+    #[handler]
+    fn join(&self, session: &Session) -> Result<usize, HandlerError> {
+        self.all.add(session)?;
+        Ok(self.all.count())
+    }
+
+    #[handler]
+    fn broadcast(&self, _session: &Session, body: Bytes) {
+        let _ = self.all.broadcast_raw("pong", body);
+    }
 }
 
 #[tokio::main]
@@ -42,9 +58,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::from_env();
     let heartbeat: u64 = args.value("--heartbeat", "30").parse()?;
     let app = App::builder()
-        .register(PingPong)
+        .register(PingPong {
+            all: Group::new("all"),
+        })
         .push_routes(["pong"])
         .heartbeat_interval(Duration::from_secs(heartbeat))
+        .max_connections(args.value("--max-connections", "100000").parse()?)
+        // Load generators send far faster than players.
+        .rate_limit(None)
         .build()?;
     let tcp = app.listen_tcp(args.addr("--tcp", "127.0.0.1:3260")).await?;
     let ws = nano_ws::listen(&app, args.addr("--ws", "127.0.0.1:3261"), WsConfig::new()).await?;

@@ -27,7 +27,7 @@ use crate::protocol::{HandshakeRequest, RouteDict, RouteName};
 use crate::scheduler::Scheduler;
 use crate::service::{Endpoint, Hooks, Service};
 use crate::session::TransportKind;
-use crate::transport::{PacketTransport, framed};
+use crate::transport::{PacketTransport, StreamTransport};
 use crate::{Error, HandlerError, Pipeline, Serializer, Session};
 
 /// A refused handshake: the code sent to the client (pomelo convention: 500 failure, 501 client
@@ -524,7 +524,7 @@ impl App {
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "cannot set TCP_NODELAY");
         }
-        let transport = framed(stream, self.inner.config.max_body_len);
+        let transport = StreamTransport::new(stream, self.inner.config.max_body_len);
         self.serve_transport(transport, remote, TransportKind::Tcp);
     }
 
@@ -534,7 +534,7 @@ impl App {
     where
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        let transport = framed(stream, self.inner.config.max_body_len);
+        let transport = StreamTransport::new(stream, self.inner.config.max_body_len);
         self.serve_transport(transport, remote, TransportKind::Stream);
     }
 

@@ -111,9 +111,7 @@ pub(crate) async fn serve<T: PacketTransport>(
         _ => tracing::debug!(%end, "session closed"),
     });
     session.finish();
-    counters
-        .sessions_open
-        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    counters.sessions_open.sub(1);
 }
 
 struct Connection {
@@ -242,8 +240,13 @@ impl Connection {
         let handshake_deadline = Instant::now() + self.app.config.handshake_timeout;
         let timer = tokio::time::sleep_until(self.next_deadline(handshake_deadline));
         tokio::pin!(timer);
+        // Made once: a cancellation future registers with its token on first poll, and all
+        // connections share the token.
         let force = self.app.force_close.clone();
         let drain = self.app.drain.clone();
+        let force_cancelled = force.cancelled();
+        let drain_cancelled = drain.cancelled();
+        tokio::pin!(force_cancelled, drain_cancelled);
         let session = self.session.clone();
         let outbox = &session.inner().outbox;
         let mut in_flight: Option<InFlight> = None;
@@ -257,7 +260,7 @@ impl Connection {
             }
             tokio::select! {
                 biased;
-                () = force.cancelled() => return End::Forced,
+                () = &mut force_cancelled => return End::Forced,
                 written = poll_fn(|cx| writer.poll_write(cx, sink, outbox, busy)) => match written {
                     Err(err) => return End::Io(err),
                     Ok(CloseRequest::Kick(reason)) => return End::Kicked(reason),
@@ -280,7 +283,7 @@ impl Connection {
                         Err(end) => return end,
                     }
                 }
-                () = drain.cancelled(), if !self.draining => {
+                () = &mut drain_cancelled, if !self.draining => {
                     self.draining = true;
                 }
                 () = &mut timer => {
@@ -458,7 +461,8 @@ impl Connection {
         match reply {
             Reply::None => {}
             Reply::Payload(payload) if mid != 0 => {
-                if let Err(err) = self.session.respond_raw(mid, payload) {
+                // The connection writes its outbox right after this: no need to wake itself.
+                if let Err(err) = self.session.respond_from_connection(mid, payload) {
                     tracing::debug!(route, mid, error = %err, "response not sent");
                 }
             }

@@ -1,6 +1,10 @@
 //! Counters of an app, readable at any time through [`App::metrics`](crate::App::metrics).
+//!
+//! Every connection task updates them on every message, from every worker thread, so each
+//! counter is sharded per thread (one cache line per shard): no two cores fight over a line.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// A snapshot of an app's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,40 +23,81 @@ pub struct Metrics {
     pub errors: u64,
     /// Pushes dropped because a session's send queue was full.
     pub pushes_dropped: u64,
-    /// Sessions kicked (by the app, as slow consumers, or at shutdown).
+    /// Sessions kicked (by the app, as slow consumers, for flooding, or at shutdown).
     pub kicks: u64,
     /// Connections refused because `max_connections` was reached.
     pub connections_refused: u64,
 }
 
+const SHARDS: usize = 16;
+
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Shard(AtomicU64);
+
+/// A counter split into per-thread shards; its value is their sum (wrapping, so that
+/// increments and decrements on different shards add up).
+#[derive(Debug, Default)]
+pub(crate) struct Counter {
+    shards: [Shard; SHARDS],
+}
+
+fn shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    SHARD.with(|shard| {
+        if shard.get() == usize::MAX {
+            shard.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+        }
+        shard.get()
+    })
+}
+
+impl Counter {
+    pub(crate) fn add(&self, n: u64) {
+        self.shards[shard()].0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn sub(&self, n: u64) {
+        self.shards[shard()].0.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.shards.iter().fold(0u64, |sum, shard| {
+            sum.wrapping_add(shard.0.load(Ordering::Relaxed))
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) sessions_open: AtomicU64,
-    pub(crate) sessions_total: AtomicU64,
-    pub(crate) messages_in: AtomicU64,
-    pub(crate) messages_out: AtomicU64,
-    pub(crate) errors: AtomicU64,
-    pub(crate) pushes_dropped: AtomicU64,
-    pub(crate) kicks: AtomicU64,
-    pub(crate) connections_refused: AtomicU64,
+    pub(crate) sessions_open: Counter,
+    pub(crate) sessions_total: Counter,
+    pub(crate) messages_in: Counter,
+    pub(crate) messages_out: Counter,
+    pub(crate) errors: Counter,
+    pub(crate) pushes_dropped: Counter,
+    pub(crate) kicks: Counter,
+    pub(crate) connections_refused: Counter,
 }
 
 impl Counters {
-    pub(crate) fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
+    pub(crate) fn add(counter: &Counter, n: u64) {
+        counter.add(n);
     }
 
     pub(crate) fn snapshot(&self) -> Metrics {
-        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         Metrics {
-            sessions_open: get(&self.sessions_open),
-            sessions_total: get(&self.sessions_total),
-            messages_in: get(&self.messages_in),
-            messages_out: get(&self.messages_out),
-            errors: get(&self.errors),
-            pushes_dropped: get(&self.pushes_dropped),
-            kicks: get(&self.kicks),
-            connections_refused: get(&self.connections_refused),
+            sessions_open: self.sessions_open.get(),
+            sessions_total: self.sessions_total.get(),
+            messages_in: self.messages_in.get(),
+            messages_out: self.messages_out.get(),
+            errors: self.errors.get(),
+            pushes_dropped: self.pushes_dropped.get(),
+            kicks: self.kicks.get(),
+            connections_refused: self.connections_refused.get(),
         }
     }
 }

@@ -113,6 +113,17 @@ impl Outbox {
         Ok(())
     }
 
+    /// Like [`push_always`](Self::push_always), without waking the connection: for packets
+    /// queued by the connection task itself, which drains the outbox before it next waits.
+    pub(crate) fn push_quietly(&self, packet: EncodedPacket) -> Result<(), Refused> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Refused::Closed);
+        }
+        state.queue.push_back(packet);
+        Ok(())
+    }
+
     /// Asks the connection to end (the first request wins).
     pub(crate) fn request_close(&self, request: CloseRequest) {
         let mut state = self.lock();

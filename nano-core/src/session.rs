@@ -319,6 +319,20 @@ impl Session {
     ///
     /// As [`respond`](Self::respond), without the serializer error.
     pub fn respond_raw(&self, mid: u64, payload: Bytes) -> Result<(), SessionError> {
+        self.respond_with(mid, payload, true)
+    }
+
+    /// Queues a response from the session's own connection task, which drains its outbox
+    /// next: waking that task again would only poll it for nothing.
+    pub(crate) fn respond_from_connection(
+        &self,
+        mid: u64,
+        payload: Bytes,
+    ) -> Result<(), SessionError> {
+        self.respond_with(mid, payload, false)
+    }
+
+    fn respond_with(&self, mid: u64, payload: Bytes, wake: bool) -> Result<(), SessionError> {
         if mid == 0 {
             return Err(SessionError::NotifyHasNoResponse);
         }
@@ -328,7 +342,11 @@ impl Session {
             error: false,
         };
         let packet = self.encode_outbound(message)?;
-        self.inner.outbox.push_always(packet)?;
+        if wake {
+            self.inner.outbox.push_always(packet)?;
+        } else {
+            self.inner.outbox.push_quietly(packet)?;
+        }
         Counters::add(&self.core().counters.messages_out, 1);
         Ok(())
     }

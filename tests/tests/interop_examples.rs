@@ -19,7 +19,13 @@ fn pinus_protocol_drives_pingpong_over_tcp() {
     assert_eq!(seen["heartbeat"], 30, "{seen}");
     assert_eq!(
         seen["dict"],
-        json!({ "pingpong.ping": 1, "pingpong.notify": 2, "pong": 3 }),
+        json!({
+            "pingpong.ping": 1,
+            "pingpong.notify": 2,
+            "pingpong.join": 3,
+            "pingpong.broadcast": 4,
+            "pong": 5
+        }),
         "{seen}"
     );
     let messages = seen["messages"].as_array().expect("messages");

@@ -1,5 +1,9 @@
 //! What a connection runs over: a stream of decoded packets in, encoded packets out.
 
+mod stream;
+
+pub use stream::StreamTransport;
+
 use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Framed;
@@ -10,8 +14,8 @@ use crate::protocol::{EncodedPacket, Packet, PacketCodec, ProtocolError};
 ///
 /// The connection logic of nano-rs (server and client) is written once against this trait;
 /// TCP, WebSocket and in-memory pipes are thin adapters. Any type with the right `Stream` and
-/// `Sink` implementations is a transport: [`framed`] makes one from any byte stream, and
-/// `nano-ws` makes one from a WebSocket.
+/// `Sink` implementations is a transport: [`StreamTransport`] (what servers use) and [`framed`]
+/// make one from any byte stream, and `nano-ws` makes one from a WebSocket.
 ///
 /// Writes are batched: the connection feeds several packets, then flushes once.
 pub trait PacketTransport:
@@ -32,7 +36,8 @@ impl<T> PacketTransport for T where
 {
 }
 
-/// A packet transport over a byte stream (TCP, a Unix socket, `tokio::io::duplex`, TLS, ...).
+/// A packet transport over a byte stream (TCP, a Unix socket, `tokio::io::duplex`, TLS, ...),
+/// as a `tokio_util` `Framed` (buffers of 8 KiB each way; simple, good for clients).
 ///
 /// Bodies longer than `max_body_len` are rejected from the header (see [`PacketCodec`]).
 ///

@@ -1,0 +1,77 @@
+//! `connections`: open N idle sessions, hold them with heartbeats, and see what they cost the
+//! server.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::open_all;
+use crate::Options;
+use crate::conn::Error;
+use crate::stats::{Latencies, Window, report, rss_kib};
+
+/// Opens `conns` sessions (measuring the handshake rate), holds them for the duration while
+/// answering heartbeats, and reports the server's RSS per session when `--pid` is given.
+pub(crate) async fn connections(options: &Options) -> Result<Value, Error> {
+    let rss_before = options.pid.and_then(rss_kib);
+    let opening = Instant::now();
+    let conns = open_all(options).await?;
+    let open_time = opening.elapsed();
+    let count = conns.len();
+    // Let the server settle, then read its memory.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_after = options.pid.and_then(rss_kib);
+
+    let window = Window::start();
+    let end = Instant::now() + options.duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut conn in conns {
+        tasks.spawn(async move {
+            let beat = conn.heartbeat.unwrap_or(Duration::from_secs(30));
+            loop {
+                let now = Instant::now();
+                if now >= end {
+                    return 0u64;
+                }
+                let wait = beat.min(end - now);
+                match tokio::time::timeout(wait, conn.recv_any()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(_)) => return 1,
+                    Err(_) => {
+                        if conn.heartbeat().await.is_err() {
+                            return 1;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    let mut dropped = 0;
+    while let Some(done) = tasks.join_next().await {
+        dropped += done?;
+    }
+    let rss_end = options.pid.and_then(rss_kib);
+    let mut latencies = Latencies::default();
+    let mut summary = report(
+        "connections",
+        options.target.transport(),
+        count,
+        options.duration,
+        count as u64,
+        &mut latencies,
+        dropped,
+        window.cpu_percent(),
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let handshakes_per_s = count as f64 / open_time.as_secs_f64().max(1e-9);
+    summary["handshakes_per_s"] = handshakes_per_s.round().into();
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        summary["server_rss_before_kib"] = before.into();
+        summary["server_rss_after_kib"] = after.into();
+        summary["server_rss_end_kib"] = rss_end.into();
+        #[allow(clippy::cast_precision_loss)]
+        let per_session = (after.saturating_sub(before) * 1024) as f64 / count.max(1) as f64;
+        summary["server_rss_per_session_bytes"] = per_session.round().into();
+    }
+    Ok(summary)
+}
