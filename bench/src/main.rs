@@ -19,12 +19,18 @@
 //! `--threads N` (client worker threads, default: all cores); `--pid PID` (server, for RSS);
 //! `--json` (print one summary line).
 //!
+//! `--tag KEY=VALUE` (repeatable) adds fields to the JSON line, for `bench/run.sh`.
+//!
+//! `nano-bench report <results.jsonl> <BENCHMARKS.md>` turns a run's JSON lines into the
+//! tables of `BENCHMARKS.md`.
+//!
 //! The generator reports its own CPU use (`client_cpu_percent`) so that a run where it was
 //! the bottleneck shows as such; pin it and the server to different cores with `taskset`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod conn;
+mod report;
 mod scenarios;
 mod stats;
 
@@ -64,6 +70,16 @@ fn main() {
     let Some(scenario) = args.first().cloned() else {
         usage()
     };
+    if scenario == "report" {
+        let (Some(input), Some(output)) = (args.get(1), args.get(2)) else {
+            usage()
+        };
+        if let Err(err) = report::write(input, output) {
+            eprintln!("nano-bench report: {err}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let value = |name: &str| {
         args.iter()
             .position(|a| a == name)
@@ -113,6 +129,22 @@ fn main() {
             "connections" => scenarios::connections(&options).await,
             _ => usage(),
         }
+    });
+    let tags: Vec<(String, String)> = args
+        .iter()
+        .enumerate()
+        .filter(|(_, arg)| *arg == "--tag")
+        .filter_map(|(index, _)| {
+            args.get(index + 1)?
+                .split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        })
+        .collect();
+    let result = result.map(|mut report| {
+        for (key, value) in tags {
+            report[key] = value.into();
+        }
+        report
     });
     match result {
         Ok(report) if json => println!("{report}"),

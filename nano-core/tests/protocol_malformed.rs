@@ -318,3 +318,15 @@ fn dictionary_conflicts() {
     assert!(serde_json::from_str::<RouteDict>(r#"{"a":1,"b":1}"#).is_err());
     assert!(serde_json::from_str::<RouteDict>(r#"{"a":70000}"#).is_err());
 }
+
+/// Found by the handshake fuzzer: a long float in handshake user data must survive a
+/// parse/serialize/parse round trip exactly (serde_json's `float_roundtrip`).
+#[test]
+fn handshake_floats_round_trip_exactly() {
+    let body = include_bytes!("../../fuzz/seeds/handshake/regression-float-roundtrip");
+    let parsed = HandshakeRequest::from_json(body).unwrap();
+    assert_eq!(
+        HandshakeRequest::from_json(&parsed.to_json()).unwrap(),
+        parsed
+    );
+}
