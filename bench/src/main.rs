@@ -9,7 +9,11 @@
 //! - `notify`: N connections, each a closed loop of notify -> the push it triggers;
 //! - `broadcast`: N members of one group; one sender broadcasts, everyone counts deliveries;
 //! - `connections`: open N idle sessions (with heartbeats), hold them, report the server's RSS
-//!   per session (`--pid`) and the handshake rate.
+//!   per session (`--pid`) and the handshake rate;
+//! - `soak` (against `soak-server`): N chat clients in `--rooms` rooms sending a message every
+//!   `--message-interval` seconds for the duration, sampling the server's RSS (`--pid`); then
+//!   they leave and the server must be empty, or with `--shutdown` the server is sent SIGTERM
+//!   while every client has a request in flight, and every such request must be answered.
 //!
 //! Options: `--tcp HOST:PORT` or `--ws URL`; `--route ROUTE`; `--push-route ROUTE` (what
 //! `notify` waits for, default `pong`); `--join-route` (broadcast, default `pingpong.join`);
@@ -127,6 +131,15 @@ fn main() {
             "notify" => scenarios::notify(&options).await,
             "broadcast" => scenarios::broadcast(&options).await,
             "connections" => scenarios::connections(&options).await,
+            "soak" => {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let soak = scenarios::Soak {
+                    rooms: (number("--rooms", 100.0) as u32).max(1),
+                    message_interval: Duration::from_secs_f64(number("--message-interval", 10.0)),
+                    shutdown: args.iter().any(|a| a == "--shutdown"),
+                };
+                scenarios::soak(&options, soak).await
+            }
             _ => usage(),
         }
     });

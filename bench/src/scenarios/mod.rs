@@ -3,10 +3,12 @@
 mod broadcast;
 mod connections;
 mod request;
+mod soak;
 
 pub(crate) use broadcast::broadcast;
 pub(crate) use connections::connections;
 pub(crate) use request::{notify, request};
+pub(crate) use soak::{Soak, soak};
 
 use std::sync::Arc;
 
