@@ -55,7 +55,7 @@ pub(crate) async fn soak(options: &Options, soak: Soak) -> Result<Value, Error> 
         let interval = soak.message_interval;
         let shutdown = soak.shutdown;
         tasks.spawn(async move {
-            client(conn, index, end, interval, shutdown, &totals, &barrier).await
+            client(conn, index, end, interval, shutdown, &totals, &barrier).await;
         });
     }
 
