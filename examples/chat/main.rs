@@ -90,11 +90,13 @@ impl Room {
         if self.members.contains_session(session) {
             return Err(HandlerError::new(409, "already in the room"));
         }
-        // A second login with the same name wins; the first is kicked.
+        // A second login with the same name wins: the first leaves the room now and is
+        // kicked once the newcomer is in (so its departure is not announced as a leave).
+        let mut taken_over = Vec::new();
         for older in self.members.members() {
             if older.get::<String>("name").as_deref() == Some(&name) {
                 let _ = self.members.leave(&older);
-                older.kick("logged in elsewhere");
+                taken_over.push(older);
             }
         }
         let _ = self.members.broadcast(
@@ -106,6 +108,9 @@ impl Room {
         );
         session.set("name", name.clone());
         self.members.add(session)?;
+        for older in taken_over {
+            older.kick("logged in elsewhere");
+        }
         let members = self.members.clone();
         session.on_close(move |_| {
             // Unless the name logged in again elsewhere, tell the room.

@@ -22,7 +22,13 @@ struct Move {
 }
 
 fn sample() -> Move {
-    Move { player: 42, x: 12.5, y: -3.25, facing: "north-east".into(), seq: 123_456 }
+    Move {
+        player: 42,
+        x: 12.5,
+        y: -3.25,
+        facing: "north-east".into(),
+        seq: 123_456,
+    }
 }
 
 struct World;
@@ -46,7 +52,9 @@ impl World {
 }
 
 fn dispatch(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let world = Arc::new(World);
     let session = testing::session();
     let payload = Serializer::Json.serialize(&sample()).unwrap();
@@ -55,7 +63,13 @@ fn dispatch(c: &mut Criterion) {
     for route in ["world.step", "world.step_async", "world.raw"] {
         group.bench_function(route, |b| {
             b.iter(|| {
-                runtime.block_on(testing::call(&world, route, &session, 1, black_box(payload.clone())))
+                runtime.block_on(testing::call(
+                    &world,
+                    route,
+                    &session,
+                    1,
+                    black_box(payload.clone()),
+                ))
             });
         });
     }

@@ -561,10 +561,11 @@ impl App {
             return;
         }
         let app = self.inner.clone();
-        self.inner.connections.spawn(async move {
+        let fut = async move {
             crate::connection::serve(app, transport, remote, kind).await;
             count.fetch_sub(1, Ordering::AcqRel);
-        });
+        };
+        self.inner.connections.spawn(fut);
     }
 
     /// The maximum body length transports should accept (for transports built outside).

@@ -14,11 +14,10 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{Sink, SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -161,12 +160,21 @@ impl TokenBucket {
 /// The write side: moves the session's outbox into the transport.
 #[derive(Default)]
 struct Writer {
-    /// Packets taken from the outbox, not yet handed to the transport.
-    batch: VecDeque<EncodedPacket>,
     /// Packets handed to the transport since the last flush.
     unflushed: bool,
     /// A close requested through the outbox, waiting for the queue to be written.
     closing: Option<CloseRequest>,
+}
+
+/// What the connection's I/O produced.
+enum Io {
+    /// A packet from the client, `None` at the end of its stream.
+    Packet(Option<Result<Packet, ProtocolError>>),
+    /// A close was requested (and everything queued before it written, unless the client stopped
+    /// reading).
+    Close(CloseRequest),
+    /// Writing failed.
+    WriteFailed(ProtocolError),
 }
 
 impl Connection {
@@ -190,13 +198,13 @@ impl Connection {
         self
     }
 
-    async fn run<T: PacketTransport>(mut self, transport: T) -> End {
-        let (mut sink, mut stream) = transport.split();
-        let mut last = VecDeque::new();
-        let end = self.drive(&mut sink, &mut stream, &mut last).await;
+    async fn run<T: PacketTransport>(mut self, mut transport: T) -> End {
+        let end = self.serve_until_end(&mut transport).await;
+        let sink = &mut transport;
         if !matches!(end, End::Forced | End::Io(_)) {
             // Best effort: let the client see what was queued (a handshake refusal, the last
             // responses) and the Kick before the connection closes.
+            let mut last = VecDeque::new();
             self.session.inner().outbox.drain_into(&mut last);
             if matches!(end, End::Kicked(_)) {
                 Counters::add(&self.app.core.counters.kicks, 1);
@@ -213,30 +221,14 @@ impl Connection {
                 }
                 sink.flush().await
             };
-            let _ = tokio::time::timeout(FINAL_WRITE, write_all).await;
+            let _ = Box::pin(tokio::time::timeout(FINAL_WRITE, write_all)).await;
         }
-        let _ = tokio::time::timeout(FINAL_WRITE, sink.close()).await;
+        let _ = Box::pin(tokio::time::timeout(FINAL_WRITE, sink.close())).await;
         end
     }
 
-    async fn drive<T: PacketTransport>(
-        &mut self,
-        sink: &mut SplitSink<T, EncodedPacket>,
-        stream: &mut SplitStream<T>,
-        leftover: &mut VecDeque<EncodedPacket>,
-    ) -> End {
+    async fn serve_until_end<T: PacketTransport>(&mut self, transport: &mut T) -> End {
         let mut writer = Writer::default();
-        let end = self.serve_until_end(sink, stream, &mut writer).await;
-        leftover.append(&mut writer.batch);
-        end
-    }
-
-    async fn serve_until_end<T: PacketTransport>(
-        &mut self,
-        sink: &mut SplitSink<T, EncodedPacket>,
-        stream: &mut SplitStream<T>,
-        writer: &mut Writer,
-    ) -> End {
         let handshake_deadline = Instant::now() + self.app.config.handshake_timeout;
         let timer = tokio::time::sleep_until(self.next_deadline(handshake_deadline));
         tokio::pin!(timer);
@@ -261,26 +253,24 @@ impl Connection {
             tokio::select! {
                 biased;
                 () = &mut force_cancelled => return End::Forced,
-                written = poll_fn(|cx| writer.poll_write(cx, sink, outbox, busy)) => match written {
-                    Err(err) => return End::Io(err),
-                    Ok(CloseRequest::Kick(reason)) => return End::Kicked(reason),
-                    Ok(CloseRequest::Close) => return End::Closed,
-                },
-                reply = poll_in_flight(&mut in_flight), if busy => {
-                    if let Some(InFlight { mid, route, span, .. }) = in_flight.take() {
-                        span.in_scope(|| self.deliver(mid, route, reply));
-                    }
-                }
-                packet = stream.next(), if can_read => {
-                    let packet = match packet {
-                        None => return End::ClientClosed,
-                        Some(Err(err)) => return End::Protocol(err),
-                        Some(Ok(packet)) => packet,
+                io = poll_fn(|cx| writer.poll_io(cx, &mut *transport, outbox, busy, can_read)) => {
+                    let packet = match io {
+                        Io::WriteFailed(err) => return End::Io(err),
+                        Io::Close(CloseRequest::Kick(reason)) => return End::Kicked(reason),
+                        Io::Close(CloseRequest::Close) => return End::Closed,
+                        Io::Packet(None) => return End::ClientClosed,
+                        Io::Packet(Some(Err(err))) => return End::Protocol(err),
+                        Io::Packet(Some(Ok(packet))) => packet,
                     };
                     self.last_seen = Instant::now();
                     match self.on_packet(packet).await {
                         Ok(started) => in_flight = started,
                         Err(end) => return end,
+                    }
+                }
+                reply = poll_in_flight(&mut in_flight), if busy => {
+                    if let Some(InFlight { mid, route, span, .. }) = in_flight.take() {
+                        span.in_scope(|| self.deliver(mid, route, reply));
                     }
                 }
                 () = &mut drain_cancelled, if !self.draining => {
@@ -345,7 +335,11 @@ impl Connection {
         match (self.phase, packet.kind) {
             (_, PacketType::Heartbeat) => Ok(None),
             (Phase::Connected, PacketType::Handshake) => {
-                self.on_handshake(&packet.body).await.map(|()| None)
+                // Boxed: its state (the validator's future) lives on the heap only while a
+                // handshake runs, instead of in every connection's task.
+                Box::pin(self.on_handshake(&packet.body))
+                    .await
+                    .map(|()| None)
             }
             (Phase::Handshaken, PacketType::HandshakeAck) => {
                 self.phase = Phase::Working;
@@ -480,56 +474,79 @@ impl Connection {
 }
 
 impl Writer {
-    /// Moves the outbox into the transport and flushes; completes only with a close request
-    /// (once everything queued before it is flushed, and no handler is running) or an error.
-    fn poll_write<S>(
+    /// Drives the connection's I/O: moves the outbox into the transport and flushes, then
+    /// (when `can_read`) reads the next packet. Completes with a packet, a close request (once
+    /// no handler is running), or a write error.
+    fn poll_io<T: PacketTransport>(
         &mut self,
         cx: &mut Context<'_>,
-        sink: &mut S,
+        transport: &mut T,
         outbox: &Outbox,
         handler_running: bool,
-    ) -> Poll<Result<CloseRequest, ProtocolError>>
-    where
-        S: Sink<EncodedPacket, Error = ProtocolError> + Unpin,
-    {
+        can_read: bool,
+    ) -> Poll<Io> {
+        // `Pending` from the write side only means "nothing more to write now".
+        if let Poll::Ready(Err(err)) = self.poll_write(cx, transport, outbox, handler_running) {
+            return Poll::Ready(Io::WriteFailed(err));
+        }
+        if let Some(close) = &self.closing
+            && !handler_running
+        {
+            return Poll::Ready(Io::Close(close.clone()));
+        }
+        if can_read {
+            return Pin::new(transport).poll_next(cx).map(Io::Packet);
+        }
+        Poll::Pending
+    }
+
+    /// Writes what the outbox holds. `Ready(Ok)` means a close should happen now (the caller
+    /// checks `closing`); `Pending` means everything is written or the transport is full.
+    fn poll_write<T: PacketTransport>(
+        &mut self,
+        cx: &mut Context<'_>,
+        transport: &mut T,
+        outbox: &Outbox,
+        handler_running: bool,
+    ) -> Poll<Result<(), ProtocolError>> {
         if self.closing.is_none() {
             self.closing = outbox.poll_close_request(cx);
         }
-        loop {
-            // A requested close is honoured at once (the rest of the queue and the Kick are
-            // written with a deadline by `Connection::run`), so a client that stopped reading
-            // cannot hold its connection open.
-            if let Some(close) = &self.closing
-                && !handler_running
-            {
-                return Poll::Ready(Ok(close.clone()));
-            }
-            while let Some(packet) = self.batch.pop_front() {
-                if Pin::new(&mut *sink).poll_ready(cx)?.is_pending() {
-                    self.batch.push_front(packet);
-                    return Poll::Pending;
-                }
-                Pin::new(&mut *sink).start_send(packet)?;
-                self.unflushed = true;
-            }
-            if let Poll::Ready(close) = outbox.poll_drain(cx, &mut self.batch) {
-                if close.is_some() {
-                    self.closing = close;
-                }
-                if !self.batch.is_empty() || self.closing.is_some() {
-                    continue;
-                }
-            }
-            if self.unflushed {
-                ready!(Pin::new(&mut *sink).poll_flush(cx))?;
-                self.unflushed = false;
-            }
-            return match &self.closing {
-                // A running handler's response goes out before the connection closes.
-                Some(close) if !handler_running => Poll::Ready(Ok(close.clone())),
-                _ => Poll::Pending,
-            };
+        // A requested close is honoured at once (the rest of the queue and the Kick are
+        // written with a deadline by `Connection::run`), so a client that stopped reading
+        // cannot hold its connection open.
+        if self.closing.is_some() && !handler_running {
+            return Poll::Ready(Ok(()));
         }
+        loop {
+            match Pin::new(&mut *transport).poll_ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            }
+            let Some(packet) = outbox.poll_pop(cx) else {
+                break;
+            };
+            if let Err(err) = Pin::new(&mut *transport).start_send(packet) {
+                return Poll::Ready(Err(err));
+            }
+            self.unflushed = true;
+        }
+        if self.unflushed {
+            match Pin::new(&mut *transport).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        // A close requested while writing is seen on the next poll.
+        if self.closing.is_none() {
+            self.closing = outbox.poll_close_request(cx);
+            if self.closing.is_some() && !handler_running {
+                return Poll::Ready(Ok(()));
+            }
+        }
+        Poll::Pending
     }
 }
 

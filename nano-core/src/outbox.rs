@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use std::task::{Context, Poll};
+use std::task::Context;
 
 use futures_util::task::AtomicWaker;
 
@@ -157,25 +157,19 @@ impl Outbox {
         self.lock().queue.len() >= self.capacity
     }
 
-    /// Drains like [`drain_into`](Self::drain_into); when there is nothing to do, registers
-    /// `cx` to be woken by the next push or close request and returns `Pending`.
-    pub(crate) fn poll_drain(
-        &self,
-        cx: &mut Context<'_>,
-        batch: &mut VecDeque<EncodedPacket>,
-    ) -> Poll<Option<CloseRequest>> {
-        let close = self.drain_into(batch);
-        if !batch.is_empty() || close.is_some() {
-            return Poll::Ready(close);
+    /// Takes the next queued packet; when there is none, registers `cx` to be woken by the
+    /// next push (or close request) and returns `None`.
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Option<EncodedPacket> {
+        let mut state = self.lock();
+        if let Some(packet) = state.queue.pop_front() {
+            return Some(packet);
         }
+        // Idle: give the queue's memory back.
+        state.queue = VecDeque::new();
+        drop(state);
         self.wake.register(cx.waker());
-        // Re-check: a push between the drain and the registration would otherwise be missed.
-        let close = self.drain_into(batch);
-        if !batch.is_empty() || close.is_some() {
-            Poll::Ready(close)
-        } else {
-            Poll::Pending
-        }
+        // Re-check: a push between the check and the registration would otherwise be missed.
+        self.lock().queue.pop_front()
     }
 
     /// Marks the connection as ended; later pushes fail with `Closed`.

@@ -8,17 +8,18 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Sink, Stream};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::codec::Decoder;
 
 use crate::protocol::{EncodedPacket, Packet, PacketCodec, ProtocolError};
 
-/// Bytes reserved for a read when the buffer is empty.
+/// Bytes read at a time.
 const READ_CHUNK: usize = 2048;
 /// At most this many packets go into one vectored write.
 const MAX_IOVECS: usize = 64;
@@ -84,14 +85,21 @@ impl<S: AsyncRead + Unpin> Stream for StreamTransport<S> {
                 // Bytes of an incomplete packet at the end are dropped with the connection.
                 return Poll::Ready(None);
             }
-            if this.read_buf.capacity() - this.read_buf.len() < READ_CHUNK / 2 {
-                this.read_buf.reserve(READ_CHUNK);
-            }
-            let read = ready!(tokio_util::io::poll_read_buf(
-                Pin::new(&mut this.io),
-                cx,
-                &mut this.read_buf
-            ))?;
+            let read = if this.read_buf.is_empty() {
+                // Nothing pending: read into the stack and allocate only for bytes that came,
+                // so a connection waiting for its next message holds no buffer.
+                let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+                let mut chunk = ReadBuf::uninit(&mut chunk);
+                ready!(Pin::new(&mut this.io).poll_read(cx, &mut chunk))?;
+                this.read_buf = BytesMut::from(chunk.filled());
+                chunk.filled().len()
+            } else {
+                if this.read_buf.capacity() - this.read_buf.len() < READ_CHUNK / 2 {
+                    this.read_buf.reserve(READ_CHUNK);
+                }
+                let io = Pin::new(&mut this.io);
+                ready!(tokio_util::io::poll_read_buf(io, cx, &mut this.read_buf))?
+            };
             if read == 0 {
                 this.eof = true;
             }
@@ -130,9 +138,8 @@ impl<S: AsyncWrite + Unpin> StreamTransport<S> {
                 }
             }
         }
-        if self.queue.capacity() > MAX_IOVECS {
-            self.queue = VecDeque::new();
-        }
+        // Everything is written: give the queue's memory back while the connection idles.
+        self.queue = VecDeque::new();
         Poll::Ready(Ok(()))
     }
 }
