@@ -56,7 +56,14 @@ if [ -x "$PINUS_START" ] && "$PINUS_START" >"$results/pinus.log" 2>&1; then
 else
   echo "pinus did not start (see $results/pinus.log); its rows are skipped" >&2
 fi
-wait_port 3290; wait_port 3260; wait_port 3261
+# Pinned runs get their own instances: one worker thread each, on core 0 (the client runs on
+# core 1), so that no two threads of a server fight over one core.
+TOKIO_WORKER_THREADS=1 taskset -c 0 target/release/raw-echo --tcp 127.0.0.1:3292 >"$results/raw-echo-pinned.log" 2>&1 &
+pids+=("$!")
+TOKIO_WORKER_THREADS=1 RUST_LOG=warn taskset -c 0 target/release/examples/pingpong --tcp 127.0.0.1:3266 --ws 127.0.0.1:3267 \
+  >"$results/pingpong-pinned.log" 2>&1 &
+pids+=("$!")
+wait_port 3290; wait_port 3260; wait_port 3261; wait_port 3292; wait_port 3266; wait_port 3267
 
 pin() { # pin <cpus> <pid>...: move running processes (all threads) to <cpus>
   local cpus=$1; shift
@@ -73,18 +80,17 @@ run() { # run <section> <server> <pinning> <client cpus> <args...>
 }
 
 pinus_hello='{"sys":{"type":"nano-bench","version":"0.1.0","protoVersion":0,"rsa":{}},"user":{}}'
-servers_all=("$raw_pid" "$nano_pid" "${pinus_pid:-}" "${connector_pid:-}")
-
+pinus_pids=("${pinus_pid:-}" "${connector_pid:-}")
 for pinning in unpinned pinned; do
   if [ $pinning = pinned ]; then
-    pin 0 "${servers_all[@]}"; client_cpus=1; threads=1
+    pin 0 "${pinus_pids[@]}"; client_cpus=1; threads=1; raw=3292; tcp=3266; ws=3267
   else
-    pin 0-"$(($(nproc) - 1))" "${servers_all[@]}"; client_cpus=all; threads=$(nproc)
+    pin 0-"$(($(nproc) - 1))" "${pinus_pids[@]}"; client_cpus=all; threads=$(nproc); raw=3290; tcp=3260; ws=3261
   fi
   common=(--conns "$CONNS" --duration "$DURATION" --threads "$threads")
-  run request raw $pinning $client_cpus request --tcp 127.0.0.1:3290 "${common[@]}"
-  run request nano-rs $pinning $client_cpus request --tcp 127.0.0.1:3260 "${common[@]}"
-  run request nano-rs $pinning $client_cpus request --ws ws://127.0.0.1:3261/ "${common[@]}"
+  run request raw $pinning $client_cpus request --tcp 127.0.0.1:$raw "${common[@]}"
+  run request nano-rs $pinning $client_cpus request --tcp 127.0.0.1:$tcp "${common[@]}"
+  run request nano-rs $pinning $client_cpus request --ws ws://127.0.0.1:$ws/ "${common[@]}"
   if [ $pinus = yes ]; then
     run request pinus $pinning $client_cpus request --tcp 127.0.0.1:3010 --route connector.entryHandler.entry \
       --handshake-json "$pinus_hello" "${common[@]}"
@@ -92,7 +98,7 @@ for pinning in unpinned pinned; do
       --handshake-json "$pinus_hello" "${common[@]}"
   fi
 done
-pin 0-"$(($(nproc) - 1))" "${servers_all[@]}"
+pin 0-"$(($(nproc) - 1))" "${pinus_pids[@]}"
 
 common=(--conns "$CONNS" --duration "$DURATION")
 run notify raw unpinned all notify --tcp 127.0.0.1:3290 "${common[@]}"
@@ -103,12 +109,15 @@ if [ $pinus = yes ]; then
     --push-route onPong --handshake-json "$pinus_hello" "${common[@]}"
 fi
 
-# Latency at half of nano-rs's maximum request rate (its unpinned TCP run above).
+# Latency at half of nano-rs's maximum request rate, pinned (server on core 0, client on
+# core 1), three times each: tail latency on a shared machine is noisy.
 max=$(grep '"section":"request"' "$runs" | grep '"server":"nano-rs"' | grep '"transport":"tcp"' \
-  | grep '"pinning":"unpinned"' | sed -E 's/.*"ops_per_s":([0-9.]+).*/\1/' | head -1)
+  | grep '"pinning":"pinned"' | sed -E 's/.*"ops_per_s":([0-9.]+).*/\1/' | head -1)
 half=$(awk -v m="$max" 'BEGIN { printf "%d", m / 2 }')
-run latency nano-rs unpinned all request --tcp 127.0.0.1:3260 "${common[@]}" --rate "$half"
-run latency raw unpinned all request --tcp 127.0.0.1:3290 "${common[@]}" --rate "$half"
+for attempt in 1 2 3; do
+  run latency nano-rs pinned 1 request --tcp 127.0.0.1:3266 "${common[@]}" --threads 1 --rate "$half" --tag "attempt=$attempt"
+  run latency raw pinned 1 request --tcp 127.0.0.1:3292 "${common[@]}" --threads 1 --rate "$half" --tag "attempt=$attempt"
+done
 
 run broadcast nano-rs unpinned all broadcast --tcp 127.0.0.1:3260 --conns "$CONNS" --duration "$DURATION" --window 16
 run broadcast nano-rs unpinned all broadcast --ws ws://127.0.0.1:3261/ --conns "$CONNS" --duration "$DURATION" --window 16

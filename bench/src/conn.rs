@@ -10,7 +10,6 @@ use nano_core::protocol::{
     RouteName,
 };
 use nano_core::transport::{PacketTransport, framed};
-use nano_ws::WsTransport;
 use tokio::net::TcpStream;
 
 /// Where to connect.
@@ -66,11 +65,7 @@ impl Conn {
                 stream.set_nodelay(true)?;
                 Box::new(framed(stream, 16 << 20))
             }
-            Target::Ws(url) => {
-                let (ws, _) =
-                    tokio_tungstenite::connect_async_with_config(url.as_str(), None, true).await?;
-                Box::new(WsTransport::new(ws, 16 << 20))
-            }
+            Target::Ws(url) => Box::new(crate::ws::LeanWs::connect(url).await?),
         };
         let mut conn = Conn {
             transport,

@@ -37,6 +37,7 @@ mod conn;
 mod report;
 mod scenarios;
 mod stats;
+mod ws;
 
 use std::time::Duration;
 

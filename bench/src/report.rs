@@ -55,6 +55,8 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
         text(&header, "payload_bytes")
     )?;
 
+    write_summary(&mut out, &runs)?;
+
     let sections: [(&str, &str, &str); 6] = [
         (
             "request",
@@ -79,7 +81,7 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
         (
             "connections",
             "Idle connections",
-            "sessions held with heartbeats; server RSS per session = (RSS with sessions - RSS before) / sessions",
+            "sessions held with heartbeats, opened by two client processes in turn; server RSS per session = (RSS with the sessions - RSS before them) / sessions. The first run includes the server warming up (allocator arenas, the runtime); the second is the marginal cost of a session",
         ),
         ("cluster", "Cluster", ""),
     ];
@@ -98,15 +100,16 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
         if kind == "connections" {
             writeln!(
                 out,
-                "| server | transport | sessions | handshakes/s | server RSS per session | errors | client CPU |"
+                "| server | transport | run | sessions | handshakes/s | server RSS per session | errors | client CPU |"
             )?;
-            writeln!(out, "|---|---|---:|---:|---:|---:|---:|")?;
+            writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|")?;
             for row in &section {
                 writeln!(
                     out,
-                    "| {} | {} | {} | {} | {} | {} | {}% |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {}% |",
                     text(row, "server"),
                     text(row, "transport"),
+                    text(row, "note"),
                     text(row, "conns"),
                     text(row, "handshakes_per_s"),
                     row["server_rss_per_session_bytes"]
@@ -159,5 +162,106 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
         }
     }
     std::fs::write(output, out)?;
+    Ok(())
+}
+
+fn find<'a>(
+    runs: &[&'a Value],
+    section: &str,
+    server: &str,
+    transport: &str,
+    pinning: &str,
+) -> Vec<&'a Value> {
+    runs.iter()
+        .copied()
+        .filter(|row| {
+            text(row, "section") == section
+                && text(row, "server") == server
+                && text(row, "transport") == transport
+                && (pinning.is_empty() || text(row, "pinning") == pinning)
+        })
+        .collect()
+}
+
+fn ratio(a: Option<&&Value>, b: Option<&&Value>) -> Option<f64> {
+    Some(number(a?, "ops_per_s") / number(b?, "ops_per_s").max(1.0))
+}
+
+/// The goals of the benchmark, each with the figure this run measured.
+fn write_summary(out: &mut String, runs: &[&Value]) -> Result<(), Error> {
+    let percent =
+        |value: Option<f64>| value.map_or("n/a".to_owned(), |v| format!("{:.0}%", v * 100.0));
+    writeln!(out, "## Summary\n")?;
+    writeln!(out, "| goal | this run |")?;
+    writeln!(out, "|---|---|")?;
+    for pinning in ["unpinned", "pinned"] {
+        let nano = find(runs, "request", "nano-rs", "tcp", pinning);
+        let raw = find(runs, "request", "raw", "tcp", pinning);
+        let pinus = find(runs, "request", "pinus", "tcp", pinning);
+        writeln!(
+            out,
+            "| request, {} connections, TCP, {pinning}: at least 85% of raw | {} of raw, {} pinus |",
+            nano.first().map_or(String::new(), |row| text(row, "conns")),
+            percent(ratio(nano.first(), raw.first())),
+            ratio(nano.first(), pinus.first()).map_or("n/a".to_owned(), |r| format!("{r:.1}x")),
+        )?;
+    }
+    for pinning in ["unpinned", "pinned"] {
+        let ws = find(runs, "request", "nano-rs", "ws", pinning);
+        let tcp = find(runs, "request", "nano-rs", "tcp", pinning);
+        writeln!(
+            out,
+            "| WebSocket within 80% of TCP ({pinning}) | {} |",
+            percent(ratio(ws.first(), tcp.first()))
+        )?;
+    }
+    let mut p99: Vec<f64> = find(runs, "latency", "nano-rs", "tcp", "")
+        .iter()
+        .map(|row| number(row, "p99_us"))
+        .collect();
+    p99.sort_by(f64::total_cmp);
+    let mut raw_p99: Vec<f64> = find(runs, "latency", "raw", "tcp", "")
+        .iter()
+        .map(|row| number(row, "p99_us"))
+        .collect();
+    raw_p99.sort_by(f64::total_cmp);
+    let median = |values: &[f64]| {
+        values
+            .get(values.len() / 2)
+            .map_or("n/a".to_owned(), |v| format!("{:.2} ms", v / 1000.0))
+    };
+    writeln!(
+        out,
+        "| p99 at half the maximum request rate under 2 ms | median of {} runs {} (raw server: {}) |",
+        p99.len(),
+        median(&p99),
+        median(&raw_p99)
+    )?;
+    let broadcast = find(runs, "broadcast", "nano-rs", "tcp", "");
+    writeln!(
+        out,
+        "| broadcast to a {}-member group: at least 1,000,000 pushes/s | {} pushes/s |",
+        broadcast
+            .first()
+            .map_or(String::new(), |row| text(row, "conns")),
+        broadcast.first().map_or("n/a".to_owned(), |row| format!(
+            "{:.0}",
+            number(row, "ops_per_s")
+        )),
+    )?;
+    let idle: Vec<&&Value> = runs
+        .iter()
+        .filter(|row| text(row, "section") == "connections")
+        .collect();
+    let sessions: f64 = idle.iter().map(|row| number(row, "conns")).sum();
+    let marginal = idle.iter().find(|row| text(row, "note") == "second half");
+    writeln!(
+        out,
+        "| {sessions:.0} idle sessions on one server, under 4 KiB each | {} per session (marginal), {} errors |\n",
+        marginal
+            .and_then(|row| row["server_rss_per_session_bytes"].as_f64())
+            .map_or("n/a".to_owned(), |b| format!("{b:.0} B")),
+        idle.iter().map(|row| number(row, "errors")).sum::<f64>(),
+    )?;
     Ok(())
 }

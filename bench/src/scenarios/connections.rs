@@ -28,20 +28,24 @@ pub(crate) async fn connections(options: &Options) -> Result<Value, Error> {
     for mut conn in conns {
         tasks.spawn(async move {
             let beat = conn.heartbeat.unwrap_or(Duration::from_secs(30));
+            // Our own heartbeats go out every interval, whatever the server sends meanwhile.
+            let mut next_beat = Instant::now() + beat;
             loop {
                 let now = Instant::now();
                 if now >= end {
                     return 0u64;
                 }
-                let wait = beat.min(end - now);
-                match tokio::time::timeout(wait, conn.recv_any()).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(_)) => return 1,
-                    Err(_) => {
-                        if conn.heartbeat().await.is_err() {
-                            return 1;
-                        }
+                if now >= next_beat {
+                    if conn.heartbeat().await.is_err() {
+                        return 1;
                     }
+                    next_beat += beat;
+                    continue;
+                }
+                let wait = next_beat.min(end) - now;
+                match tokio::time::timeout(wait, conn.recv_any()).await {
+                    Ok(Ok(_)) | Err(_) => {}
+                    Ok(Err(_)) => return 1,
                 }
             }
         });
