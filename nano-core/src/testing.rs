@@ -65,12 +65,23 @@ pub fn sent(session: &Session) -> Vec<Message> {
         .collect()
 }
 
-fn route_index<C: Component>(route: &str) -> Option<usize> {
-    C::META.routes.iter().position(|meta| meta.route == route)
-}
-
-fn unknown(route: &str) -> Reply {
-    Reply::Error(HandlerError::not_found(format!("unknown route `{route}`")))
+/// The index of `route` in `C`'s table and the `Call` for it, or the 404 reply.
+fn prepare<C: Component>(
+    route: &str,
+    session: &Session,
+    mid: u64,
+    payload: Bytes,
+) -> Result<(usize, Call), Reply> {
+    let Some(index) = C::META.routes.iter().position(|meta| meta.route == route) else {
+        return Err(Reply::Error(HandlerError::not_found(format!(
+            "unknown route `{route}`"
+        ))));
+    };
+    session.set_last_mid(mid);
+    Ok((
+        index,
+        Call::new(session.clone(), &C::META.routes[index], mid, payload),
+    ))
 }
 
 /// Calls `route` on a shared component as a request (`mid` ≥ 1) or notify (`mid` 0) from
@@ -82,14 +93,12 @@ pub async fn call<C: SharedComponent>(
     mid: u64,
     payload: impl Into<Bytes>,
 ) -> Reply {
-    let Some(index) = route_index::<C>(route) else {
-        return unknown(route);
-    };
-    session.set_last_mid(mid);
-    let call = Call::new(session.clone(), &C::META.routes[index], mid, payload.into());
-    match C::dispatch(component, index, call) {
-        Dispatch::Ready(reply) => reply,
-        Dispatch::Pending(future) => future.await,
+    match prepare::<C>(route, session, mid, payload.into()) {
+        Err(reply) => reply,
+        Ok((index, call)) => match C::dispatch(component, index, call) {
+            Dispatch::Ready(reply) => reply,
+            Dispatch::Pending(future) => future.await,
+        },
     }
 }
 
@@ -101,14 +110,12 @@ pub async fn call_actor<C: ActorComponent>(
     mid: u64,
     payload: impl Into<Bytes>,
 ) -> Reply {
-    let Some(index) = route_index::<C>(route) else {
-        return unknown(route);
-    };
-    session.set_last_mid(mid);
-    let call = Call::new(session.clone(), &C::META.routes[index], mid, payload.into());
-    match component.dispatch(index, call) {
-        ActorDispatch::Ready(reply) => reply,
-        ActorDispatch::Pending(future) => future.await,
+    match prepare::<C>(route, session, mid, payload.into()) {
+        Err(reply) => reply,
+        Ok((index, call)) => match component.dispatch(index, call) {
+            ActorDispatch::Ready(reply) => reply,
+            ActorDispatch::Pending(future) => future.await,
+        },
     }
 }
 
