@@ -30,9 +30,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 
-# Headless Chromium runs the chat page in the browser test.
-if [ ! -x /usr/bin/chromium ]; then
-  apt_install chromium
+# Headless Chromium runs the chat page in the browser test; NATS carries the cluster tests.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
 fi
 
 log "npm ci (tests/interop: pinned third-party pomelo/pinus packages)"

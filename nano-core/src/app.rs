@@ -24,6 +24,7 @@ use crate::core::{Core, ErrorBodyFn, SessionHook, default_error_body};
 use crate::metrics::{Counters, Metrics};
 use crate::outbox::SlowConsumerPolicy;
 use crate::protocol::{HandshakeRequest, RouteDict, RouteName};
+use crate::remote::RemoteRouter;
 use crate::scheduler::Scheduler;
 use crate::service::{Endpoint, Hooks, Service};
 use crate::session::TransportKind;
@@ -105,6 +106,7 @@ pub struct AppBuilder {
     outbound: Pipeline,
     error_body: ErrorBodyFn,
     on_session_closed: Vec<SessionHook>,
+    remote_router: Option<Arc<dyn RemoteRouter>>,
 }
 
 impl Default for AppBuilder {
@@ -119,6 +121,7 @@ impl Default for AppBuilder {
             outbound: Pipeline::new(),
             error_body: Arc::new(default_error_body),
             on_session_closed: Vec::new(),
+            remote_router: None,
         }
     }
 }
@@ -252,6 +255,13 @@ impl AppBuilder {
         self
     }
 
+    /// Sends requests for routes this app does not serve to `router` (how `nano-cluster`
+    /// forwards them to other nodes) instead of answering 404.
+    pub fn remote_router(mut self, router: impl RemoteRouter) -> Self {
+        self.remote_router = Some(Arc::new(router));
+        self
+    }
+
     /// Runs `hook` whenever a session closes (after the session's own callbacks).
     pub fn on_session_closed(mut self, hook: impl Fn(&Session) + Send + Sync + 'static) -> Self {
         self.on_session_closed.push(Arc::new(hook));
@@ -280,6 +290,7 @@ impl AppBuilder {
             outbound,
             error_body,
             on_session_closed,
+            remote_router,
         } = self;
 
         // Routes and the dictionary, in registration then declaration order: stable codes.
@@ -314,6 +325,15 @@ impl AppBuilder {
             }
         }
 
+        let remote_core = Arc::new(Core::new(
+            serializer.clone(),
+            RouteDict::new(),
+            outbound.clone(),
+            error_body.clone(),
+            on_session_closed.clone(),
+            config.send_queue_capacity,
+            config.slow_consumer,
+        ));
         let core = Arc::new(Core::new(
             serializer,
             dict,
@@ -349,12 +369,14 @@ impl AppBuilder {
             let meta = service.meta;
             let started = service.inner.start(stop_actors.clone(), &actors);
             for (index, route) in meta.routes.iter().enumerate() {
+                let order = router.len();
                 router.insert(
                     route.route,
                     RouteEntry {
                         endpoint: started.endpoint.clone(),
                         index,
                         meta: route,
+                        order,
                     },
                 );
             }
@@ -368,6 +390,8 @@ impl AppBuilder {
                 router,
                 validator,
                 inbound,
+                remote_core,
+                remote_router,
                 hooks,
                 actor_handles,
                 scheduler,
@@ -408,6 +432,8 @@ pub(crate) struct RouteEntry {
     pub(crate) endpoint: Arc<dyn Endpoint>,
     pub(crate) index: usize,
     pub(crate) meta: &'static RouteMeta,
+    /// Position in registration order.
+    pub(crate) order: usize,
 }
 
 pub(crate) struct AppInner {
@@ -416,6 +442,9 @@ pub(crate) struct AppInner {
     pub(crate) router: HashMap<&'static str, RouteEntry>,
     pub(crate) validator: Option<Validator>,
     pub(crate) inbound: Pipeline,
+    /// Sessions of clients connected to other nodes: same settings, no route dictionary.
+    pub(crate) remote_core: Arc<Core>,
+    pub(crate) remote_router: Option<Arc<dyn RemoteRouter>>,
     hooks: Vec<Arc<dyn Hooks>>,
     actor_handles: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     scheduler: Scheduler,
@@ -687,6 +716,12 @@ impl App {
     /// Waits until the app has shut down.
     pub async fn closed(&self) {
         self.inner.shutdown_done.cancelled().await;
+    }
+}
+
+impl App {
+    pub(crate) fn inner(&self) -> &AppInner {
+        &self.inner
     }
 }
 

@@ -425,6 +425,18 @@ impl Connection {
         };
         let name = route.name().map(|name| name.as_str()).unwrap_or_default();
         let Some(entry) = self.app.router.get(name) else {
+            // Not served here: another node of a cluster may serve it.
+            if let Some(remote) = &self.app.remote_router
+                && let Some(future) = remote.forward(&self.session, name, mid, payload)
+            {
+                let span = tracing::debug_span!("message", route = name, mid, remote = true);
+                return Ok(Some(InFlight {
+                    mid,
+                    route: "<remote>",
+                    future,
+                    span,
+                }));
+            }
             let error = HandlerError::not_found(format!("unknown route `{name}`"));
             self.deliver(mid, "<unknown>", Reply::Error(error));
             return Ok(None);

@@ -81,6 +81,7 @@ mod metrics;
 mod outbox;
 mod pipeline;
 pub mod protocol;
+pub mod remote;
 mod scheduler;
 mod serializer;
 mod service;

@@ -28,6 +28,8 @@ pub enum TransportKind {
     WebSocket,
     /// An in-process stream handed over by the embedding application, or a test pipe.
     Stream,
+    /// The client is connected to another node of a cluster; this is its stand-in.
+    Remote,
 }
 
 /// Why a session operation failed.
@@ -74,6 +76,7 @@ pub(crate) struct SessionInner {
     uid: AtomicI64,
     last_mid: AtomicU64,
     values: Mutex<HashMap<String, Box<dyn Any + Send + Sync>>>,
+    synced: Mutex<serde_json::Map<String, serde_json::Value>>,
     remote_addr: Option<SocketAddr>,
     transport: TransportKind,
     pub(crate) outbox: Outbox,
@@ -132,13 +135,24 @@ impl Session {
         remote_addr: Option<SocketAddr>,
         transport: TransportKind,
     ) -> Self {
+        let id = core.next_session_id();
+        Self::with_id(core, id, remote_addr, transport)
+    }
+
+    pub(crate) fn with_id(
+        core: Arc<Core>,
+        id: u64,
+        remote_addr: Option<SocketAddr>,
+        transport: TransportKind,
+    ) -> Self {
         let outbox = Outbox::new(core.send_queue_capacity, core.slow_consumer);
         Self {
             inner: Arc::new(SessionInner {
-                id: core.next_session_id(),
+                id,
                 uid: AtomicI64::new(0),
                 last_mid: AtomicU64::new(0),
                 values: Mutex::new(HashMap::new()),
+                synced: Mutex::new(serde_json::Map::new()),
                 remote_addr,
                 transport,
                 outbox,
@@ -248,6 +262,42 @@ impl Session {
         lock(&self.inner.values).contains_key(key)
     }
 
+    // ---- synchronized values (cluster mode) ----
+
+    /// Stores a value that travels with the session between cluster nodes: set on a backend,
+    /// the client's node sees it; set on the client's node, backends see it. In a standalone
+    /// app it is simply a serializable value store.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Serializer`] when `value` cannot be represented as JSON.
+    pub fn set_synced<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+    ) -> Result<(), SessionError> {
+        let value = serde_json::to_value(value)
+            .map_err(|err| SessionError::Serializer(SerializerError::Serialize(err.into())))?;
+        lock(&self.inner.synced).insert(key.into(), value);
+        Ok(())
+    }
+
+    /// A synchronized value, if present and of type `T`.
+    pub fn get_synced<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let value = lock(&self.inner.synced).get(key)?.clone();
+        serde_json::from_value(value).ok()
+    }
+
+    /// Every synchronized value (what a cluster carries between nodes).
+    pub fn synced(&self) -> serde_json::Map<String, serde_json::Value> {
+        lock(&self.inner.synced).clone()
+    }
+
+    /// Replaces the synchronized values with `values` (how a cluster applies another node's).
+    pub fn replace_synced(&self, values: serde_json::Map<String, serde_json::Value>) {
+        *lock(&self.inner.synced) = values;
+    }
+
     // ---- sending ----
 
     /// Pushes `value` to the client on `route` (e.g. `"onMessage"`).
@@ -281,6 +331,16 @@ impl Session {
             payload,
         };
         let packet = self.encode_outbound(message)?;
+        self.push_encoded(packet)
+    }
+
+    /// Queues an already-encoded packet for the client (a cluster relays what another node
+    /// encoded), under the same send-queue policy as [`push`](Self::push).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::QueueFull`] or [`SessionError::Closed`].
+    pub fn push_packet(&self, packet: EncodedPacket) -> Result<(), SessionError> {
         self.push_encoded(packet)
     }
 

@@ -49,6 +49,24 @@ impl EncodedPacket {
         message.to_packet_bytes(dict).map(Self)
     }
 
+    /// Takes bytes that should be exactly one encoded packet (as another node sent them),
+    /// checking the header: a known type and a length that matches.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::UnknownPacketType`], or [`ProtocolError::BodyTooLong`] when the length
+    /// does not match the bytes.
+    pub fn from_wire(bytes: Bytes) -> Result<Self, ProtocolError> {
+        let codec = super::PacketCodec::new(super::MAX_FRAME_BODY_LEN);
+        match codec.peek_header(&bytes)? {
+            Some((_, len)) if super::HEADER_LEN + len == bytes.len() => Ok(Self(bytes)),
+            _ => Err(ProtocolError::BodyTooLong {
+                len: bytes.len(),
+                max: bytes.len().saturating_sub(super::HEADER_LEN),
+            }),
+        }
+    }
+
     /// The Heartbeat packet, `03 00 00 00` (no allocation).
     pub fn heartbeat() -> Self {
         Self(Bytes::from_static(&[0x03, 0x00, 0x00, 0x00]))

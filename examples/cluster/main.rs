@@ -1,0 +1,246 @@
+//! # cluster: the chat split into a gate and room backends, on NATS
+//!
+//! ```sh
+//! nats-server -a 127.0.0.1 -p 4222 &                                  # Debian: apt install nats-server
+//! cargo run --example cluster -- --role room --node room-a &
+//! cargo run --example cluster -- --role room --node room-b &
+//! cargo run --example cluster -- --role gate --node gate              # TCP 127.0.0.1:3350, WS :3351
+//! ```
+//!
+//! The gate accepts clients (TCP and WebSocket) and serves nothing itself but a few `gate.*`
+//! routes; `room.*`, `calc.*` and `echo.*` are served by the room backends and forwarded to
+//! them over NATS. A client stays on one backend (chosen by session id, or by the `backend`
+//! field of its handshake `user` data); rooms are cluster groups, so members on different
+//! backends chat together. Kill a backend: its clients get an error, then continue on the
+//! other; start it again: it rejoins.
+//!
+//! Routes on the backends: `room.join` `{"room","name"}`, `room.message` `{"content"}`
+//! (broadcast as `onMessage` `{"name","content"}` to the room), `room.whoami`, `room.login`
+//! `{uid}`, `room.closed_count`, `calc.double` `n`, `calc.fail`, `calc.whoami`, `echo.ping`
+//! (raw echo). On the gate: `gate.nodes`, `gate.whoami`, `gate.double` `n` (an RPC to
+//! `calc.double`), `gate.fail` (an RPC to `calc.fail`), `gate.whoami_remote` (an RPC with the
+//! client's session).
+//!
+//! Flags: `--role gate|room`, `--node NAME`, `--nats URL` (default nats://127.0.0.1:4222),
+//! `--tcp ADDR`, `--ws ADDR` (gate; default 127.0.0.1:3350 and :3351), `--request-timeout
+//! SECONDS` (default 5).
+
+#![allow(clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use nano_cluster::{Cluster, ClusterConfig, ClusterError};
+use nano_core::prelude::*;
+use nano_examples::{Args, init_logging};
+use nano_ws::WsConfig;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+// ---- the backends ----
+
+#[derive(Deserialize)]
+struct Join {
+    room: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Say {
+    content: String,
+}
+
+struct Room {
+    cluster: Cluster,
+    closed: Arc<AtomicU64>,
+}
+
+#[component(name = "room")]
+impl Room {
+    #[handler]
+    async fn join(&self, session: &Session, join: Join) -> Result<Value, HandlerError> {
+        session.set_synced("name", &join.name)?;
+        session.set_synced("room", &join.room)?;
+        let room = self.cluster.group(format!("room-{}", join.room));
+        room.add(session)
+            .await
+            .map_err(|err| HandlerError::bad_request(err.to_string()))?;
+        let _ = room
+            .broadcast(
+                "onNewUser",
+                &json!({ "content": format!("{} joined", join.name), "name": join.name }),
+            )
+            .await;
+        let closed = self.closed.clone();
+        session.on_close(move |_| {
+            closed.fetch_add(1, Ordering::SeqCst);
+        });
+        Ok(json!({ "code": 0, "result": "success", "node": self.cluster.node() }))
+    }
+
+    #[handler]
+    async fn message(&self, session: &Session, say: Say) {
+        let (Some(name), Some(room)) = (
+            session.get_synced::<String>("name"),
+            session.get_synced::<String>("room"),
+        ) else {
+            return;
+        };
+        let room = self.cluster.group(format!("room-{room}"));
+        let _ = room
+            .broadcast(
+                "onMessage",
+                &json!({ "name": name, "content": say.content }),
+            )
+            .await;
+    }
+
+    #[handler]
+    fn whoami(&self, session: &Session) -> Value {
+        json!({ "id": session.id(), "uid": session.uid(), "node": self.cluster.node() })
+    }
+
+    #[handler]
+    fn login(&self, session: &Session, uid: i64) -> Result<(), HandlerError> {
+        session
+            .bind(uid)
+            .map_err(|err| HandlerError::bad_request(err.to_string()))
+    }
+
+    #[handler]
+    fn closed_count(&self, _session: &Session) -> u64 {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
+struct Calc {
+    node: String,
+}
+
+#[component(name = "calc")]
+impl Calc {
+    #[handler]
+    fn double(&self, _session: &Session, n: i64) -> Value {
+        json!({ "result": n * 2, "node": self.node })
+    }
+
+    #[handler]
+    fn fail(&self, _session: &Session) -> Result<Value, HandlerError> {
+        Err(HandlerError::new(418, "calc refuses"))
+    }
+
+    #[handler]
+    fn whoami(&self, session: &Session) -> Value {
+        json!({ "id": session.id(), "uid": session.uid(), "node": self.node })
+    }
+}
+
+struct Echo;
+
+#[component(name = "echo")]
+impl Echo {
+    #[handler]
+    fn ping(&self, _session: &Session, body: Bytes) -> Bytes {
+        body
+    }
+}
+
+// ---- the gate ----
+
+struct Gate {
+    cluster: Cluster,
+}
+
+#[component(name = "gate")]
+impl Gate {
+    #[handler]
+    fn nodes(&self, _session: &Session) -> Value {
+        let mut nodes: Vec<String> = self.cluster.nodes().into_keys().collect();
+        nodes.sort();
+        json!(nodes)
+    }
+
+    #[handler]
+    fn whoami(&self, session: &Session) -> Value {
+        json!({ "id": session.id(), "uid": session.uid(), "node": self.cluster.node() })
+    }
+
+    #[handler]
+    async fn double(&self, _session: &Session, n: i64) -> Result<Value, HandlerError> {
+        self.cluster.rpc("calc.double", &n).await.map_err(rpc_error)
+    }
+
+    #[handler]
+    async fn fail(&self, _session: &Session) -> Result<Value, HandlerError> {
+        self.cluster.rpc("calc.fail", &()).await.map_err(rpc_error)
+    }
+
+    #[handler]
+    async fn whoami_remote(&self, session: &Session) -> Result<Value, HandlerError> {
+        self.cluster
+            .rpc_with(session, "calc.whoami", &())
+            .await
+            .map_err(rpc_error)
+    }
+}
+
+fn rpc_error(error: ClusterError) -> HandlerError {
+    match error {
+        ClusterError::Remote { code, message } => HandlerError::new(code, message),
+        other => HandlerError::new(503, other.to_string()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_logging();
+    let args = Args::from_env();
+    let role = args.value("--role", "gate");
+    let node = args.value("--node", &role);
+    let timeout: f64 = args.value("--request-timeout", "5").parse()?;
+    let config = ClusterConfig::new(args.value("--nats", "nats://127.0.0.1:4222"), node.clone())
+        .request_timeout(Duration::from_secs_f64(timeout));
+    let cluster = Cluster::connect(config).await?;
+
+    let app = if role == "gate" {
+        // Clients may ask for a backend in their handshake: {"user": {"backend": "room-a"}}.
+        cluster.route_with(|session, _route, _candidates| session.get_synced::<String>("backend"));
+        let builder = App::builder()
+            .register(Gate {
+                cluster: cluster.clone(),
+            })
+            .push_routes(["onMessage", "onNewUser"])
+            .handshake_validator(|handshake, session| async move {
+                if let Some(backend) = handshake.user.get("backend").and_then(Value::as_str) {
+                    let _ = session.set_synced("backend", backend);
+                }
+                Ok(())
+            });
+        let app = cluster.attach(builder).build()?;
+        cluster.start(&app).await?;
+        let tcp = app.listen_tcp(args.addr("--tcp", "127.0.0.1:3350")).await?;
+        let ws =
+            nano_ws::listen(&app, args.addr("--ws", "127.0.0.1:3351"), WsConfig::new()).await?;
+        tracing::info!("cluster gate {node}: TCP {tcp}, WebSocket ws://{ws}/");
+        println!("cluster listening tcp={tcp} ws={ws}");
+        app
+    } else {
+        let builder = App::builder()
+            .register(Room {
+                cluster: cluster.clone(),
+                closed: Arc::default(),
+            })
+            .register(Calc { node: node.clone() })
+            .register(Echo);
+        let app = cluster.attach(builder).build()?;
+        cluster.start(&app).await?;
+        tracing::info!("cluster backend {node} ready");
+        println!("cluster node={node} ready");
+        app
+    };
+    app.run().await?;
+    cluster.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,803 @@
+//! [`Cluster`]: one node's link to the others.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::time::Duration;
+
+use async_nats::{Client, Request, RequestErrorKind};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use nano_core::protocol::EncodedPacket;
+use nano_core::remote::{RemoteEvent, RemoteRouter, ReplyFuture};
+use nano_core::{App, AppBuilder, Group, HandlerError, Reply, Session, TransportKind};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
+
+use crate::registry::Registry;
+use crate::wire::{self, Announce, Answer, Call, Closed, Event, SessionInfo};
+use crate::{ClusterConfig, ClusterError, ClusterGroup};
+
+/// Chooses the node that serves `route` for `session` among `candidates` (live nodes serving
+/// it, in name order).
+pub type RouteFn = Arc<dyn Fn(&Session, &str, &[String]) -> Option<String> + Send + Sync>;
+
+/// Where a stand-in session's client lives, kept in the session's value store.
+const GATE_KEY: &str = "nano.cluster.gate";
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A stand-in session on a backend, and how to end it.
+struct Remote {
+    session: Session,
+    finish: Arc<Notify>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: ClusterConfig,
+    pub(crate) nats: Client,
+    registry: Mutex<Registry>,
+    pub(crate) app: OnceLock<App>,
+    route_fn: RwLock<Option<RouteFn>>,
+    /// Gate side: client sessions of this node that other nodes have seen.
+    clients: Mutex<HashMap<u64, Session>>,
+    /// Gate side: (session id, component) -> the node serving it for that session.
+    bindings: Mutex<HashMap<(u64, String), String>>,
+    /// Backend side: (gate, session id) -> the stand-in session.
+    remotes: Mutex<HashMap<(String, u64), Remote>>,
+    /// Local members of cluster groups.
+    pub(crate) groups: Mutex<HashMap<String, Group>>,
+    stopped: AtomicBool,
+    stop: Notify,
+}
+
+/// One node of a nano-rs cluster, linked to the others through NATS.
+///
+/// A node serves the routes of the components registered in its app; requests for routes it
+/// does not serve are forwarded to a node that does (sticky per session and component, with
+/// failover), and the answers, pushes and kicks of that node come back to the client through
+/// this one. Nodes find each other by announcing themselves; there is no master.
+///
+/// # Examples
+///
+/// ```no_run
+/// use nano_cluster::{Cluster, ClusterConfig};
+/// use nano_core::App;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// // A gate: accepts clients, serves nothing itself, forwards everything.
+/// let cluster = Cluster::connect(ClusterConfig::new("nats://127.0.0.1:4222", "gate-1")).await?;
+/// let app = cluster.attach(App::builder()).build()?;
+/// cluster.start(&app).await?;
+/// app.listen_tcp("127.0.0.1:3250").await?;
+/// app.run().await?;
+/// cluster.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("node", &self.inner.config.node)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Connects to NATS. The node takes part in the cluster once [`start`](Self::start)ed.
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::InvalidNode`] for a node name that is not one NATS subject token;
+    /// [`ClusterError::Nats`] when the NATS server cannot be reached.
+    pub async fn connect(config: ClusterConfig) -> Result<Cluster, ClusterError> {
+        let valid = |text: &str| !text.is_empty() && !text.contains(['.', ' ', '*', '>']);
+        if !valid(&config.node) || !valid(&config.prefix) {
+            return Err(ClusterError::InvalidNode(config.node));
+        }
+        let nats = async_nats::ConnectOptions::new()
+            .name(format!("nano-rs {}", config.node))
+            .max_reconnects(None)
+            .connect(config.nats_url.as_str())
+            .await
+            .map_err(|err| ClusterError::Nats(err.to_string()))?;
+        Ok(Cluster {
+            inner: Arc::new(Inner {
+                config,
+                nats,
+                registry: Mutex::new(Registry::default()),
+                app: OnceLock::new(),
+                route_fn: RwLock::new(None),
+                clients: Mutex::new(HashMap::new()),
+                bindings: Mutex::new(HashMap::new()),
+                remotes: Mutex::new(HashMap::new()),
+                groups: Mutex::new(HashMap::new()),
+                stopped: AtomicBool::new(false),
+                stop: Notify::new(),
+            }),
+        })
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        &self.inner.config.node
+    }
+
+    /// Chooses nodes with `route_fn` instead of the default (sticky per session and component;
+    /// first choice by session id among the live nodes serving the route). Return `None` to
+    /// fall back to the default. A session stays on the chosen node while it lives.
+    pub fn route_with(
+        &self,
+        route_fn: impl Fn(&Session, &str, &[String]) -> Option<String> + Send + Sync + 'static,
+    ) {
+        *self
+            .inner
+            .route_fn
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(route_fn));
+    }
+
+    /// Prepares an app to be a node: routes it does not serve are forwarded, and its clients'
+    /// departures are told to the other nodes.
+    pub fn attach(&self, builder: AppBuilder) -> AppBuilder {
+        let inner = self.inner.clone();
+        builder
+            .remote_router(Forwarder(self.inner.clone()))
+            .on_session_closed(move |session| inner.client_left(session))
+    }
+
+    /// Joins the cluster with `app` (built from [`attach`](Self::attach)): subscribes, announces
+    /// the routes `app` serves, and keeps announcing until [`shutdown`](Self::shutdown).
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::Nats`] when subscribing fails.
+    pub async fn start(&self, app: &App) -> Result<(), ClusterError> {
+        let inner = &self.inner;
+        if inner.app.set(app.clone()).is_err() {
+            return Ok(());
+        }
+        let subscribe = |subject: String| {
+            let nats = inner.nats.clone();
+            async move {
+                nats.subscribe(subject)
+                    .await
+                    .map_err(|err| ClusterError::Nats(err.to_string()))
+            }
+        };
+        let config = &inner.config;
+        let announces = subscribe(config.subject("announce")).await?;
+        let hellos = subscribe(config.subject("hello")).await?;
+        let leaves = subscribe(config.subject("leave")).await?;
+        let calls = subscribe(config.subject(&format!("node.{}.call", config.node))).await?;
+        let events = subscribe(config.subject(&format!("node.{}.events", config.node))).await?;
+        let closed = subscribe(config.subject("sessions.closed")).await?;
+
+        let this = inner.clone();
+        tokio::spawn(async move { this.membership(announces, hellos, leaves).await });
+        let this = inner.clone();
+        tokio::spawn(async move { this.serve_calls(calls).await });
+        let this = inner.clone();
+        tokio::spawn(async move { this.serve_events(events).await });
+        let this = inner.clone();
+        tokio::spawn(async move { this.serve_closed(closed).await });
+        let this = inner.clone();
+        tokio::spawn(async move { this.announce_loop().await });
+
+        inner.publish(config.subject("hello"), Bytes::new()).await;
+        inner.announce().await;
+        let _ = inner.nats.flush().await;
+        tracing::info!(node = %config.node, routes = app.routes().len(), "joined the cluster");
+        Ok(())
+    }
+
+    /// Waits until at least one live node serves `route` (at most `timeout`); `true` if one
+    /// does. Useful at start-up, before clients are accepted.
+    pub async fn wait_for_route(&self, route: &str, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if !lock(&self.inner.registry).serving(route).is_empty() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The live peers (other nodes) this node knows, with the number of routes each serves.
+    pub fn nodes(&self) -> HashMap<String, usize> {
+        lock(&self.inner.registry).nodes()
+    }
+
+    /// Calls `route` on whichever node serves it (this one included) and returns its answer.
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::NoNode`] when no live node serves the route, [`ClusterError::Timeout`],
+    /// [`ClusterError::Remote`] with the handler's error, [`ClusterError::Serializer`].
+    pub async fn rpc<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        route: &str,
+        value: &T,
+    ) -> Result<R, ClusterError> {
+        self.inner.rpc(None, route, value).await
+    }
+
+    /// Like [`rpc`](Self::rpc), on behalf of a client session: the handler sees that session
+    /// (same id and uid) and what it pushes reaches the client.
+    ///
+    /// # Errors
+    ///
+    /// As [`rpc`](Self::rpc).
+    pub async fn rpc_with<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        session: &Session,
+        route: &str,
+        value: &T,
+    ) -> Result<R, ClusterError> {
+        self.inner.rpc(Some(session), route, value).await
+    }
+
+    /// A group whose members may be connected to any node; see [`ClusterGroup`].
+    pub fn group(&self, name: impl Into<String>) -> ClusterGroup {
+        ClusterGroup::new(self.inner.clone(), name.into())
+    }
+
+    /// Leaves the cluster: the other nodes drop this one at once.
+    pub async fn shutdown(&self) {
+        let inner = &self.inner;
+        if inner.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        inner.stop.notify_waiters();
+        let leave = serde_json::to_vec(&Announce {
+            node: inner.config.node.clone(),
+            routes: Vec::new(),
+        })
+        .unwrap_or_default();
+        inner
+            .publish(inner.config.subject("leave"), leave.into())
+            .await;
+        let _ = inner.nats.flush().await;
+    }
+}
+
+/// Forwards routes this node does not serve.
+struct Forwarder(Arc<Inner>);
+
+impl RemoteRouter for Forwarder {
+    fn forward(
+        &self,
+        session: &Session,
+        route: &str,
+        mid: u64,
+        payload: Bytes,
+    ) -> Option<ReplyFuture> {
+        if lock(&self.0.registry).serving(route).is_empty() {
+            return None;
+        }
+        let inner = self.0.clone();
+        let (session, route) = (session.clone(), route.to_owned());
+        Some(Box::pin(async move {
+            inner.forward(&session, &route, mid, payload).await
+        }))
+    }
+}
+
+impl Inner {
+    pub(crate) fn app(&self) -> Result<&App, ClusterError> {
+        self.app.get().ok_or(ClusterError::NotStarted)
+    }
+
+    pub(crate) async fn publish(&self, subject: String, payload: Bytes) {
+        if let Err(err) = self.nats.publish(subject, payload).await {
+            tracing::warn!(error = %err, "cluster publish failed");
+        }
+    }
+
+    async fn announce(&self) {
+        let Some(app) = self.app.get() else { return };
+        let routes = app.routes().into_iter().map(str::to_owned).collect();
+        let announce = Announce {
+            node: self.config.node.clone(),
+            routes,
+        };
+        let payload = serde_json::to_vec(&announce).unwrap_or_default();
+        self.publish(self.config.subject("announce"), payload.into())
+            .await;
+    }
+
+    async fn announce_loop(self: Arc<Self>) {
+        let mut ticker = tokio::time::interval(self.config.heartbeat);
+        loop {
+            tokio::select! {
+                () = self.stop.notified() => return,
+                _ = ticker.tick() => {}
+            }
+            if self.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            self.announce().await;
+            let dead = lock(&self.registry).prune(self.config.dead_after);
+            for node in dead {
+                tracing::warn!(%node, "node dropped: no announcement");
+                self.node_gone(&node);
+            }
+        }
+    }
+
+    /// Another node is gone: end the stand-ins of its clients here.
+    fn node_gone(&self, node: &str) {
+        let gone: Vec<Remote> = {
+            let mut remotes = lock(&self.remotes);
+            let keys: Vec<(String, u64)> = remotes
+                .keys()
+                .filter(|(gate, _)| gate == node)
+                .cloned()
+                .collect();
+            keys.iter().filter_map(|key| remotes.remove(key)).collect()
+        };
+        for remote in gone {
+            remote.finish.notify_one();
+        }
+        lock(&self.bindings).retain(|_, bound| bound != node);
+    }
+
+    async fn membership(
+        self: Arc<Self>,
+        mut announces: async_nats::Subscriber,
+        mut hellos: async_nats::Subscriber,
+        mut leaves: async_nats::Subscriber,
+    ) {
+        loop {
+            tokio::select! {
+                () = self.stop.notified() => return,
+                Some(message) = announces.next() => {
+                    let Ok(announce) = serde_json::from_slice::<Announce>(&message.payload) else { continue };
+                    if announce.node != self.config.node && lock(&self.registry).seen(&announce.node, announce.routes) {
+                        tracing::info!(node = %announce.node, "node joined");
+                    }
+                }
+                Some(_) = hellos.next() => self.announce().await,
+                Some(message) = leaves.next() => {
+                    let Ok(announce) = serde_json::from_slice::<Announce>(&message.payload) else { continue };
+                    if announce.node != self.config.node && lock(&self.registry).remove(&announce.node) {
+                        tracing::info!(node = %announce.node, "node left");
+                        self.node_gone(&announce.node);
+                    }
+                }
+                else => return,
+            }
+        }
+    }
+
+    /// Picks (and remembers) the node serving `route` for `session`.
+    fn choose(&self, session: &Session, route: &str) -> Option<String> {
+        let component = route.split('.').next().unwrap_or(route).to_owned();
+        let candidates = lock(&self.registry).serving(route);
+        if candidates.is_empty() {
+            return None;
+        }
+        let key = (session.id(), component);
+        if let Some(bound) = lock(&self.bindings).get(&key)
+            && candidates.contains(bound)
+        {
+            return Some(bound.clone());
+        }
+        let chosen = self
+            .route_fn
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .and_then(|route_fn| route_fn(session, route, &candidates))
+            .filter(|node| candidates.contains(node));
+        #[allow(clippy::cast_possible_truncation)]
+        let chosen = chosen.unwrap_or_else(|| {
+            candidates[(session.id() % candidates.len() as u64) as usize].clone()
+        });
+        lock(&self.bindings).insert(key, chosen.clone());
+        Some(chosen)
+    }
+
+    fn session_info(&self, session: &Session) -> SessionInfo {
+        let gate = match session.transport() {
+            TransportKind::Remote => session.get::<String>(GATE_KEY).unwrap_or_default(),
+            _ => {
+                lock(&self.clients).insert(session.id(), session.clone());
+                self.config.node.clone()
+            }
+        };
+        SessionInfo {
+            gate,
+            id: session.id(),
+            uid: session.uid(),
+            synced: session.synced(),
+        }
+    }
+
+    /// Gate side: sends a client's message to the node serving its route.
+    async fn forward(&self, session: &Session, route: &str, mid: u64, payload: Bytes) -> Reply {
+        let Some(node) = self.choose(session, route) else {
+            return Reply::Error(HandlerError::not_found(format!("unknown route `{route}`")));
+        };
+        let call = Call {
+            route: route.to_owned(),
+            mid,
+            session: Some(self.session_info(session)),
+        };
+        match self.call(&node, &call, &payload).await {
+            Ok((answer, payload)) => {
+                apply_answer_to(session, &answer);
+                answer_to_reply(answer, payload)
+            }
+            Err(err) => {
+                // Let the next message choose again. Nobody listening means the node is gone:
+                // forget it now rather than when its announcements stop counting.
+                let component = route.split('.').next().unwrap_or(route).to_owned();
+                lock(&self.bindings).remove(&(session.id(), component));
+                if matches!(err, ClusterError::Unavailable(_)) && lock(&self.registry).remove(&node)
+                {
+                    tracing::warn!(%node, "node dropped: it no longer listens");
+                    self.node_gone(&node);
+                }
+                tracing::warn!(%node, route, error = %err, "forwarding failed");
+                Reply::Error(HandlerError::new(
+                    503,
+                    format!("`{route}` is unavailable right now"),
+                ))
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        node: &str,
+        call: &Call,
+        payload: &[u8],
+    ) -> Result<(Answer, Bytes), ClusterError> {
+        let subject = self.config.subject(&format!("node.{node}.call"));
+        let request = Request::new()
+            .payload(wire::encode(call, payload))
+            .timeout(Some(self.config.request_timeout));
+        let message = self
+            .nats
+            .send_request(subject, request)
+            .await
+            .map_err(|err| match err.kind() {
+                RequestErrorKind::TimedOut => ClusterError::Timeout(node.to_owned()),
+                RequestErrorKind::NoResponders => ClusterError::Unavailable(node.to_owned()),
+                _ => ClusterError::Nats(err.to_string()),
+            })?;
+        wire::decode::<Answer>(&message.payload)
+            .ok_or_else(|| ClusterError::Nats("malformed answer".to_owned()))
+    }
+
+    /// Backend side: runs calls from other nodes on the local app.
+    async fn serve_calls(self: Arc<Self>, mut calls: async_nats::Subscriber) {
+        loop {
+            let message = tokio::select! {
+                () = self.stop.notified() => return,
+                message = calls.next() => match message { Some(message) => message, None => return },
+            };
+            let this = self.clone();
+            tokio::spawn(async move { this.serve_call(message).await });
+        }
+    }
+
+    async fn serve_call(&self, message: async_nats::Message) {
+        let Some(reply_to) = message.reply.clone() else {
+            return;
+        };
+        let Some((call, payload)) = wire::decode::<Call>(&message.payload) else {
+            return;
+        };
+        let Ok(app) = self.app() else { return };
+        let session = match &call.session {
+            Some(info) => self.stand_in(app, info),
+            None => app.remote_session(0).session().clone(),
+        };
+        let reply = match app.dispatch(&session, &call.route, call.mid, payload) {
+            Some(future) => future.await,
+            None => Reply::Error(HandlerError::not_found(format!(
+                "unknown route `{}`",
+                call.route
+            ))),
+        };
+        let (mut answer, payload) = reply_to_answer(reply);
+        answer.uid = session.uid();
+        answer.synced = Some(session.synced());
+        self.publish(reply_to.to_string(), wire::encode(&answer, &payload))
+            .await;
+    }
+
+    /// Backend side: the local stand-in for a client of another node, created on first use.
+    fn stand_in(&self, app: &App, info: &SessionInfo) -> Session {
+        let key = (info.gate.clone(), info.id);
+        let session = {
+            let mut remotes = lock(&self.remotes);
+            match remotes.get(&key) {
+                Some(remote) => remote.session.clone(),
+                None => {
+                    let mut remote = app.remote_session(info.id);
+                    let session = remote.session().clone();
+                    session.set(GATE_KEY, info.gate.clone());
+                    let finish = Arc::new(Notify::new());
+                    remotes.insert(
+                        key,
+                        Remote {
+                            session: session.clone(),
+                            finish: finish.clone(),
+                        },
+                    );
+                    let events = self.config.subject(&format!("node.{}.events", info.gate));
+                    let (nats, id) = (self.nats.clone(), info.id);
+                    tokio::spawn(async move {
+                        loop {
+                            let event = tokio::select! {
+                                () = finish.notified() => break,
+                                event = remote.next_event() => event,
+                            };
+                            let (kind, name, payload) = match event {
+                                Some(RemoteEvent::Packet(packet)) => {
+                                    ("packet", String::new(), packet.into_bytes())
+                                }
+                                Some(RemoteEvent::Kick(reason)) => ("kick", reason, Bytes::new()),
+                                Some(RemoteEvent::Close) => ("close", String::new(), Bytes::new()),
+                                // Closing was sent: wait for the client's node to confirm.
+                                Some(_) | None => {
+                                    finish.notified().await;
+                                    break;
+                                }
+                            };
+                            let event = Event {
+                                session: id,
+                                kind: kind.to_owned(),
+                                name,
+                            };
+                            let _ = nats
+                                .publish(events.clone(), wire::encode(&event, &payload))
+                                .await;
+                        }
+                        remote.finish();
+                    });
+                    session
+                }
+            }
+        };
+        if let Some(uid) = info.uid {
+            let _ = session.bind(uid);
+        }
+        session.replace_synced(info.synced.clone());
+        session
+    }
+
+    /// Gate side: what backends do to this node's clients.
+    async fn serve_events(self: Arc<Self>, mut events: async_nats::Subscriber) {
+        loop {
+            let message = tokio::select! {
+                () = self.stop.notified() => return,
+                message = events.next() => match message { Some(message) => message, None => return },
+            };
+            let Some((event, payload)) = wire::decode::<Event>(&message.payload) else {
+                continue;
+            };
+            let session = lock(&self.clients).get(&event.session).cloned();
+            // Confirm events that ask for it, whatever happens to them.
+            let confirm = message.reply.clone();
+            let Some(session) = session else {
+                if let Some(reply) = confirm {
+                    self.publish(reply.to_string(), Bytes::new()).await;
+                }
+                continue;
+            };
+            match event.kind.as_str() {
+                "packet" => match EncodedPacket::from_wire(payload) {
+                    Ok(packet) => {
+                        let _ = session.push_packet(packet);
+                    }
+                    Err(err) => tracing::warn!(error = %err, "malformed packet from a backend"),
+                },
+                "kick" => session.kick(event.name),
+                "close" => session.close(),
+                "join" => {
+                    if let Err(err) = crate::group::local_group(&self, &event.name)
+                        .await
+                        .add(&session)
+                    {
+                        tracing::debug!(error = %err, "cluster group join");
+                    }
+                    let _ = self.nats.flush().await;
+                }
+                "leave" => {
+                    let _ = crate::group::local_group(&self, &event.name)
+                        .await
+                        .leave(&session);
+                }
+                other => tracing::debug!(kind = other, "unknown cluster event"),
+            }
+            if let Some(reply) = confirm {
+                self.publish(reply.to_string(), Bytes::new()).await;
+            }
+        }
+    }
+
+    /// Backend side: a client left its node; end its stand-in here.
+    async fn serve_closed(self: Arc<Self>, mut closed: async_nats::Subscriber) {
+        loop {
+            let message = tokio::select! {
+                () = self.stop.notified() => return,
+                message = closed.next() => match message { Some(message) => message, None => return },
+            };
+            let Ok(closed) = serde_json::from_slice::<Closed>(&message.payload) else {
+                continue;
+            };
+            if let Some(remote) = lock(&self.remotes).remove(&(closed.gate, closed.session)) {
+                remote.finish.notify_one();
+            }
+        }
+    }
+
+    /// Gate side: a client disconnected; tell the nodes that knew it.
+    fn client_left(&self, session: &Session) {
+        if session.transport() == TransportKind::Remote
+            || lock(&self.clients).remove(&session.id()).is_none()
+        {
+            return;
+        }
+        lock(&self.bindings).retain(|(id, _), _| *id != session.id());
+        let closed = Closed {
+            gate: self.config.node.clone(),
+            session: session.id(),
+        };
+        let payload = Bytes::from(serde_json::to_vec(&closed).unwrap_or_default());
+        let (nats, subject) = (self.nats.clone(), self.config.subject("sessions.closed"));
+        tokio::spawn(async move {
+            let _ = nats.publish(subject, payload).await;
+        });
+    }
+
+    /// The gate of a session (this node for its own clients).
+    pub(crate) fn gate_of(&self, session: &Session) -> Option<String> {
+        match session.transport() {
+            TransportKind::Remote => session.get::<String>(GATE_KEY),
+            _ => None,
+        }
+    }
+
+    pub(crate) async fn send_event(&self, gate: &str, event: &Event) {
+        self.publish(
+            self.config.subject(&format!("node.{gate}.events")),
+            wire::encode(event, &[]),
+        )
+        .await;
+    }
+
+    /// Sends an event and waits until the client's node has applied it.
+    pub(crate) async fn confirm_event(
+        &self,
+        gate: &str,
+        event: &Event,
+    ) -> Result<(), ClusterError> {
+        let subject = self.config.subject(&format!("node.{gate}.events"));
+        let request = Request::new()
+            .payload(wire::encode(event, &[]))
+            .timeout(Some(self.config.request_timeout));
+        self.nats
+            .send_request(subject, request)
+            .await
+            .map(|_| ())
+            .map_err(|err| match err.kind() {
+                RequestErrorKind::TimedOut => ClusterError::Timeout(gate.to_owned()),
+                RequestErrorKind::NoResponders => ClusterError::Unavailable(gate.to_owned()),
+                _ => ClusterError::Nats(err.to_string()),
+            })
+    }
+
+    async fn rpc<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        session: Option<&Session>,
+        route: &str,
+        value: &T,
+    ) -> Result<R, ClusterError> {
+        let app = self.app()?;
+        let payload = app.serializer().serialize(value)?;
+        let (answer, body) = if app.serves(route) {
+            let stand_in;
+            let session = match session {
+                Some(session) => session,
+                None => {
+                    stand_in = app.remote_session(0);
+                    stand_in.session()
+                }
+            };
+            let reply = match app.dispatch(session, route, 1, payload) {
+                Some(future) => future.await,
+                None => return Err(ClusterError::NoNode(route.to_owned())),
+            };
+            reply_to_answer(reply)
+        } else {
+            let node = match session {
+                Some(session) => self.choose(session, route),
+                None => lock(&self.registry).serving(route).first().cloned(),
+            }
+            .ok_or_else(|| ClusterError::NoNode(route.to_owned()))?;
+            let call = Call {
+                route: route.to_owned(),
+                mid: 1,
+                session: session.map(|s| self.session_info(s)),
+            };
+            let (answer, body) = self.call(&node, &call, &payload).await?;
+            if let Some(session) = session {
+                apply_answer_to(session, &answer);
+            }
+            (answer, body)
+        };
+        match answer.kind.as_str() {
+            "error" => Err(ClusterError::Remote {
+                code: answer.code,
+                message: answer.msg,
+            }),
+            "payload" => Ok(app.serializer().deserialize(&body)?),
+            _ => Ok(app.serializer().deserialize(b"null")?),
+        }
+    }
+}
+
+/// A backend's changes to a session (uid, synchronized values) applied on the client's node.
+fn apply_answer_to(session: &Session, answer: &Answer) {
+    if let Some(uid) = answer.uid
+        && session.uid() != Some(uid)
+    {
+        let _ = session.bind(uid);
+    }
+    if let Some(synced) = &answer.synced {
+        session.replace_synced(synced.clone());
+    }
+}
+
+fn reply_to_answer(reply: Reply) -> (Answer, Bytes) {
+    match reply {
+        Reply::Payload(payload) => (
+            Answer {
+                kind: "payload".to_owned(),
+                ..Answer::default()
+            },
+            payload,
+        ),
+        Reply::Error(error) => (
+            Answer {
+                kind: "error".to_owned(),
+                code: error.code(),
+                msg: error.message().to_owned(),
+                ..Answer::default()
+            },
+            Bytes::new(),
+        ),
+        _ => (
+            Answer {
+                kind: "none".to_owned(),
+                ..Answer::default()
+            },
+            Bytes::new(),
+        ),
+    }
+}
+
+fn answer_to_reply(answer: Answer, payload: Bytes) -> Reply {
+    match answer.kind.as_str() {
+        "payload" => Reply::Payload(payload),
+        "error" => Reply::Error(HandlerError::new(answer.code, answer.msg)),
+        _ => Reply::None,
+    }
+}

@@ -1,0 +1,76 @@
+//! [`ClusterConfig`]: how a node finds the others and how long it waits for them.
+
+use std::time::Duration;
+
+/// Settings of one cluster node.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use nano_cluster::ClusterConfig;
+///
+/// let config = ClusterConfig::new("nats://127.0.0.1:4222", "gate-1")
+///     .dead_after(Duration::from_secs(5))
+///     .request_timeout(Duration::from_secs(3));
+/// assert_eq!(config.node(), "gate-1");
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    pub(crate) nats_url: String,
+    pub(crate) node: String,
+    pub(crate) prefix: String,
+    pub(crate) heartbeat: Duration,
+    pub(crate) dead_after: Duration,
+    pub(crate) request_timeout: Duration,
+}
+
+impl ClusterConfig {
+    /// A node called `node` (unique in the cluster) on the NATS server at `nats_url`.
+    /// Defaults: announces every 1 s, peers silent for 3 s are dropped, forwarded requests
+    /// and RPCs time out after 5 s, subjects start with `nano`.
+    pub fn new(nats_url: impl Into<String>, node: impl Into<String>) -> Self {
+        Self {
+            nats_url: nats_url.into(),
+            node: node.into(),
+            prefix: "nano".to_owned(),
+            heartbeat: Duration::from_secs(1),
+            dead_after: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The node's name.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// How often the node announces itself (default 1 s).
+    pub fn heartbeat(mut self, interval: Duration) -> Self {
+        self.heartbeat = interval;
+        self
+    }
+
+    /// After how long without an announcement a peer is dropped (default 3 s).
+    pub fn dead_after(mut self, duration: Duration) -> Self {
+        self.dead_after = duration;
+        self
+    }
+
+    /// How long a forwarded request or an RPC waits for its answer (default 5 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The first token of every NATS subject (default `nano`); clusters sharing a NATS server
+    /// use different prefixes.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    pub(crate) fn subject(&self, rest: &str) -> String {
+        format!("{}.{rest}", self.prefix)
+    }
+}

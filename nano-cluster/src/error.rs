@@ -1,0 +1,41 @@
+//! [`ClusterError`].
+
+use nano_core::{GroupError, SerializerError};
+
+/// What can go wrong between nodes.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// The node name (or subject prefix) is not a single NATS subject token.
+    #[error("invalid node name `{0}`: use letters, digits, `-` or `_`")]
+    InvalidNode(String),
+    /// NATS refused or failed.
+    #[error("NATS: {0}")]
+    Nats(String),
+    /// No live node serves the route.
+    #[error("no node serves `{0}`")]
+    NoNode(String),
+    /// The node did not answer in time.
+    #[error("node `{0}` did not answer in time")]
+    Timeout(String),
+    /// The node is gone (nobody listens on its subject).
+    #[error("node `{0}` is unavailable")]
+    Unavailable(String),
+    /// The handler answered with an error.
+    #[error("remote error {code}: {message}")]
+    Remote {
+        /// The handler error's code.
+        code: i32,
+        /// The handler error's message.
+        message: String,
+    },
+    /// A value could not be serialized or deserialized.
+    #[error(transparent)]
+    Serializer(#[from] SerializerError),
+    /// A group operation failed.
+    #[error(transparent)]
+    Group(GroupError),
+    /// [`Cluster::start`](crate::Cluster::start) has not been called.
+    #[error("the cluster node is not started")]
+    NotStarted,
+}

@@ -1,0 +1,64 @@
+//! # nano-cluster
+//!
+//! Cluster mode for nano-rs, on NATS and nothing else: when one machine is not enough, run
+//! several nano-rs apps as nodes of one cluster.
+//!
+//! - **Gates and backends.** Any node accepts clients (a gate) and serves the components
+//!   registered in its app (a backend); a node may be both. A request for a route the node
+//!   does not serve is forwarded over NATS to a node that does, and its answer, pushes and
+//!   kicks come back to the client through its gate.
+//! - **Discovery without a master.** Nodes announce their routes every second; a node not
+//!   heard from for 3 s (configurable) is dropped by every other node; a restarted node
+//!   rejoins on its own; a node shutting down says goodbye.
+//! - **Sticky backends with failover.** Each session is bound to one node per component
+//!   (chosen by session id, or by [`Cluster::route_with`]); when that node dies the session
+//!   gets an error response within the request timeout, never a hang, and its next request
+//!   goes to another node.
+//! - **Sessions across nodes.** A backend sees a session with the client's id and uid;
+//!   `bind` and [`Session::set_synced`](nano_core::Session::set_synced) values travel both ways
+//!   with every forwarded message; when the client disconnects, the session is closed (and its
+//!   close callbacks run) on every node that knew it.
+//! - **RPC with results** ([`Cluster::rpc`], [`Cluster::rpc_with`]): typed, with errors and
+//!   a timeout.
+//! - **Groups across gates** ([`ClusterGroup`]): one NATS message per broadcast, pushed by each
+//!   node to its own members.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use nano_cluster::{Cluster, ClusterConfig};
+//! use nano_core::prelude::*;
+//!
+//! struct Room;
+//!
+//! #[component(name = "room")]
+//! impl Room {
+//!     #[handler]
+//!     fn join(&self, session: &Session) -> String { format!("session {} joined", session.id()) }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // A backend serving `room.*` (run a gate as in `Cluster`'s example, in another process).
+//! let cluster = Cluster::connect(ClusterConfig::new("nats://127.0.0.1:4222", "room-1")).await?;
+//! let app = cluster.attach(App::builder().register(Room)).build()?;
+//! cluster.start(&app).await?;
+//! app.run().await?;
+//! cluster.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Limits: pushes a backend sends while handling a request travel separately from the
+//! response and may reach the client just after it; pushes from backends are not
+//! route-compressed (each node has its own dictionary).
+
+mod cluster;
+mod config;
+mod error;
+mod group;
+mod registry;
+mod wire;
+
+pub use cluster::{Cluster, RouteFn};
+pub use config::ClusterConfig;
+pub use error::ClusterError;
+pub use group::ClusterGroup;

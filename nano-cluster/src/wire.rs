@@ -1,0 +1,91 @@
+//! What travels between nodes over NATS: a JSON header and raw payload bytes,
+//! `[header length: u32 big-endian][header JSON][payload]`.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Encodes a header and a payload.
+pub(crate) fn encode<H: Serialize>(header: &H, payload: &[u8]) -> Bytes {
+    let header = serde_json::to_vec(header).unwrap_or_default();
+    let mut out = BytesMut::with_capacity(4 + header.len() + payload.len());
+    out.put_u32(u32::try_from(header.len()).unwrap_or(0));
+    out.extend_from_slice(&header);
+    out.extend_from_slice(payload);
+    out.freeze()
+}
+
+/// Decodes a header and the payload that follows; `None` for malformed bytes.
+pub(crate) fn decode<H: DeserializeOwned>(bytes: &Bytes) -> Option<(H, Bytes)> {
+    let len = usize::try_from(u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?)).ok()?;
+    let header = serde_json::from_slice(bytes.get(4..4 + len)?).ok()?;
+    Some((header, bytes.slice(4 + len..)))
+}
+
+/// The client session a forwarded message or an RPC belongs to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SessionInfo {
+    /// The node the client is connected to.
+    pub(crate) gate: String,
+    pub(crate) id: u64,
+    pub(crate) uid: Option<i64>,
+    #[serde(default)]
+    pub(crate) synced: Map<String, Value>,
+}
+
+/// A call of a route on another node.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Call {
+    pub(crate) route: String,
+    /// 0 for a notify.
+    pub(crate) mid: u64,
+    pub(crate) session: Option<SessionInfo>,
+}
+
+/// The answer to a [`Call`].
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Answer {
+    /// `payload`, `error` or `none`.
+    pub(crate) kind: String,
+    #[serde(default)]
+    pub(crate) code: i32,
+    #[serde(default)]
+    pub(crate) msg: String,
+    /// The session's uid and synchronized values after the handler ran.
+    #[serde(default)]
+    pub(crate) uid: Option<i64>,
+    #[serde(default)]
+    pub(crate) synced: Option<Map<String, Value>>,
+}
+
+/// Something a backend's handlers did to a client connected to a gate.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Event {
+    pub(crate) session: u64,
+    /// `packet` (the payload is an encoded packet), `kick`, `close`, `join` or `leave` (a
+    /// cluster group, named in `name`).
+    pub(crate) kind: String,
+    #[serde(default)]
+    pub(crate) name: String,
+}
+
+/// A node's periodic announcement.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Announce {
+    pub(crate) node: String,
+    pub(crate) routes: Vec<String>,
+}
+
+/// A gate's client left.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Closed {
+    pub(crate) gate: String,
+    pub(crate) session: u64,
+}
+
+/// A broadcast to a cluster group.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct GroupPush {
+    pub(crate) route: String,
+}

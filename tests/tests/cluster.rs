@@ -1,0 +1,207 @@
+//! Cluster mode, multi-process on loopback: a NATS server, a gate and two room backends (the
+//! `cluster` example), clients over TCP and WebSocket chatting across backends, RPC with
+//! results and errors, a backend killed and restarted, and NATS itself restarted.
+
+use std::time::{Duration, Instant};
+
+use nano_client::{Client, ClientBuilder, ClientError};
+use nano_tests::examples::{self, RunningExample};
+use nano_tests::nats::Nats;
+use serde_json::{Value, json};
+
+fn backend(nats: &Nats, node: &str) -> RunningExample {
+    examples::start(
+        "cluster",
+        &[
+            "--role",
+            "room",
+            "--node",
+            node,
+            "--nats",
+            &nats.url(),
+            "--request-timeout",
+            "2",
+        ],
+    )
+}
+
+/// Polls the gate's view of the cluster until it is `expected` (or fails after `within`).
+async fn wait_for_nodes(probe: &Client, expected: &[&str], within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if let Ok(nodes) = probe.request::<_, Vec<String>>("gate.nodes", &()).await
+            && nodes == expected
+        {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "the gate did not see {expected:?} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn client(target: &str, backend: &str) -> Client {
+    ClientBuilder::new()
+        .handshake_user(json!({ "backend": backend }))
+        .connect(target)
+        .await
+        .expect("connect to the gate")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_and_two_backends_survive_failures() {
+    let mut nats = Nats::start();
+    let room_a = backend(&nats, "room-a");
+    let _room_b = backend(&nats, "room-b");
+    let gate = examples::start(
+        "cluster",
+        &[
+            "--role",
+            "gate",
+            "--node",
+            "gate",
+            "--nats",
+            &nats.url(),
+            "--tcp",
+            "127.0.0.1:0",
+            "--ws",
+            "127.0.0.1:0",
+            "--request-timeout",
+            "2",
+        ],
+    );
+    let tcp = gate.addr("tcp").to_owned();
+    let ws = format!("ws://{}/", gate.addr("ws"));
+    let probe = Client::connect(&tcp).await.unwrap();
+    wait_for_nodes(&probe, &["room-a", "room-b"], Duration::from_secs(10)).await;
+
+    // Two clients, on different transports and different backends, in one room.
+    let ann = client(&tcp, "room-a").await;
+    let bob = client(&ws, "room-b").await;
+    let mut bob_messages = bob.subscribe("onMessage");
+    let mut ann_messages = ann.subscribe("onMessage");
+    let joined: Value = ann
+        .request("room.join", &json!({ "room": "lobby", "name": "ann" }))
+        .await
+        .unwrap();
+    assert_eq!(
+        joined,
+        json!({ "code": 0, "result": "success", "node": "room-a" })
+    );
+    let joined: Value = bob
+        .request("room.join", &json!({ "room": "lobby", "name": "bob" }))
+        .await
+        .unwrap();
+    assert_eq!(joined["node"], "room-b");
+    ann.notify("room.message", &json!({ "content": "hi bob" }))
+        .await
+        .unwrap();
+    let got: Value = bob_messages.recv().await.unwrap().decode().unwrap();
+    assert_eq!(got, json!({ "name": "ann", "content": "hi bob" }));
+    bob.notify("room.message", &json!({ "content": "hi ann" }))
+        .await
+        .unwrap();
+    // ann is in the room too: she gets her own message, then bob's.
+    let own: Value = ann_messages.recv().await.unwrap().decode().unwrap();
+    assert_eq!(own, json!({ "name": "ann", "content": "hi bob" }));
+    let got: Value = ann_messages.recv().await.unwrap().decode().unwrap();
+    assert_eq!(got, json!({ "name": "bob", "content": "hi ann" }));
+
+    // The backend sees the gate's session id; a uid bound there reaches the gate.
+    let on_gate: Value = ann.request("gate.whoami", &()).await.unwrap();
+    let on_backend: Value = ann.request("room.whoami", &()).await.unwrap();
+    assert_eq!(on_backend["id"], on_gate["id"]);
+    assert_eq!(on_backend["node"], "room-a");
+    let _: Value = ann.request("room.login", &42).await.unwrap();
+    let on_gate: Value = ann.request("gate.whoami", &()).await.unwrap();
+    assert_eq!(on_gate["uid"], 42);
+
+    // RPC between nodes: results, errors, and on behalf of a session.
+    let doubled: Value = ann.request("gate.double", &21).await.unwrap();
+    assert_eq!(doubled["result"], 42);
+    let err = ann.request::<_, Value>("gate.fail", &()).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Server { code: 418, message } if message == "calc refuses"),
+        "{err}"
+    );
+    let remote: Value = ann.request("gate.whoami_remote", &()).await.unwrap();
+    assert_eq!(
+        (remote["id"].clone(), remote["uid"].clone()),
+        (on_gate["id"].clone(), json!(42))
+    );
+
+    // A client leaving closes its session on the backend that knew it (close callbacks run).
+    let carl = client(&tcp, "room-b").await;
+    let _: Value = carl
+        .request("room.join", &json!({ "room": "lobby", "name": "carl" }))
+        .await
+        .unwrap();
+    let before: u64 = bob.request("room.closed_count", &()).await.unwrap();
+    carl.close().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now: u64 = bob.request("room.closed_count", &()).await.unwrap();
+        if now > before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "carl's session was not closed on room-b"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Kill room-a: ann's next request fails fast with an error, the next one goes to room-b.
+    drop(room_a);
+    let started = Instant::now();
+    let err = ann
+        .request::<_, Value>("room.whoami", &())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::Server { code: 503, .. }),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the error took {:?}",
+        started.elapsed()
+    );
+    let rebound: Value = ann.request("room.whoami", &()).await.unwrap();
+    assert_eq!(rebound["node"], "room-b");
+    assert_eq!(rebound["uid"], 42, "the uid travels to the new backend");
+    let dropped_after = wait_for_nodes(&probe, &["room-b"], Duration::from_secs(6)).await;
+    assert!(dropped_after <= Duration::from_secs(5), "{dropped_after:?}");
+
+    // Restart it: it rejoins by itself.
+    let _room_a = backend(&nats, "room-a");
+    wait_for_nodes(&probe, &["room-a", "room-b"], Duration::from_secs(10)).await;
+
+    // A node that stops announcing (no client traffic to notice it) is dropped by the others
+    // within the configured time (3 s, checked every 1 s announcement).
+    let room_c = backend(&nats, "room-c");
+    wait_for_nodes(
+        &probe,
+        &["room-a", "room-b", "room-c"],
+        Duration::from_secs(10),
+    )
+    .await;
+    drop(room_c);
+    let dropped_after = wait_for_nodes(&probe, &["room-a", "room-b"], Duration::from_secs(8)).await;
+    assert!(
+        dropped_after >= Duration::from_secs(2) && dropped_after <= Duration::from_secs(5),
+        "{dropped_after:?}"
+    );
+
+    // Restart NATS: every node reconnects and the cluster forms again. Wait past the drop
+    // time, so that nodes that failed to reconnect would have been dropped.
+    nats.restart();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    wait_for_nodes(&probe, &["room-a", "room-b"], Duration::from_secs(30)).await;
+    let after: Value = bob.request("room.whoami", &()).await.unwrap();
+    assert_eq!(after["node"], "room-b");
+    let doubled: Value = bob.request("gate.double", &5).await.unwrap();
+    assert_eq!(doubled["result"], 10);
+}
