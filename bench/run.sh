@@ -149,4 +149,8 @@ printf '{"machine":"%s","date":"%s","commit":"%s","command":"CONNS=%s DURATION=%
   "$machine" "$(date -u +%Y-%m-%d)" "$commit" "$CONNS" "$DURATION" "$SESSIONS" "$PAYLOAD" "$results" >>"$runs"
 
 "$bench" report "$runs" BENCHMARKS.md
+if command -v nats-server >/dev/null; then
+  log "cluster: gate -> backend vs standalone"
+  CONNS=$CONNS DURATION=$DURATION bench/cluster.sh "$runs"
+fi
 log "wrote BENCHMARKS.md ($runs)"

@@ -83,7 +83,11 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
             "Idle connections",
             "sessions held with heartbeats, opened by two client processes in turn; server RSS per session = (RSS with the sessions - RSS before them) / sessions. The first run includes the server warming up (allocator arenas, the runtime); the second is the marginal cost of a session",
         ),
-        ("cluster", "Cluster", ""),
+        (
+            "cluster",
+            "Cluster",
+            "requests through a cluster (client -> gate -> NATS -> backend, `bench/cluster.sh`) next to a standalone server in the same run; `vs raw` is blank (no raw server in this section)",
+        ),
     ];
     for (kind, title, note) in sections {
         let section: Vec<&&Value> = runs
