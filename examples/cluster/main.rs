@@ -16,7 +16,8 @@
 //!
 //! Routes on the backends: `room.join` `{"room","name"}`, `room.message` `{"content"}`
 //! (broadcast as `onMessage` `{"name","content"}` to the room), `room.whoami`, `room.login`
-//! `{uid}`, `room.closed_count`, `calc.double` `n`, `calc.fail`, `calc.whoami`, `echo.ping`
+//! `{uid}`, `room.closed_count`, `calc.double` `n`, `calc.count` `n` (pushes `onCount` 1..=n,
+//! then answers), `calc.fail`, `calc.whoami`, `echo.ping`
 //! (raw echo). On the gate: `gate.nodes`, `gate.whoami`, `gate.double` `n` (an RPC to
 //! `calc.double`), `gate.fail` (an RPC to `calc.fail`), `gate.whoami_remote` (an RPC with the
 //! client's session).
@@ -126,6 +127,17 @@ impl Calc {
         json!({ "result": n * 2, "node": self.node })
     }
 
+    /// Pushes `onCount` 1, 2, ... `n`, then answers: the pushes reach the client first.
+    #[handler]
+    fn count(&self, session: &Session, n: u32) -> Result<Value, HandlerError> {
+        for i in 1..=n.min(100) {
+            session
+                .push("onCount", &i)
+                .map_err(|err| HandlerError::new(503, err.to_string()))?;
+        }
+        Ok(json!({ "counted": n.min(100), "node": self.node }))
+    }
+
     #[handler]
     fn fail(&self, _session: &Session) -> Result<Value, HandlerError> {
         Err(HandlerError::new(418, "calc refuses"))
@@ -211,7 +223,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .register(Gate {
                 cluster: cluster.clone(),
             })
-            .push_routes(["onMessage", "onNewUser"])
+            .push_routes(["onMessage", "onNewUser", "onCount"])
             .handshake_validator(|handshake, session| async move {
                 if let Some(backend) = handshake.user.get("backend").and_then(Value::as_str) {
                     let _ = session.set_synced("backend", backend);

@@ -1,11 +1,11 @@
 //! [`Cluster`]: one node's link to the others.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Duration;
 
-use async_nats::{Client, Request, RequestErrorKind};
+use async_nats::{Client, Request, RequestErrorKind, StatusCode};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use nano_core::protocol::EncodedPacket;
@@ -13,7 +13,7 @@ use nano_core::remote::{RemoteEvent, RemoteRouter, ReplyFuture};
 use nano_core::{App, AppBuilder, Group, HandlerError, Reply, Session, TransportKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::registry::Registry;
 use crate::wire::{self, Announce, Answer, Call, Closed, Event, SessionInfo};
@@ -32,10 +32,33 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// How many answers to one stand-in session's calls may wait behind its pushes.
+const ANSWER_QUEUE: usize = 16;
+
 /// A stand-in session on a backend, and how to end it.
 struct Remote {
     session: Session,
     finish: Arc<Notify>,
+    /// Answers to this session's calls, sent after the pushes its handlers queued before.
+    answers: mpsc::Sender<(async_nats::Subject, Bytes)>,
+}
+
+/// A call to another node waiting for its answer.
+struct Pending {
+    node: String,
+    answer: oneshot::Sender<Result<(Answer, Bytes), ClusterError>>,
+}
+
+/// Forgets a pending call when its caller stops waiting (answered, timed out or dropped).
+struct PendingGuard<'a> {
+    inner: &'a Inner,
+    id: u64,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.inner.pending).remove(&self.id);
+    }
 }
 
 pub(crate) struct Inner {
@@ -52,6 +75,9 @@ pub(crate) struct Inner {
     remotes: Mutex<HashMap<(String, u64), Remote>>,
     /// Local members of cluster groups.
     pub(crate) groups: Mutex<HashMap<String, Group>>,
+    /// Calls this node made, by id, until answered.
+    pending: Mutex<HashMap<u64, Pending>>,
+    next_call: AtomicU64,
     stopped: AtomicBool,
     stop: Notify,
 }
@@ -121,6 +147,8 @@ impl Cluster {
                 bindings: Mutex::new(HashMap::new()),
                 remotes: Mutex::new(HashMap::new()),
                 groups: Mutex::new(HashMap::new()),
+                pending: Mutex::new(HashMap::new()),
+                next_call: AtomicU64::new(1),
                 stopped: AtomicBool::new(false),
                 stop: Notify::new(),
             }),
@@ -179,7 +207,10 @@ impl Cluster {
         let hellos = subscribe(config.subject("hello")).await?;
         let leaves = subscribe(config.subject("leave")).await?;
         let calls = subscribe(config.subject(&format!("node.{}.call", config.node))).await?;
-        let events = subscribe(config.subject(&format!("node.{}.events", config.node))).await?;
+        // Events for this node's clients and answers to its calls share one subscription, so
+        // that they are handled in the order they were sent: a backend's pushes reach the
+        // client before the response of the handler that pushed them.
+        let inbox = subscribe(config.subject(&format!("node.{}.in.>", config.node))).await?;
         let closed = subscribe(config.subject("sessions.closed")).await?;
 
         let this = inner.clone();
@@ -187,7 +218,7 @@ impl Cluster {
         let this = inner.clone();
         tokio::spawn(async move { this.serve_calls(calls).await });
         let this = inner.clone();
-        tokio::spawn(async move { this.serve_events(events).await });
+        tokio::spawn(async move { this.serve_inbox(inbox).await });
         let this = inner.clone();
         tokio::spawn(async move { this.serve_closed(closed).await });
         let this = inner.clone();
@@ -460,27 +491,54 @@ impl Inner {
         }
     }
 
+    /// The subject of `node`'s inbox for `what` (`event`, or `answer.<call id>`).
+    pub(crate) fn inbox(&self, node: &str, what: &str) -> String {
+        self.config.subject(&format!("node.{node}.in.{what}"))
+    }
+
+    /// Calls `node` and waits (at most the request timeout) for its answer, which arrives in
+    /// this node's inbox.
     async fn call(
         &self,
         node: &str,
         call: &Call,
         payload: &[u8],
     ) -> Result<(Answer, Bytes), ClusterError> {
+        let id = self.next_call.fetch_add(1, Ordering::Relaxed);
+        let (answer, answered) = oneshot::channel();
+        lock(&self.pending).insert(
+            id,
+            Pending {
+                node: node.to_owned(),
+                answer,
+            },
+        );
+        let _guard = PendingGuard { inner: self, id };
         let subject = self.config.subject(&format!("node.{node}.call"));
-        let request = Request::new()
-            .payload(wire::encode(call, payload))
-            .timeout(Some(self.config.request_timeout));
-        let message = self
-            .nats
-            .send_request(subject, request)
+        let reply = self.inbox(&self.config.node, &format!("answer.{id}"));
+        self.nats
+            .publish_with_reply(subject, reply, wire::encode(call, payload))
             .await
-            .map_err(|err| match err.kind() {
-                RequestErrorKind::TimedOut => ClusterError::Timeout(node.to_owned()),
-                RequestErrorKind::NoResponders => ClusterError::Unavailable(node.to_owned()),
-                _ => ClusterError::Nats(err.to_string()),
-            })?;
-        wire::decode::<Answer>(&message.payload)
-            .ok_or_else(|| ClusterError::Nats("malformed answer".to_owned()))
+            .map_err(|err| ClusterError::Nats(err.to_string()))?;
+        match tokio::time::timeout(self.config.request_timeout, answered).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(ClusterError::Nats("the answer was lost".to_owned())),
+            Err(_) => Err(ClusterError::Timeout(node.to_owned())),
+        }
+    }
+
+    /// Hands an answer (or NATS's "no responders") to the call waiting for it.
+    fn answered(&self, id: u64, message: &async_nats::Message) {
+        let Some(pending) = lock(&self.pending).remove(&id) else {
+            return; // The caller gave up waiting.
+        };
+        let result = if message.status == Some(StatusCode::NO_RESPONDERS) {
+            Err(ClusterError::Unavailable(pending.node))
+        } else {
+            wire::decode::<Answer>(&message.payload)
+                .ok_or_else(|| ClusterError::Nats("malformed answer".to_owned()))
+        };
+        let _ = pending.answer.send(result);
     }
 
     /// Backend side: runs calls from other nodes on the local app.
@@ -503,9 +561,12 @@ impl Inner {
             return;
         };
         let Ok(app) = self.app() else { return };
-        let session = match &call.session {
-            Some(info) => self.stand_in(app, info),
-            None => app.remote_session(0).session().clone(),
+        let (session, answers) = match &call.session {
+            Some(info) => {
+                let (session, answers) = self.stand_in(app, info);
+                (session, Some(answers))
+            }
+            None => (app.remote_session(0).session().clone(), None),
         };
         let reply = match app.dispatch(&session, &call.route, call.mid, payload) {
             Some(future) => future.await,
@@ -517,61 +578,47 @@ impl Inner {
         let (mut answer, payload) = reply_to_answer(reply);
         answer.uid = session.uid();
         answer.synced = Some(session.synced());
-        self.publish(reply_to.to_string(), wire::encode(&answer, &payload))
-            .await;
+        let answer = (reply_to, wire::encode(&answer, &payload));
+        // A session's answer goes out after the pushes its handler queued (same publisher,
+        // same inbox on the client's node: they arrive in order).
+        let unsent = match answers {
+            Some(answers) => answers.send(answer).await.err().map(|err| err.0),
+            None => Some(answer),
+        };
+        if let Some((reply_to, answer)) = unsent {
+            self.publish(reply_to.to_string(), answer).await;
+        }
     }
 
-    /// Backend side: the local stand-in for a client of another node, created on first use.
-    fn stand_in(&self, app: &App, info: &SessionInfo) -> Session {
+    /// Backend side: the local stand-in for a client of another node (created on first use),
+    /// and the queue its answers go out through.
+    fn stand_in(
+        &self,
+        app: &App,
+        info: &SessionInfo,
+    ) -> (Session, mpsc::Sender<(async_nats::Subject, Bytes)>) {
         let key = (info.gate.clone(), info.id);
-        let session = {
+        let (session, answers) = {
             let mut remotes = lock(&self.remotes);
             match remotes.get(&key) {
-                Some(remote) => remote.session.clone(),
+                Some(remote) => (remote.session.clone(), remote.answers.clone()),
                 None => {
-                    let mut remote = app.remote_session(info.id);
+                    let remote = app.remote_session(info.id);
                     let session = remote.session().clone();
                     session.set(GATE_KEY, info.gate.clone());
                     let finish = Arc::new(Notify::new());
+                    let (answers, queued) = mpsc::channel(ANSWER_QUEUE);
                     remotes.insert(
                         key,
                         Remote {
                             session: session.clone(),
                             finish: finish.clone(),
+                            answers: answers.clone(),
                         },
                     );
-                    let events = self.config.subject(&format!("node.{}.events", info.gate));
-                    let (nats, id) = (self.nats.clone(), info.id);
-                    tokio::spawn(async move {
-                        loop {
-                            let event = tokio::select! {
-                                () = finish.notified() => break,
-                                event = remote.next_event() => event,
-                            };
-                            let (kind, name, payload) = match event {
-                                Some(RemoteEvent::Packet(packet)) => {
-                                    ("packet", String::new(), packet.into_bytes())
-                                }
-                                Some(RemoteEvent::Kick(reason)) => ("kick", reason, Bytes::new()),
-                                Some(RemoteEvent::Close) => ("close", String::new(), Bytes::new()),
-                                // Closing was sent: wait for the client's node to confirm.
-                                Some(_) | None => {
-                                    finish.notified().await;
-                                    break;
-                                }
-                            };
-                            let event = Event {
-                                session: id,
-                                kind: kind.to_owned(),
-                                name,
-                            };
-                            let _ = nats
-                                .publish(events.clone(), wire::encode(&event, &payload))
-                                .await;
-                        }
-                        remote.finish();
-                    });
-                    session
+                    let events = self.inbox(&info.gate, "event");
+                    tokio::spawn(relay(remote, queued, finish, self.nats.clone(), events));
+                    (session, answers)
                 }
             }
         };
@@ -579,16 +626,24 @@ impl Inner {
             let _ = session.bind(uid);
         }
         session.replace_synced(info.synced.clone());
-        session
+        (session, answers)
     }
 
-    /// Gate side: what backends do to this node's clients.
-    async fn serve_events(self: Arc<Self>, mut events: async_nats::Subscriber) {
+    /// What other nodes send this node: answers to its calls, and what their handlers do to
+    /// its clients, handled one by one in arrival order.
+    async fn serve_inbox(self: Arc<Self>, mut inbox: async_nats::Subscriber) {
+        let answers = self.inbox(&self.config.node, "answer.");
         loop {
             let message = tokio::select! {
                 () = self.stop.notified() => return,
-                message = events.next() => match message { Some(message) => message, None => return },
+                message = inbox.next() => match message { Some(message) => message, None => return },
             };
+            if let Some(id) = message.subject.strip_prefix(answers.as_str()) {
+                if let Ok(id) = id.parse() {
+                    self.answered(id, &message);
+                }
+                continue;
+            }
             let Some((event, payload)) = wire::decode::<Event>(&message.payload) else {
                 continue;
             };
@@ -604,6 +659,11 @@ impl Inner {
             match event.kind.as_str() {
                 "packet" => match EncodedPacket::from_wire(payload) {
                     Ok(packet) => {
+                        // Encoded on the backend without this node's dictionary.
+                        let packet = match self.app.get() {
+                            Some(app) => packet.compress_route(app.dict()),
+                            None => packet,
+                        };
                         let _ = session.push_packet(packet);
                     }
                     Err(err) => tracing::warn!(error = %err, "malformed packet from a backend"),
@@ -676,11 +736,8 @@ impl Inner {
     }
 
     pub(crate) async fn send_event(&self, gate: &str, event: &Event) {
-        self.publish(
-            self.config.subject(&format!("node.{gate}.events")),
-            wire::encode(event, &[]),
-        )
-        .await;
+        self.publish(self.inbox(gate, "event"), wire::encode(event, &[]))
+            .await;
     }
 
     /// Sends an event and waits until the client's node has applied it.
@@ -689,7 +746,7 @@ impl Inner {
         gate: &str,
         event: &Event,
     ) -> Result<(), ClusterError> {
-        let subject = self.config.subject(&format!("node.{gate}.events"));
+        let subject = self.inbox(gate, "event");
         let request = Request::new()
             .payload(wire::encode(event, &[]))
             .timeout(Some(self.config.request_timeout));
@@ -752,6 +809,51 @@ impl Inner {
             _ => Ok(app.serializer().deserialize(b"null")?),
         }
     }
+}
+
+/// Backend side: carries what a stand-in's handlers send (pushes, kicks, closing, answers)
+/// to the client's node, in the order they were sent, until the client's node says the
+/// session is over.
+async fn relay(
+    mut remote: nano_core::remote::RemoteSession,
+    mut answers: mpsc::Receiver<(async_nats::Subject, Bytes)>,
+    finish: Arc<Notify>,
+    nats: Client,
+    events: String,
+) {
+    let id = remote.session().id();
+    let mut open = true;
+    loop {
+        // Biased: an answer is queued after its handler returned, so the pushes that handler
+        // queued are already waiting and go first.
+        let (kind, name, payload) = tokio::select! {
+            biased;
+            () = finish.notified() => break,
+            event = remote.next_event(), if open => match event {
+                Some(RemoteEvent::Packet(packet)) => ("packet", String::new(), packet.into_bytes()),
+                Some(RemoteEvent::Kick(reason)) => ("kick", reason, Bytes::new()),
+                Some(RemoteEvent::Close) => ("close", String::new(), Bytes::new()),
+                // Closing was sent: answers may still follow until the client's node confirms.
+                Some(_) | None => {
+                    open = false;
+                    continue;
+                }
+            },
+            Some((reply_to, answer)) = answers.recv() => {
+                let _ = nats.publish(reply_to, answer).await;
+                continue;
+            }
+        };
+        let event = Event {
+            session: id,
+            kind: kind.to_owned(),
+            name,
+        };
+        let _ = nats
+            .publish(events.clone(), wire::encode(&event, &payload))
+            .await;
+    }
+    remote.finish();
 }
 
 /// A backend's changes to a session (uid, synchronized values) applied on the client's node.

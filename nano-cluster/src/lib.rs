@@ -47,9 +47,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Limits: pushes a backend sends while handling a request travel separately from the
-//! response and may reach the client just after it; pushes from backends are not
-//! route-compressed (each node has its own dictionary).
+//! Order: what a backend's handler pushes to a client reaches it before that handler's
+//! response, as on a single node, and relayed pushes use the gate's route dictionary. Cluster
+//! group broadcasts are ordered among themselves, not against responses.
 
 mod cluster;
 mod config;

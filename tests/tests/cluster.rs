@@ -1,13 +1,18 @@
 //! Cluster mode, multi-process on loopback: a NATS server, a gate and two room backends (the
 //! `cluster` example), clients over TCP and WebSocket chatting across backends, RPC with
-//! results and errors, a backend killed and restarted, and NATS itself restarted.
+//! results and errors, pushes ordered before responses, a backend killed and restarted, and
+//! NATS itself restarted.
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use nano_client::{Client, ClientBuilder, ClientError};
+use nano_core::protocol::{Message, PacketType, Route};
 use nano_tests::examples::{self, RunningExample};
 use nano_tests::nats::Nats;
+use nano_tests::raw::RawConn;
 use serde_json::{Value, json};
+use tokio::net::TcpStream;
 
 fn backend(nats: &Nats, node: &str) -> RunningExample {
     examples::start(
@@ -39,6 +44,19 @@ async fn wait_for_nodes(probe: &Client, expected: &[&str], within: Duration) -> 
             "the gate did not see {expected:?} within {within:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The next Data message as it is on the wire (routes not resolved), skipping heartbeats.
+async fn next_message(raw: &mut RawConn<TcpStream>) -> Message {
+    loop {
+        let packet = raw
+            .recv_within(Duration::from_secs(10))
+            .await
+            .expect("a packet from the gate");
+        if packet.kind == PacketType::Data {
+            return Message::decode(packet.body).expect("a valid message");
+        }
     }
 }
 
@@ -131,6 +149,39 @@ async fn a_gate_and_two_backends_survive_failures() {
         (remote["id"].clone(), remote["uid"].clone()),
         (on_gate["id"].clone(), json!(42))
     );
+
+    // A backend's pushes reach the client before the response of the handler that pushed
+    // them, written with the gate's route dictionary like pushes of the gate itself.
+    let mut raw = RawConn::tcp(&tcp).await;
+    let hello = raw.handshake().await;
+    let on_count = hello
+        .sys
+        .as_ref()
+        .and_then(|sys| sys.dict.as_ref())
+        .and_then(|dict| dict.code("onCount"))
+        .expect("the gate's dictionary has onCount");
+    for round in 1..=3_u64 {
+        raw.request(round, "calc.count", "20").await;
+        for i in 1..=20 {
+            let push = next_message(&mut raw).await;
+            assert_eq!(
+                push,
+                Message::Push {
+                    route: Route::Code(on_count),
+                    payload: Bytes::from(i.to_string()),
+                },
+                "round {round}"
+            );
+        }
+        match next_message(&mut raw).await {
+            Message::Response { id, payload, .. } => {
+                assert_eq!(id, round);
+                let answer: Value = serde_json::from_slice(&payload).unwrap();
+                assert_eq!(answer["counted"], 20);
+            }
+            other => panic!("expected the response, got {other:?}"),
+        }
+    }
 
     // A client leaving closes its session on the backend that knew it (close callbacks run).
     let carl = client(&tcp, "room-b").await;

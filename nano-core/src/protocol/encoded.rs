@@ -67,6 +67,43 @@ impl EncodedPacket {
         }
     }
 
+    /// The same packet with its route written as `dict`'s code when it is a Push whose route
+    /// `dict` holds by name; any other packet is returned as it is.
+    ///
+    /// A cluster node relays pushes that another node encoded without the client's dictionary;
+    /// this makes them as small as pushes encoded on the client's own node.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use nano_core::protocol::{EncodedPacket, Message, Route, RouteDict};
+    ///
+    /// let dict = RouteDict::from_routes(["onMessage"])?;
+    /// let push = Message::Push { route: Route::from("onMessage"), payload: Bytes::from_static(b"{}") };
+    /// let relayed = EncodedPacket::from_message(&push, None)?.compress_route(&dict);
+    /// assert_eq!(relayed, EncodedPacket::from_message(&push, Some(&dict))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn compress_route(self, dict: &RouteDict) -> Self {
+        if dict.is_empty() || self.0.first() != Some(&(super::PacketType::Data as u8)) {
+            return self;
+        }
+        let Ok(message) = Message::decode(self.0.slice(super::HEADER_LEN..)) else {
+            return self;
+        };
+        match &message {
+            Message::Push {
+                route: super::Route::Name(name),
+                ..
+            } if dict.code(name.as_str()).is_some() => {
+                Self::from_message(&message, Some(dict)).unwrap_or(self)
+            }
+            _ => self,
+        }
+    }
+
     /// The Heartbeat packet, `03 00 00 00` (no allocation).
     pub fn heartbeat() -> Self {
         Self(Bytes::from_static(&[0x03, 0x00, 0x00, 0x00]))
@@ -95,5 +132,45 @@ impl EncodedPacket {
     /// Always `false`: a packet has at least its 4-byte header.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Route;
+
+    fn push(route: &'static str) -> Message {
+        Message::Push {
+            route: Route::from(route),
+            payload: Bytes::from_static(b"{\"a\":1}"),
+        }
+    }
+
+    #[test]
+    fn compress_route_rewrites_only_pushes_the_dictionary_knows() {
+        let dict = RouteDict::from_routes(["room.join", "onMessage"]).unwrap();
+        let known = EncodedPacket::from_message(&push("onMessage"), None).unwrap();
+        let compressed = known.clone().compress_route(&dict);
+        assert_eq!(
+            &compressed.as_bytes()[..],
+            b"\x04\x00\x00\x0a\x07\x00\x02{\"a\":1}"
+        );
+
+        let unknown = EncodedPacket::from_message(&push("onOther"), None).unwrap();
+        assert_eq!(unknown.clone().compress_route(&dict), unknown);
+
+        let response = Message::Response {
+            id: 3,
+            payload: Bytes::from_static(b"{}"),
+            error: false,
+        };
+        let response = EncodedPacket::from_message(&response, None).unwrap();
+        assert_eq!(response.clone().compress_route(&dict), response);
+        assert_eq!(
+            EncodedPacket::heartbeat().compress_route(&dict),
+            EncodedPacket::heartbeat()
+        );
+        assert_eq!(known.clone().compress_route(&RouteDict::new()), known);
     }
 }
