@@ -16,7 +16,7 @@
 //!
 //! Routes on the backends: `room.join` `{"room","name"}`, `room.message` `{"content"}`
 //! (broadcast as `onMessage` `{"name","content"}` to the room), `room.whoami`, `room.login`
-//! `{uid}`, `room.closed_count`, `calc.double` `n`, `calc.count` `n` (pushes `onCount` 1..=n,
+//! `{uid}`, `room.kick` `reason`, `room.closed_count`, `calc.double` `n`, `calc.count` `n` (pushes `onCount` 1..=n,
 //! then answers), `calc.fail`, `calc.whoami`, `echo.ping`
 //! (raw echo). On the gate: `gate.nodes`, `gate.whoami`, `gate.double` `n` (an RPC to
 //! `calc.double`), `gate.fail` (an RPC to `calc.fail`), `gate.whoami_remote` (an RPC with the
@@ -108,6 +108,13 @@ impl Room {
         session
             .bind(uid)
             .map_err(|err| HandlerError::bad_request(err.to_string()))
+    }
+
+    /// Kicks the caller with `reason` (how a backend ends a client's connection, after a ban
+    /// for instance); the kick travels to the client's gate.
+    #[handler]
+    fn kick(&self, session: &Session, reason: String) {
+        session.kick(reason);
     }
 
     #[handler]

@@ -1,18 +1,38 @@
-//! Cluster mode, multi-process on loopback: a NATS server, a gate and two room backends (the
-//! `cluster` example), clients over TCP and WebSocket chatting across backends, RPC with
+//! Cluster mode, multi-process on loopback: a NATS server, two gates and two room backends (the
+//! `cluster` example), clients over TCP and WebSocket chatting across backends and gates, RPC with
 //! results and errors, pushes ordered before responses, a backend killed and restarted, and
 //! NATS itself restarted.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nano_client::{Client, ClientBuilder, ClientError};
+use nano_client::{Client, ClientBuilder, ClientError, CloseReason};
 use nano_core::protocol::{Message, PacketType, Route};
 use nano_tests::examples::{self, RunningExample};
 use nano_tests::nats::Nats;
 use nano_tests::raw::RawConn;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
+
+fn gate(nats: &Nats, node: &str) -> RunningExample {
+    examples::start(
+        "cluster",
+        &[
+            "--role",
+            "gate",
+            "--node",
+            node,
+            "--nats",
+            &nats.url(),
+            "--tcp",
+            "127.0.0.1:0",
+            "--ws",
+            "127.0.0.1:0",
+            "--request-timeout",
+            "2",
+        ],
+    )
+}
 
 fn backend(nats: &Nats, node: &str) -> RunningExample {
     examples::start(
@@ -73,33 +93,25 @@ async fn a_gate_and_two_backends_survive_failures() {
     let mut nats = Nats::start();
     let room_a = backend(&nats, "room-a");
     let _room_b = backend(&nats, "room-b");
-    let gate = examples::start(
-        "cluster",
-        &[
-            "--role",
-            "gate",
-            "--node",
-            "gate",
-            "--nats",
-            &nats.url(),
-            "--tcp",
-            "127.0.0.1:0",
-            "--ws",
-            "127.0.0.1:0",
-            "--request-timeout",
-            "2",
-        ],
-    );
-    let tcp = gate.addr("tcp").to_owned();
-    let ws = format!("ws://{}/", gate.addr("ws"));
+    let gate_1 = gate(&nats, "gate-1");
+    let gate_2 = gate(&nats, "gate-2");
+    let tcp = gate_1.addr("tcp").to_owned();
+    let ws = format!("ws://{}/", gate_1.addr("ws"));
     let probe = Client::connect(&tcp).await.unwrap();
-    wait_for_nodes(&probe, &["room-a", "room-b"], Duration::from_secs(10)).await;
+    wait_for_nodes(
+        &probe,
+        &["gate-2", "room-a", "room-b"],
+        Duration::from_secs(10),
+    )
+    .await;
 
-    // Two clients, on different transports and different backends, in one room.
+    // Three clients in one room: on different transports, backends and gates.
     let ann = client(&tcp, "room-a").await;
     let bob = client(&ws, "room-b").await;
+    let dora = client(gate_2.addr("tcp"), "room-a").await;
     let mut bob_messages = bob.subscribe("onMessage");
     let mut ann_messages = ann.subscribe("onMessage");
+    let mut dora_messages = dora.subscribe("onMessage");
     let joined: Value = ann
         .request("room.join", &json!({ "room": "lobby", "name": "ann" }))
         .await
@@ -113,6 +125,10 @@ async fn a_gate_and_two_backends_survive_failures() {
         .await
         .unwrap();
     assert_eq!(joined["node"], "room-b");
+    let _: Value = dora
+        .request("room.join", &json!({ "room": "lobby", "name": "dora" }))
+        .await
+        .unwrap();
     ann.notify("room.message", &json!({ "content": "hi bob" }))
         .await
         .unwrap();
@@ -126,6 +142,11 @@ async fn a_gate_and_two_backends_survive_failures() {
     assert_eq!(own, json!({ "name": "ann", "content": "hi bob" }));
     let got: Value = ann_messages.recv().await.unwrap().decode().unwrap();
     assert_eq!(got, json!({ "name": "bob", "content": "hi ann" }));
+    // dora, on the other gate, hears both.
+    for expected in [("ann", "hi bob"), ("bob", "hi ann")] {
+        let got: Value = dora_messages.recv().await.unwrap().decode().unwrap();
+        assert_eq!(got, json!({ "name": expected.0, "content": expected.1 }));
+    }
 
     // The backend sees the gate's session id; a uid bound there reaches the gate.
     let on_gate: Value = ann.request("gate.whoami", &()).await.unwrap();
@@ -183,6 +204,19 @@ async fn a_gate_and_two_backends_survive_failures() {
         }
     }
 
+    // A kick from a backend reaches the client through its gate.
+    let eve = client(&ws, "room-b").await;
+    eve.notify("room.kick", "banned").await.unwrap();
+    let reason = tokio::time::timeout(Duration::from_secs(5), eve.closed())
+        .await
+        .expect("eve was not kicked");
+    assert_eq!(
+        reason,
+        CloseReason::Kicked {
+            reason: "banned".to_owned()
+        }
+    );
+
     // A client leaving closes its session on the backend that knew it (close callbacks run).
     let carl = client(&tcp, "room-b").await;
     let _: Value = carl
@@ -223,24 +257,34 @@ async fn a_gate_and_two_backends_survive_failures() {
     let rebound: Value = ann.request("room.whoami", &()).await.unwrap();
     assert_eq!(rebound["node"], "room-b");
     assert_eq!(rebound["uid"], 42, "the uid travels to the new backend");
-    let dropped_after = wait_for_nodes(&probe, &["room-b"], Duration::from_secs(6)).await;
+    let dropped_after = wait_for_nodes(&probe, &["gate-2", "room-b"], Duration::from_secs(6)).await;
     assert!(dropped_after <= Duration::from_secs(5), "{dropped_after:?}");
 
     // Restart it: it rejoins by itself.
     let _room_a = backend(&nats, "room-a");
-    wait_for_nodes(&probe, &["room-a", "room-b"], Duration::from_secs(10)).await;
+    wait_for_nodes(
+        &probe,
+        &["gate-2", "room-a", "room-b"],
+        Duration::from_secs(10),
+    )
+    .await;
 
     // A node that stops announcing (no client traffic to notice it) is dropped by the others
     // within the configured time (3 s, checked every 1 s announcement).
     let room_c = backend(&nats, "room-c");
     wait_for_nodes(
         &probe,
-        &["room-a", "room-b", "room-c"],
+        &["gate-2", "room-a", "room-b", "room-c"],
         Duration::from_secs(10),
     )
     .await;
     drop(room_c);
-    let dropped_after = wait_for_nodes(&probe, &["room-a", "room-b"], Duration::from_secs(8)).await;
+    let dropped_after = wait_for_nodes(
+        &probe,
+        &["gate-2", "room-a", "room-b"],
+        Duration::from_secs(8),
+    )
+    .await;
     assert!(
         dropped_after >= Duration::from_secs(2) && dropped_after <= Duration::from_secs(5),
         "{dropped_after:?}"
@@ -250,7 +294,12 @@ async fn a_gate_and_two_backends_survive_failures() {
     // time, so that nodes that failed to reconnect would have been dropped.
     nats.restart();
     tokio::time::sleep(Duration::from_secs(4)).await;
-    wait_for_nodes(&probe, &["room-a", "room-b"], Duration::from_secs(30)).await;
+    wait_for_nodes(
+        &probe,
+        &["gate-2", "room-a", "room-b"],
+        Duration::from_secs(30),
+    )
+    .await;
     let after: Value = bob.request("room.whoami", &()).await.unwrap();
     assert_eq!(after["node"], "room-b");
     let doubled: Value = bob.request("gate.double", &5).await.unwrap();
