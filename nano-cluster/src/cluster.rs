@@ -236,7 +236,7 @@ impl Cluster {
     pub async fn wait_for_route(&self, route: &str, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if !lock(&self.inner.registry).serving(route).is_empty() {
+            if lock(&self.inner.registry).serves(route) {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -315,7 +315,7 @@ impl RemoteRouter for Forwarder {
         mid: u64,
         payload: Bytes,
     ) -> Option<ReplyFuture> {
-        if lock(&self.0.registry).serving(route).is_empty() {
+        if !lock(&self.0.registry).serves(route) {
             return None;
         }
         let inner = self.0.clone();
@@ -416,15 +416,16 @@ impl Inner {
     /// Picks (and remembers) the node serving `route` for `session`.
     fn choose(&self, session: &Session, route: &str) -> Option<String> {
         let component = route.split('.').next().unwrap_or(route).to_owned();
+        let key = (session.id(), component);
+        let bound = lock(&self.bindings).get(&key).cloned();
+        if let Some(bound) = bound
+            && lock(&self.registry).node_serves(&bound, route)
+        {
+            return Some(bound);
+        }
         let candidates = lock(&self.registry).serving(route);
         if candidates.is_empty() {
             return None;
-        }
-        let key = (session.id(), component);
-        if let Some(bound) = lock(&self.bindings).get(&key)
-            && candidates.contains(bound)
-        {
-            return Some(bound.clone());
         }
         let chosen = self
             .route_fn
@@ -445,7 +446,9 @@ impl Inner {
         let gate = match session.transport() {
             TransportKind::Remote => session.get::<String>(GATE_KEY).unwrap_or_default(),
             _ => {
-                lock(&self.clients).insert(session.id(), session.clone());
+                lock(&self.clients)
+                    .entry(session.id())
+                    .or_insert_with(|| session.clone());
                 self.config.node.clone()
             }
         };

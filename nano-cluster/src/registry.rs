@@ -1,12 +1,12 @@
 //! Which nodes are alive and which routes each serves, learned from their announcements.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// One peer as last announced.
 #[derive(Debug)]
 struct Peer {
-    routes: Vec<String>,
+    routes: HashSet<String>,
     last_seen: Instant,
 }
 
@@ -20,6 +20,7 @@ impl Registry {
     /// Records an announcement; returns `true` when the node is new (or came back).
     pub(crate) fn seen(&mut self, node: &str, routes: Vec<String>) -> bool {
         let now = Instant::now();
+        let routes: HashSet<String> = routes.into_iter().collect();
         match self.peers.get_mut(node) {
             Some(peer) => {
                 peer.routes = routes;
@@ -69,9 +70,21 @@ impl Registry {
     pub(crate) fn serving(&self, route: &str) -> Vec<String> {
         self.peers
             .iter()
-            .filter(|(_, peer)| peer.routes.iter().any(|r| r == route))
+            .filter(|(_, peer)| peer.routes.contains(route))
             .map(|(node, _)| node.clone())
             .collect()
+    }
+
+    /// Whether any live node serves `route`.
+    pub(crate) fn serves(&self, route: &str) -> bool {
+        self.peers.values().any(|peer| peer.routes.contains(route))
+    }
+
+    /// Whether `node` is alive and serves `route`.
+    pub(crate) fn node_serves(&self, node: &str, route: &str) -> bool {
+        self.peers
+            .get(node)
+            .is_some_and(|peer| peer.routes.contains(route))
     }
 
     /// Every live node and the number of routes it serves.
@@ -96,6 +109,8 @@ mod tests {
         assert_eq!(registry.serving("room.join"), ["b1", "b2"]);
         assert_eq!(registry.serving("chat.say"), ["b2"]);
         assert!(registry.serving("x.y").is_empty());
+        assert!(registry.serves("chat.say") && !registry.serves("x.y"));
+        assert!(registry.node_serves("b2", "chat.say") && !registry.node_serves("b1", "chat.say"));
         assert!(registry.prune(Duration::from_secs(60)).is_empty());
         assert_eq!(registry.prune(Duration::ZERO).len(), 2);
         assert!(!registry.alive("b1"));
