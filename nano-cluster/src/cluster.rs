@@ -78,8 +78,19 @@ pub(crate) struct Inner {
     /// Calls this node made, by id, until answered.
     pending: Mutex<HashMap<u64, Pending>>,
     next_call: AtomicU64,
+    /// The first id of this node's client sessions (see [`session_id_base`]).
+    first_session_id: u64,
     stopped: AtomicBool,
     stop: Notify,
+}
+
+/// Where this process's session ids start: a random one of 2^20 namespaces of 2^32 ids each,
+/// so that client sessions on different nodes (and on a restarted node) have different ids.
+/// Two nodes share a namespace with a probability of about one in a million per pair.
+fn session_id_base() -> u64 {
+    use std::hash::BuildHasher;
+    let random = std::hash::RandomState::new().hash_one(std::process::id());
+    ((random % (1 << 20)) << 32) + 1
 }
 
 /// One node of a nano-rs cluster, linked to the others through NATS.
@@ -149,6 +160,7 @@ impl Cluster {
                 groups: Mutex::new(HashMap::new()),
                 pending: Mutex::new(HashMap::new()),
                 next_call: AtomicU64::new(1),
+                first_session_id: session_id_base(),
                 stopped: AtomicBool::new(false),
                 stop: Notify::new(),
             }),
@@ -174,11 +186,13 @@ impl Cluster {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(route_fn));
     }
 
-    /// Prepares an app to be a node: routes it does not serve are forwarded, and its clients'
-    /// departures are told to the other nodes.
+    /// Prepares an app to be a node: routes it does not serve are forwarded, its clients'
+    /// departures are told to the other nodes, and its session ids are drawn from a range of
+    /// its own (see [`AppBuilder::first_session_id`]), so that they are unique in the cluster.
     pub fn attach(&self, builder: AppBuilder) -> AppBuilder {
         let inner = self.inner.clone();
         builder
+            .first_session_id(self.inner.first_session_id)
             .remote_router(Forwarder(self.inner.clone()))
             .on_session_closed(move |session| inner.client_left(session))
     }
@@ -224,7 +238,9 @@ impl Cluster {
         let this = inner.clone();
         tokio::spawn(async move { this.announce_loop().await });
 
-        inner.publish(config.subject("hello"), Bytes::new()).await;
+        inner
+            .publish(config.subject("hello"), Bytes::from(config.node.clone()))
+            .await;
         inner.announce().await;
         let _ = inner.nats.flush().await;
         tracing::info!(node = %config.node, routes = app.routes().len(), "joined the cluster");
@@ -400,7 +416,16 @@ impl Inner {
                         tracing::info!(node = %announce.node, "node joined");
                     }
                 }
-                Some(_) = hellos.next() => self.announce().await,
+                Some(message) = hellos.next() => {
+                    // A node (re)starting: whatever this node kept for its earlier life (its
+                    // clients' stand-ins, sessions bound to it) is over.
+                    let node = String::from_utf8_lossy(&message.payload);
+                    if !node.is_empty() && node != self.config.node.as_str() {
+                        tracing::info!(%node, "node started");
+                        self.node_gone(&node);
+                    }
+                    self.announce().await;
+                }
                 Some(message) = leaves.next() => {
                     let Ok(announce) = serde_json::from_slice::<Announce>(&message.payload) else { continue };
                     if announce.node != self.config.node && lock(&self.registry).remove(&announce.node) {

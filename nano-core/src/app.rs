@@ -201,6 +201,12 @@ impl AppBuilder {
         self
     }
 
+    /// See [`Config::first_session_id`] (default 1).
+    pub fn first_session_id(mut self, id: u64) -> Self {
+        self.config.first_session_id = id;
+        self
+    }
+
     /// See [`Config::use_dictionary`] (default `true`).
     pub fn use_dictionary(mut self, enabled: bool) -> Self {
         self.config.use_dictionary = enabled;
@@ -334,15 +340,18 @@ impl AppBuilder {
             config.send_queue_capacity,
             config.slow_consumer,
         ));
-        let core = Arc::new(Core::new(
-            serializer,
-            dict,
-            outbound,
-            error_body,
-            on_session_closed,
-            config.send_queue_capacity,
-            config.slow_consumer,
-        ));
+        let core = Arc::new(
+            Core::new(
+                serializer,
+                dict,
+                outbound,
+                error_body,
+                on_session_closed,
+                config.send_queue_capacity,
+                config.slow_consumer,
+            )
+            .with_first_session_id(config.first_session_id),
+        );
         let actors = TaskTracker::new();
         let stop_actors = CancellationToken::new();
         let (scheduler_actor, scheduler_mailbox) =

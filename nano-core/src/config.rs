@@ -73,6 +73,10 @@ pub struct Config {
     /// Send the route dictionary in the handshake and compress dictionary routes both ways.
     /// Default: `true`.
     pub use_dictionary: bool,
+    /// The id of the app's first session; later ones count up from it (0 counts as 1). Ids stay
+    /// below 2^53 so that JavaScript clients read them exactly. A cluster gives each node its
+    /// own range, so that session ids are unique across nodes. Default: 1.
+    pub first_session_id: u64,
 }
 
 impl Default for Config {
@@ -88,6 +92,7 @@ impl Default for Config {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             rate_limit: Some(DEFAULT_RATE_LIMIT),
             use_dictionary: true,
+            first_session_id: 1,
         }
     }
 }

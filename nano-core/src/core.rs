@@ -22,6 +22,9 @@ pub(crate) fn default_error_body(error: &HandlerError) -> Value {
     serde_json::json!({ "code": error.code(), "msg": error.message() })
 }
 
+/// The largest session id, 2^53 - 1: JavaScript numbers hold every integer up to it exactly.
+const MAX_SESSION_ID: u64 = (1 << 53) - 1;
+
 /// State shared by an app and all its sessions.
 pub(crate) struct Core {
     pub(crate) serializer: Serializer,
@@ -58,11 +61,17 @@ impl Core {
         }
     }
 
+    /// Counts session ids from `first` (0 counts as 1, beyond 2^53 - 1 as 2^53 - 1).
+    pub(crate) fn with_first_session_id(mut self, first: u64) -> Self {
+        self.next_session_id = AtomicU64::new(first.clamp(1, MAX_SESSION_ID));
+        self
+    }
+
     /// A fresh session id: unique within the app, below 2^53 so JavaScript reads it exactly.
     pub(crate) fn next_session_id(&self) -> u64 {
         // 2^53 ids at a million sessions a second last 285 years; wrap rather than exceed.
         let id = self.next_session_id.fetch_add(1, Ordering::Relaxed);
-        (id - 1) % ((1 << 53) - 1) + 1
+        (id - 1) % MAX_SESSION_ID + 1
     }
 
     /// The serialized error body for `error`, with a plain-text fallback if the configured
@@ -99,5 +108,35 @@ impl fmt::Debug for Core {
             .field("dict", &self.dict.len())
             .field("outbound", &self.outbound)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core_from(first_session_id: u64) -> Core {
+        Core::new(
+            Serializer::Json,
+            RouteDict::new(),
+            Pipeline::new(),
+            Arc::new(default_error_body),
+            Vec::new(),
+            1,
+            SlowConsumerPolicy::Drop,
+        )
+        .with_first_session_id(first_session_id)
+    }
+
+    #[test]
+    fn session_ids_count_up_from_the_first_and_stay_below_2_pow_53() {
+        let core = core_from(1 << 40);
+        assert_eq!(core.next_session_id(), 1 << 40);
+        assert_eq!(core.next_session_id(), (1 << 40) + 1);
+        assert_eq!(core_from(0).next_session_id(), 1);
+        let last = core_from(MAX_SESSION_ID);
+        assert_eq!(last.next_session_id(), MAX_SESSION_ID);
+        assert_eq!(last.next_session_id(), 1);
+        assert_eq!(core_from(u64::MAX).next_session_id(), MAX_SESSION_ID);
     }
 }

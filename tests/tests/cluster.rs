@@ -94,7 +94,7 @@ async fn a_gate_and_two_backends_survive_failures() {
     let room_a = backend(&nats, "room-a");
     let _room_b = backend(&nats, "room-b");
     let gate_1 = gate(&nats, "gate-1");
-    let gate_2 = gate(&nats, "gate-2");
+    let mut gate_2 = gate(&nats, "gate-2");
     let tcp = gate_1.addr("tcp").to_owned();
     let ws = format!("ws://{}/", gate_1.addr("ws"));
     let probe = Client::connect(&tcp).await.unwrap();
@@ -147,6 +147,11 @@ async fn a_gate_and_two_backends_survive_failures() {
         let got: Value = dora_messages.recv().await.unwrap().decode().unwrap();
         assert_eq!(got, json!({ "name": expected.0, "content": expected.1 }));
     }
+
+    // Session ids are unique in the cluster: the first clients of the two gates differ.
+    let first_on_1: Value = probe.request("gate.whoami", &()).await.unwrap();
+    let first_on_2: Value = dora.request("gate.whoami", &()).await.unwrap();
+    assert_ne!(first_on_1["id"], first_on_2["id"]);
 
     // The backend sees the gate's session id; a uid bound there reaches the gate.
     let on_gate: Value = ann.request("gate.whoami", &()).await.unwrap();
@@ -237,6 +242,31 @@ async fn a_gate_and_two_backends_survive_failures() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // A gate dies and restarts at once (before the others would drop it): the backends end the
+    // sessions of its former clients (dora's close callback runs on room-a).
+    let before: u64 = ann.request("room.closed_count", &()).await.unwrap();
+    drop(gate_2);
+    gate_2 = gate(&nats, "gate-2");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now: u64 = ann.request("room.closed_count", &()).await.unwrap();
+        if now > before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "dora's session was not closed on room-a"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fay = client(gate_2.addr("tcp"), "room-a").await;
+    let fresh: Value = fay.request("room.whoami", &()).await.unwrap();
+    assert_eq!(
+        fresh["uid"],
+        Value::Null,
+        "a new client starts without a uid"
+    );
 
     // Kill room-a: ann's next request fails fast with an error, the next one goes to room-b.
     drop(room_a);
