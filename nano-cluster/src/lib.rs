@@ -14,7 +14,8 @@
 //!   (chosen by session id, or by [`Cluster::route_with`]); when that node dies the session
 //!   gets an error response within the request timeout, never a hang, and its next request
 //!   goes to another node.
-//! - **Sessions across nodes.** A backend sees a session with the client's id and uid;
+//! - **Sessions across nodes.** Session ids are unique in the cluster (each node draws its
+//!   own range). A backend sees a session with the client's id and uid;
 //!   `bind` and [`Session::set_synced`](nano_core::Session::set_synced) values travel both ways
 //!   with every forwarded message; when the client disconnects, the session is closed (and its
 //!   close callbacks run) on every node that knew it.
