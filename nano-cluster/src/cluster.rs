@@ -13,7 +13,7 @@ use nano_core::remote::{RemoteEvent, RemoteRouter, ReplyFuture};
 use nano_core::{App, AppBuilder, Group, HandlerError, Reply, Session, TransportKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use crate::registry::Registry;
 use crate::wire::{self, Announce, Answer, Call, Closed, Event, SessionInfo};
@@ -569,15 +569,42 @@ impl Inner {
         let _ = pending.answer.send(result);
     }
 
-    /// Backend side: runs calls from other nodes on the local app.
+    /// Backend side: runs calls from other nodes on the local app, at most
+    /// `max_calls_in_flight` at once; the calls beyond are answered "busy" at once.
     async fn serve_calls(self: Arc<Self>, mut calls: async_nats::Subscriber) {
+        let in_flight = Arc::new(Semaphore::new(self.config.max_calls_in_flight));
+        let mut refusing = false;
         loop {
             let message = tokio::select! {
                 () = self.stop.notified() => return,
                 message = calls.next() => match message { Some(message) => message, None => return },
             };
+            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                if !refusing {
+                    tracing::warn!(
+                        limit = self.config.max_calls_in_flight,
+                        "too many calls in flight: refusing calls until some finish"
+                    );
+                    refusing = true;
+                }
+                self.refuse_busy(&message).await;
+                continue;
+            };
+            refusing = false;
             let this = self.clone();
-            tokio::spawn(async move { this.serve_call(message).await });
+            tokio::spawn(async move {
+                this.serve_call(message).await;
+                drop(permit);
+            });
+        }
+    }
+
+    async fn refuse_busy(&self, message: &async_nats::Message) {
+        if let Some(reply_to) = &message.reply {
+            let (answer, payload) =
+                reply_to_answer(Reply::Error(HandlerError::new(503, "node busy")));
+            self.publish(reply_to.to_string(), wire::encode(&answer, &payload))
+                .await;
         }
     }
 

@@ -23,12 +23,17 @@ pub struct ClusterConfig {
     pub(crate) heartbeat: Duration,
     pub(crate) dead_after: Duration,
     pub(crate) request_timeout: Duration,
+    pub(crate) max_calls_in_flight: usize,
 }
+
+/// Default of [`ClusterConfig::max_calls_in_flight`].
+pub const DEFAULT_MAX_CALLS_IN_FLIGHT: usize = 10_000;
 
 impl ClusterConfig {
     /// A node called `node` (unique in the cluster) on the NATS server at `nats_url`.
     /// Defaults: announces every 1 s, peers silent for 3 s are dropped, forwarded requests
-    /// and RPCs time out after 5 s, subjects start with `nano`.
+    /// and RPCs time out after 5 s, at most 10,000 calls from other nodes run at once,
+    /// subjects start with `nano`.
     pub fn new(nats_url: impl Into<String>, node: impl Into<String>) -> Self {
         Self {
             nats_url: nats_url.into(),
@@ -37,6 +42,7 @@ impl ClusterConfig {
             heartbeat: Duration::from_secs(1),
             dead_after: Duration::from_secs(3),
             request_timeout: Duration::from_secs(5),
+            max_calls_in_flight: DEFAULT_MAX_CALLS_IN_FLIGHT,
         }
     }
 
@@ -60,6 +66,14 @@ impl ClusterConfig {
     /// How long a forwarded request or an RPC waits for its answer (default 5 s).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// How many calls from other nodes (forwarded client messages and RPCs) this node runs at
+    /// once (default [`DEFAULT_MAX_CALLS_IN_FLIGHT`], 10,000); a call beyond that is answered
+    /// at once with error 503 (`node busy`) rather than queued. At least 1.
+    pub fn max_calls_in_flight(mut self, calls: usize) -> Self {
+        self.max_calls_in_flight = calls.max(1);
         self
     }
 

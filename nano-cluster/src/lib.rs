@@ -60,6 +60,6 @@ mod registry;
 mod wire;
 
 pub use cluster::{Cluster, RouteFn};
-pub use config::ClusterConfig;
+pub use config::{ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT};
 pub use error::ClusterError;
 pub use group::ClusterGroup;

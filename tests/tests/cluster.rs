@@ -335,3 +335,72 @@ async fn a_gate_and_two_backends_survive_failures() {
     let doubled: Value = bob.request("gate.double", &5).await.unwrap();
     assert_eq!(doubled["result"], 10);
 }
+
+/// A backend whose handler holds its calls until the test lets them go.
+struct Held {
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+#[nano_core::component(name = "held")]
+impl Held {
+    #[nano_core::handler]
+    async fn call(&self, _session: &nano_core::Session, n: u64) -> u64 {
+        let _permit = self.gate.acquire().await;
+        n
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_refuses_calls_beyond_its_limit_at_once() {
+    use nano_cluster::{Cluster, ClusterConfig, ClusterError};
+    use nano_core::App;
+
+    let nats = Nats::start();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let backend = Cluster::connect(
+        ClusterConfig::new(nats.url(), "held-1")
+            .max_calls_in_flight(2)
+            .request_timeout(Duration::from_secs(20)),
+    )
+    .await
+    .unwrap();
+    let backend_app = backend
+        .attach(App::builder().register(Held { gate: gate.clone() }))
+        .build()
+        .unwrap();
+    backend.start(&backend_app).await.unwrap();
+    let caller = Cluster::connect(
+        ClusterConfig::new(nats.url(), "caller").request_timeout(Duration::from_secs(20)),
+    )
+    .await
+    .unwrap();
+    let caller_app = caller.attach(App::builder()).build().unwrap();
+    caller.start(&caller_app).await.unwrap();
+    assert!(
+        caller
+            .wait_for_route("held.call", Duration::from_secs(10))
+            .await
+    );
+
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..5_u64 {
+        let caller = caller.clone();
+        calls.spawn(async move { caller.rpc::<_, u64>("held.call", &n).await });
+    }
+    // Three calls find both places taken and are refused at once, while two are held.
+    for _ in 0..3 {
+        let refused = calls.join_next().await.unwrap().unwrap();
+        assert!(
+            matches!(&refused, Err(ClusterError::Remote { code: 503, message }) if message == "node busy"),
+            "{refused:?}"
+        );
+    }
+    gate.add_permits(100);
+    for _ in 0..2 {
+        assert!(calls.join_next().await.unwrap().unwrap().is_ok());
+    }
+    // The places are free again.
+    assert_eq!(caller.rpc::<_, u64>("held.call", &7).await.unwrap(), 7);
+    caller.shutdown().await;
+    backend.shutdown().await;
+}
