@@ -19,24 +19,52 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; r
 trap cleanup EXIT
 
 nats-server -a 127.0.0.1 -p -1 --ports_file_dir "$dir" >"$dir/nats.log" 2>&1 &
-pids+=("$!")
+nats_pid=$!
+pids+=("$nats_pid")
 for _ in $(seq 1 100); do ls "$dir"/*.ports >/dev/null 2>&1 && break; sleep 0.1; done
 url=$(sed -E 's/.*"(nats:[^"]+)".*/\1/' "$dir"/*.ports)
 RUST_LOG=warn target/release/examples/cluster --role room --node backend-1 --nats "$url" >"$dir/backend.log" 2>&1 &
-pids+=("$!")
+backend_pid=$!
+pids+=("$backend_pid")
 RUST_LOG=warn target/release/examples/cluster --role gate --node gate --nats "$url" --tcp 127.0.0.1:3356 --ws 127.0.0.1:3357 \
   >"$dir/gate.log" 2>&1 &
-pids+=("$!")
+gate_pid=$!
+pids+=("$gate_pid")
 RUST_LOG=warn target/release/examples/pingpong --tcp 127.0.0.1:3358 --ws 127.0.0.1:3359 >"$dir/pingpong.log" 2>&1 &
-pids+=("$!")
+pingpong_pid=$!
+pids+=("$pingpong_pid")
 for port in 3356 3358; do
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
 sleep 2 # the gate learns the backend's routes
 
+# CPU time (user + system, in clock ticks) a process has used so far.
+ticks() { local stat; read -r -a stat <"/proc/$1/stat"; echo $((stat[13] + stat[14])); }
+hz=$(getconf CLK_TCK)
+
+# Runs nano-bench with the remaining arguments while measuring the CPU of the named server
+# processes (`name=pid` pairs before `--`); adds it to the JSON row as `server_cpu`.
+measured() {
+  local procs=() before=() start end row summary="" i
+  while [ "$1" != "--" ]; do procs+=("$1"); shift; done
+  shift
+  for i in "${!procs[@]}"; do before[i]=$(ticks "${procs[i]#*=}"); done
+  start=$(date +%s.%N)
+  row=$("$@")
+  end=$(date +%s.%N)
+  for i in "${!procs[@]}"; do
+    local used=$(( $(ticks "${procs[i]#*=}") - before[i] ))
+    summary+="${summary:+, }${procs[i]%%=*} $(awk -v t="$used" -v hz="$hz" -v s="$start" -v e="$end" \
+      'BEGIN { printf "%.0f%%", 100 * t / hz / (e - s) }')"
+  done
+  echo "${row%\}},\"server_cpu\":\"$summary\"}" | tee -a "$runs"
+}
+
 bench=target/release/nano-bench
 common=(--conns "$CONNS" --duration "$DURATION" --json --tag section=cluster --tag pinning=unpinned)
-$bench request --tcp 127.0.0.1:3358 --route pingpong.ping "${common[@]}" --tag server=nano-rs-standalone | tee -a "$runs"
-$bench request --tcp 127.0.0.1:3356 --route echo.ping "${common[@]}" --tag "server=nano-rs-cluster (gate -> NATS -> backend)" | tee -a "$runs"
+measured "server=$pingpong_pid" -- \
+  $bench request --tcp 127.0.0.1:3358 --route pingpong.ping "${common[@]}" --tag server=nano-rs-standalone
+measured "gate=$gate_pid" "backend=$backend_pid" "NATS=$nats_pid" -- \
+  $bench request --tcp 127.0.0.1:3356 --route echo.ping "${common[@]}" --tag "server=nano-rs-cluster (gate -> NATS -> backend)"
 $bench report "$runs" BENCHMARKS.md
 echo "appended to $runs; wrote BENCHMARKS.md" >&2

@@ -86,7 +86,7 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
         (
             "cluster",
             "Cluster",
-            "requests through a cluster (client -> gate -> NATS -> backend, `bench/cluster.sh`) next to a standalone server in the same run; `vs raw` is blank (no raw server in this section)",
+            "requests through a cluster (client -> gate -> NATS -> backend, `bench/cluster.sh`) next to a standalone server in the same run, every process on the same machine; `vs standalone` = ops/s divided by the standalone server's; server CPU = each server process's CPU time during the run (100% = one core)",
         ),
     ];
     for (kind, title, note) in sections {
@@ -126,14 +126,26 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
             writeln!(out)?;
             continue;
         }
+        // The cluster section compares with a standalone server; the others with the raw one.
+        let (baseline_server, baseline_title) = if kind == "cluster" {
+            ("nano-rs-standalone", "vs standalone")
+        } else {
+            ("raw", "vs raw")
+        };
+        let server_cpu = kind == "cluster";
         writeln!(
             out,
-            "| server | transport | pinning | conns | ops/s | vs raw | p50 µs | p99 µs | p99.9 µs | errors | client CPU |"
+            "| server | transport | pinning | conns | ops/s | {baseline_title} | p50 µs | p99 µs | p99.9 µs | errors | client CPU |{}",
+            if server_cpu { " server CPU |" } else { "" }
         )?;
-        writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(
+            out,
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|{}",
+            if server_cpu { "---|" } else { "" }
+        )?;
         for row in &section {
             let baseline = runs.iter().find(|other| {
-                text(other, "server") == "raw"
+                text(other, "server") == baseline_server
                     && text(other, "section") == text(row, "section")
                     && text(other, "transport") == text(row, "transport")
                     && text(other, "pinning") == text(row, "pinning")
@@ -143,7 +155,7 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
                 .map_or("".to_owned(), |ratio| format!("{:.0}%", ratio * 100.0));
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {}% |",
+                "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {}% |{}",
                 text(row, "server"),
                 text(row, "transport"),
                 text(row, "pinning"),
@@ -155,6 +167,11 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
                 text(row, "p999_us"),
                 text(row, "errors"),
                 text(row, "client_cpu_percent"),
+                if server_cpu {
+                    format!(" {} |", text(row, "server_cpu"))
+                } else {
+                    String::new()
+                },
             )?;
         }
         writeln!(out)?;
