@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
-use crate::registry::Registry;
+use crate::registry::{Heartbeat, Registry};
 use crate::wire::{self, Announce, Answer, Call, Closed, Event, SessionInfo};
 use crate::{ClusterConfig, ClusterError, ClusterGroup};
 
@@ -80,6 +80,10 @@ pub(crate) struct Inner {
     next_call: AtomicU64,
     /// The first id of this node's client sessions (see [`session_id_base`]).
     first_session_id: u64,
+    /// Which run of this node this is, so that the others tell a restart from a heartbeat.
+    instance: u64,
+    /// Nodes whose routes are being asked for.
+    fetching: Mutex<std::collections::HashSet<String>>,
     stopped: AtomicBool,
     stop: Notify,
 }
@@ -88,9 +92,13 @@ pub(crate) struct Inner {
 /// so that client sessions on different nodes (and on a restarted node) have different ids.
 /// Two nodes share a namespace with a probability of about one in a million per pair.
 fn session_id_base() -> u64 {
+    ((random_u64() % (1 << 20)) << 32) + 1
+}
+
+/// A random number (from the standard library's randomly keyed hasher).
+fn random_u64() -> u64 {
     use std::hash::BuildHasher;
-    let random = std::hash::RandomState::new().hash_one(std::process::id());
-    ((random % (1 << 20)) << 32) + 1
+    std::hash::RandomState::new().hash_one(std::process::id())
 }
 
 /// One node of a nano-rs cluster, linked to the others through NATS.
@@ -161,6 +169,8 @@ impl Cluster {
                 pending: Mutex::new(HashMap::new()),
                 next_call: AtomicU64::new(1),
                 first_session_id: session_id_base(),
+                instance: random_u64(),
+                fetching: Mutex::new(std::collections::HashSet::new()),
                 stopped: AtomicBool::new(false),
                 stop: Notify::new(),
             }),
@@ -220,6 +230,7 @@ impl Cluster {
         let announces = subscribe(config.subject("announce")).await?;
         let hellos = subscribe(config.subject("hello")).await?;
         let leaves = subscribe(config.subject("leave")).await?;
+        let route_asks = subscribe(config.subject(&format!("node.{}.routes", config.node))).await?;
         let calls = subscribe(config.subject(&format!("node.{}.call", config.node))).await?;
         // Events for this node's clients and answers to its calls share one subscription, so
         // that they are handled in the order they were sent: a backend's pushes reach the
@@ -228,7 +239,9 @@ impl Cluster {
         let closed = subscribe(config.subject("sessions.closed")).await?;
 
         let this = inner.clone();
-        tokio::spawn(async move { this.membership(announces, hellos, leaves).await });
+        tokio::spawn(async move {
+            this.membership(announces, hellos, leaves, route_asks).await;
+        });
         let this = inner.clone();
         tokio::spawn(async move { this.serve_calls(calls).await });
         let this = inner.clone();
@@ -241,7 +254,7 @@ impl Cluster {
         inner
             .publish(config.subject("hello"), Bytes::from(config.node.clone()))
             .await;
-        inner.announce().await;
+        inner.announce(true).await;
         let _ = inner.nats.flush().await;
         tracing::info!(node = %config.node, routes = app.routes().len(), "joined the cluster");
         Ok(())
@@ -308,13 +321,8 @@ impl Cluster {
             return;
         }
         inner.stop.notify_waiters();
-        let leave = serde_json::to_vec(&Announce {
-            node: inner.config.node.clone(),
-            routes: Vec::new(),
-        })
-        .unwrap_or_default();
         inner
-            .publish(inner.config.subject("leave"), leave.into())
+            .publish(inner.config.subject("leave"), inner.announcement(false))
             .await;
         let _ = inner.nats.flush().await;
     }
@@ -353,16 +361,69 @@ impl Inner {
         }
     }
 
-    async fn announce(&self) {
-        let Some(app) = self.app.get() else { return };
-        let routes = app.routes().into_iter().map(str::to_owned).collect();
+    /// This node's announcement: `full` with its routes, or a heartbeat.
+    fn announcement(&self, full: bool) -> Bytes {
+        let routes = self
+            .app
+            .get()
+            .filter(|_| full)
+            .map(|app| app.routes().into_iter().map(str::to_owned).collect());
         let announce = Announce {
             node: self.config.node.clone(),
+            instance: self.instance,
             routes,
         };
-        let payload = serde_json::to_vec(&announce).unwrap_or_default();
-        self.publish(self.config.subject("announce"), payload.into())
+        serde_json::to_vec(&announce).unwrap_or_default().into()
+    }
+
+    async fn announce(&self, full: bool) {
+        self.publish(self.config.subject("announce"), self.announcement(full))
             .await;
+    }
+
+    /// Another node's announcement: a full one updates the registry, a heartbeat keeps its node
+    /// alive or, from a node not known with that run, makes this one ask for its routes.
+    fn announced(self: &Arc<Self>, announce: Announce) {
+        let node = announce.node;
+        if node == self.config.node {
+            return;
+        }
+        let heartbeat = lock(&self.registry).heartbeat(&node, announce.instance);
+        if heartbeat == Heartbeat::Restarted {
+            tracing::info!(%node, "node restarted");
+            self.node_gone(&node);
+        }
+        match announce.routes {
+            Some(routes) => self.learned(&node, announce.instance, routes),
+            None if heartbeat != Heartbeat::Alive => self.ask_routes(node),
+            None => {}
+        }
+    }
+
+    fn learned(&self, node: &str, instance: u64, routes: Vec<String>) {
+        if lock(&self.registry).seen(node, instance, routes) {
+            tracing::info!(%node, "node joined");
+        }
+    }
+
+    /// Asks `node` for its routes (once at a time), and records its answer.
+    fn ask_routes(self: &Arc<Self>, node: String) {
+        if !lock(&self.fetching).insert(node.clone()) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let subject = this.config.subject(&format!("node.{node}.routes"));
+            let request = Request::new().timeout(Some(this.config.request_timeout));
+            if let Ok(reply) = this.nats.send_request(subject, request).await
+                && let Ok(announce) = serde_json::from_slice::<Announce>(&reply.payload)
+                && announce.node == node
+                && let Some(routes) = announce.routes
+            {
+                this.learned(&node, announce.instance, routes);
+            }
+            lock(&this.fetching).remove(&node);
+        });
     }
 
     async fn announce_loop(self: Arc<Self>) {
@@ -375,7 +436,7 @@ impl Inner {
             if self.stopped.load(Ordering::Acquire) {
                 return;
             }
-            self.announce().await;
+            self.announce(false).await;
             let dead = lock(&self.registry).prune(self.config.dead_after);
             for node in dead {
                 tracing::warn!(%node, "node dropped: no announcement");
@@ -406,14 +467,19 @@ impl Inner {
         mut announces: async_nats::Subscriber,
         mut hellos: async_nats::Subscriber,
         mut leaves: async_nats::Subscriber,
+        mut route_asks: async_nats::Subscriber,
     ) {
         loop {
             tokio::select! {
                 () = self.stop.notified() => return,
                 Some(message) = announces.next() => {
-                    let Ok(announce) = serde_json::from_slice::<Announce>(&message.payload) else { continue };
-                    if announce.node != self.config.node && lock(&self.registry).seen(&announce.node, announce.routes) {
-                        tracing::info!(node = %announce.node, "node joined");
+                    if let Ok(announce) = serde_json::from_slice::<Announce>(&message.payload) {
+                        self.announced(announce);
+                    }
+                }
+                Some(message) = route_asks.next() => {
+                    if let Some(reply) = message.reply {
+                        self.publish(reply.to_string(), self.announcement(true)).await;
                     }
                 }
                 Some(message) = hellos.next() => {
@@ -424,7 +490,7 @@ impl Inner {
                         tracing::info!(%node, "node started");
                         self.node_gone(&node);
                     }
-                    self.announce().await;
+                    self.announce(true).await;
                 }
                 Some(message) = leaves.next() => {
                     let Ok(announce) = serde_json::from_slice::<Announce>(&message.payload) else { continue };

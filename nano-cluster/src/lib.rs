@@ -7,9 +7,9 @@
 //!   registered in its app (a backend); a node may be both. A request for a route the node
 //!   does not serve is forwarded over NATS to a node that does, and its answer, pushes and
 //!   kicks come back to the client through its gate.
-//! - **Discovery without a master.** Nodes announce their routes every second; a node not
-//!   heard from for 3 s (configurable) is dropped by every other node; a restarted node
-//!   rejoins on its own; a node shutting down says goodbye.
+//! - **Discovery without a master.** Nodes announce their routes when they start and send a
+//!   small heartbeat every second; a node not heard from for 3 s (configurable) is dropped by
+//!   every other node; a restarted node rejoins on its own; a node shutting down says goodbye.
 //! - **Sticky backends with failover.** Each session is bound to one node per component
 //!   (chosen by session id, or by [`Cluster::route_with`]); when that node dies the session
 //!   gets an error response within the request timeout, never a hang, and its next request

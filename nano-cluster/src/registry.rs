@@ -6,8 +6,22 @@ use std::time::{Duration, Instant};
 /// One peer as last announced.
 #[derive(Debug)]
 struct Peer {
+    /// Which run of the node this is (a restarted node has a new one).
+    instance: u64,
     routes: HashSet<String>,
     last_seen: Instant,
+}
+
+/// What a heartbeat (an announcement without routes) says about its node.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Heartbeat {
+    /// A known node, still alive.
+    Alive,
+    /// A node this registry does not know (yet, or any more): its routes must be asked for.
+    Unknown,
+    /// A new run of a known node: what was kept for the earlier one is over, and the new
+    /// one's routes must be asked for.
+    Restarted,
 }
 
 /// The cluster as this node sees it.
@@ -17,25 +31,29 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    /// Records an announcement; returns `true` when the node is new (or came back).
-    pub(crate) fn seen(&mut self, node: &str, routes: Vec<String>) -> bool {
-        let now = Instant::now();
-        let routes: HashSet<String> = routes.into_iter().collect();
+    /// Records a full announcement (with routes); returns `true` when the node is new (or came
+    /// back). The caller handles a changed `instance` first (see [`heartbeat`](Self::heartbeat)).
+    pub(crate) fn seen(&mut self, node: &str, instance: u64, routes: Vec<String>) -> bool {
+        let peer = Peer {
+            instance,
+            routes: routes.into_iter().collect(),
+            last_seen: Instant::now(),
+        };
+        self.peers.insert(node.to_owned(), peer).is_none()
+    }
+
+    /// Records a heartbeat of `node`'s run `instance`; a restarted node is forgotten until its
+    /// routes are known again.
+    pub(crate) fn heartbeat(&mut self, node: &str, instance: u64) -> Heartbeat {
         match self.peers.get_mut(node) {
-            Some(peer) => {
-                peer.routes = routes;
-                peer.last_seen = now;
-                false
+            None => Heartbeat::Unknown,
+            Some(peer) if peer.instance != instance => {
+                self.peers.remove(node);
+                Heartbeat::Restarted
             }
-            None => {
-                self.peers.insert(
-                    node.to_owned(),
-                    Peer {
-                        routes,
-                        last_seen: now,
-                    },
-                );
-                true
+            Some(peer) => {
+                peer.last_seen = Instant::now();
+                Heartbeat::Alive
             }
         }
     }
@@ -103,9 +121,9 @@ mod tests {
     #[test]
     fn nodes_come_serve_and_go() {
         let mut registry = Registry::default();
-        assert!(registry.seen("b1", vec!["room.join".into()]));
-        assert!(!registry.seen("b1", vec!["room.join".into()]));
-        assert!(registry.seen("b2", vec!["room.join".into(), "chat.say".into()]));
+        assert!(registry.seen("b1", 1, vec!["room.join".into()]));
+        assert!(!registry.seen("b1", 1, vec!["room.join".into()]));
+        assert!(registry.seen("b2", 7, vec!["room.join".into(), "chat.say".into()]));
         assert_eq!(registry.serving("room.join"), ["b1", "b2"]);
         assert_eq!(registry.serving("chat.say"), ["b2"]);
         assert!(registry.serving("x.y").is_empty());
@@ -114,5 +132,20 @@ mod tests {
         assert!(registry.prune(Duration::from_secs(60)).is_empty());
         assert_eq!(registry.prune(Duration::ZERO).len(), 2);
         assert!(!registry.alive("b1"));
+    }
+
+    #[test]
+    fn heartbeats_keep_known_runs_alive_and_reveal_restarts() {
+        let mut registry = Registry::default();
+        assert_eq!(registry.heartbeat("b1", 1), Heartbeat::Unknown);
+        assert!(!registry.alive("b1"), "no routes known yet");
+        registry.seen("b1", 1, vec!["room.join".into()]);
+        assert_eq!(registry.heartbeat("b1", 1), Heartbeat::Alive);
+        assert_eq!(registry.heartbeat("b1", 2), Heartbeat::Restarted);
+        assert!(
+            !registry.serves("room.join"),
+            "a new run serves nothing until it says what"
+        );
+        assert_eq!(registry.heartbeat("b1", 2), Heartbeat::Unknown);
     }
 }

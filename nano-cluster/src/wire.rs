@@ -70,11 +70,17 @@ pub(crate) struct Event {
     pub(crate) name: String,
 }
 
-/// A node's periodic announcement.
+/// A node's announcement: in full (with its routes) when it starts, when another node starts
+/// and when asked; as a heartbeat (without routes) every second. A node's routes do not change
+/// while it runs, so heartbeats stay small however many routes and nodes there are.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Announce {
     pub(crate) node: String,
-    pub(crate) routes: Vec<String>,
+    /// Which run of the node this is: random per process.
+    #[serde(default)]
+    pub(crate) instance: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) routes: Option<Vec<String>>,
 }
 
 /// A gate's client left.

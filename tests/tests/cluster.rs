@@ -1,7 +1,7 @@
 //! Cluster mode, multi-process on loopback: a NATS server, two gates and two room backends (the
 //! `cluster` example), clients over TCP and WebSocket chatting across backends and gates, RPC with
 //! results and errors, pushes ordered before responses, a backend killed and restarted, and
-//! NATS itself restarted.
+//! NATS itself restarted, at once and after an outage.
 
 use std::time::{Duration, Instant};
 
@@ -334,6 +334,23 @@ async fn a_gate_and_two_backends_survive_failures() {
     assert_eq!(after["node"], "room-b");
     let doubled: Value = bob.request("gate.double", &5).await.unwrap();
     assert_eq!(doubled["result"], 10);
+
+    // NATS down for longer than the drop time: the nodes drop each other. When it is back,
+    // their heartbeats carry no routes; each node asks the ones it does not know for theirs,
+    // and the cluster forms again. ann's session continues on a fresh stand-in, uid and all.
+    nats.stop();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    nats.restart();
+    wait_for_nodes(
+        &probe,
+        &["gate-2", "room-a", "room-b"],
+        Duration::from_secs(30),
+    )
+    .await;
+    let after: Value = ann.request("room.whoami", &()).await.unwrap();
+    assert_eq!(after["uid"], 42);
+    let doubled: Value = ann.request("gate.double", &6).await.unwrap();
+    assert_eq!(doubled["result"], 12);
 }
 
 /// A backend whose handler holds its calls until the test lets them go.
