@@ -1,22 +1,25 @@
 //! [`Cluster`]: one node's link to the others.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Duration;
 
 use async_nats::{Client, Request, RequestErrorKind, StatusCode};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use futures_util::stream::SelectAll;
 use nano_core::protocol::EncodedPacket;
 use nano_core::remote::{RemoteEvent, RemoteRouter, ReplyFuture};
-use nano_core::{App, AppBuilder, Group, HandlerError, Reply, Session, TransportKind};
+use nano_core::{App, AppBuilder, HandlerError, Reply, Session, TransportKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
+use crate::local_groups::{GroupFeed, LocalGroups};
 use crate::registry::{Heartbeat, Registry};
-use crate::wire::{self, Announce, Answer, Call, Closed, Event, SessionInfo};
+use crate::wire::{self, Announce, Answer, Call, Closed, Event, GroupPush, SessionInfo};
 use crate::{ClusterConfig, ClusterError, ClusterGroup};
 
 /// Chooses the node that serves `route` for `session` among `candidates` (live nodes serving
@@ -74,7 +77,7 @@ pub(crate) struct Inner {
     /// Backend side: (gate, session id) -> the stand-in session.
     remotes: Mutex<HashMap<(String, u64), Remote>>,
     /// Local members of cluster groups.
-    pub(crate) groups: Mutex<HashMap<String, Group>>,
+    pub(crate) groups: LocalGroups,
     /// Calls this node made, by id, until answered.
     pending: Mutex<HashMap<u64, Pending>>,
     next_call: AtomicU64,
@@ -84,8 +87,12 @@ pub(crate) struct Inner {
     instance: u64,
     /// Nodes whose routes are being asked for.
     fetching: Mutex<std::collections::HashSet<String>>,
-    stopped: AtomicBool,
-    stop: Notify,
+    /// Cancelled by [`Cluster::shutdown`]: every task of the node ends.
+    stop: CancellationToken,
+    /// Subscriptions of cluster groups, for the inbox task (see [`Inner::serve_inbox`]).
+    /// (One per group this node joins: bounded by the number of groups.)
+    pub(crate) new_groups: mpsc::UnboundedSender<GroupFeed>,
+    new_groups_rx: Mutex<Option<mpsc::UnboundedReceiver<GroupFeed>>>,
 }
 
 /// Where this process's session ids start: a random one of 2^20 namespaces of 2^32 ids each,
@@ -155,6 +162,7 @@ impl Cluster {
             .connect(config.nats_url.as_str())
             .await
             .map_err(|err| ClusterError::Nats(err.to_string()))?;
+        let (new_groups, new_groups_rx) = mpsc::unbounded_channel();
         Ok(Cluster {
             inner: Arc::new(Inner {
                 config,
@@ -165,14 +173,15 @@ impl Cluster {
                 clients: Mutex::new(HashMap::new()),
                 bindings: Mutex::new(HashMap::new()),
                 remotes: Mutex::new(HashMap::new()),
-                groups: Mutex::new(HashMap::new()),
+                groups: LocalGroups::default(),
                 pending: Mutex::new(HashMap::new()),
                 next_call: AtomicU64::new(1),
                 first_session_id: session_id_base(),
                 instance: random_u64(),
                 fetching: Mutex::new(std::collections::HashSet::new()),
-                stopped: AtomicBool::new(false),
-                stop: Notify::new(),
+                stop: CancellationToken::new(),
+                new_groups,
+                new_groups_rx: Mutex::new(Some(new_groups_rx)),
             }),
         })
     }
@@ -244,8 +253,11 @@ impl Cluster {
         });
         let this = inner.clone();
         tokio::spawn(async move { this.serve_calls(calls).await });
+        let new_groups = lock(&inner.new_groups_rx)
+            .take()
+            .ok_or(ClusterError::NotStarted)?;
         let this = inner.clone();
-        tokio::spawn(async move { this.serve_inbox(inbox).await });
+        tokio::spawn(async move { this.serve_inbox(inbox, new_groups).await });
         let this = inner.clone();
         tokio::spawn(async move { this.serve_closed(closed).await });
         let this = inner.clone();
@@ -317,10 +329,10 @@ impl Cluster {
     /// Leaves the cluster: the other nodes drop this one at once.
     pub async fn shutdown(&self) {
         let inner = &self.inner;
-        if inner.stopped.swap(true, Ordering::AcqRel) {
+        if inner.stop.is_cancelled() {
             return;
         }
-        inner.stop.notify_waiters();
+        inner.stop.cancel();
         inner
             .publish(inner.config.subject("leave"), inner.announcement(false))
             .await;
@@ -430,13 +442,11 @@ impl Inner {
         let mut ticker = tokio::time::interval(self.config.heartbeat);
         loop {
             tokio::select! {
-                () = self.stop.notified() => return,
+                () = self.stop.cancelled() => return,
                 _ = ticker.tick() => {}
             }
-            if self.stopped.load(Ordering::Acquire) {
-                return;
-            }
             self.announce(false).await;
+            self.groups.sweep();
             let dead = lock(&self.registry).prune(self.config.dead_after);
             for node in dead {
                 tracing::warn!(%node, "node dropped: no announcement");
@@ -471,7 +481,7 @@ impl Inner {
     ) {
         loop {
             tokio::select! {
-                () = self.stop.notified() => return,
+                () = self.stop.cancelled() => return,
                 Some(message) = announces.next() => {
                     if let Ok(announce) = serde_json::from_slice::<Announce>(&message.payload) {
                         self.announced(announce);
@@ -642,7 +652,7 @@ impl Inner {
         let mut refusing = false;
         loop {
             let message = tokio::select! {
-                () = self.stop.notified() => return,
+                () = self.stop.cancelled() => return,
                 message = calls.next() => match message { Some(message) => message, None => return },
             };
             let Ok(permit) = in_flight.clone().try_acquire_owned() else {
@@ -752,11 +762,31 @@ impl Inner {
 
     /// What other nodes send this node: answers to its calls, and what their handlers do to
     /// its clients, handled one by one in arrival order.
-    async fn serve_inbox(self: Arc<Self>, mut inbox: async_nats::Subscriber) {
+    ///
+    /// Cluster-group broadcasts are handled by the same task, before inbox messages that are
+    /// ready at the same time: async-nats hands a connection's messages to their subscriptions
+    /// in arrival order, so a broadcast a backend's handler sent before its answer is waiting
+    /// when the answer is, and its members here get it before the response.
+    async fn serve_inbox(
+        self: Arc<Self>,
+        mut inbox: async_nats::Subscriber,
+        mut new_groups: mpsc::UnboundedReceiver<GroupFeed>,
+    ) {
         let answers = self.inbox(&self.config.node, "answer.");
+        let group_prefix = self.config.subject("group.");
+        let mut groups = SelectAll::new();
         loop {
             let message = tokio::select! {
-                () = self.stop.notified() => return,
+                biased;
+                () = self.stop.cancelled() => return,
+                Some(subscription) = new_groups.recv() => {
+                    groups.push(subscription);
+                    continue;
+                }
+                Some(message) = groups.next(), if !groups.is_empty() => {
+                    self.group_broadcast(&group_prefix, &message);
+                    continue;
+                }
                 message = inbox.next() => match message { Some(message) => message, None => return },
             };
             if let Some(id) = message.subject.strip_prefix(answers.as_str()) {
@@ -769,14 +799,16 @@ impl Inner {
                 continue;
             };
             let session = lock(&self.clients).get(&event.session).cloned();
-            // Confirm events that ask for it, whatever happens to them.
+            // Confirm events that ask for it (group joins), with what went wrong if anything.
             let confirm = message.reply.clone();
             let Some(session) = session else {
                 if let Some(reply) = confirm {
-                    self.publish(reply.to_string(), Bytes::new()).await;
+                    let gone = format!("session {} is closed", event.session);
+                    self.publish(reply.to_string(), gone.into()).await;
                 }
                 continue;
             };
+            let mut outcome = String::new();
             match event.kind.as_str() {
                 "packet" => match EncodedPacket::from_wire(payload) {
                     Ok(packet) => {
@@ -792,24 +824,34 @@ impl Inner {
                 "kick" => session.kick(event.name),
                 "close" => session.close(),
                 "join" => {
-                    if let Err(err) = crate::group::local_group(&self, &event.name)
-                        .await
-                        .add(&session)
+                    if let Err(err) = crate::local_groups::join(&self, &event.name, &session).await
                     {
-                        tracing::debug!(error = %err, "cluster group join");
+                        outcome = err.to_string();
                     }
-                    let _ = self.nats.flush().await;
                 }
                 "leave" => {
-                    let _ = crate::group::local_group(&self, &event.name)
-                        .await
-                        .leave(&session);
+                    if let Err(err) = self.groups.leave(&event.name, &session) {
+                        outcome = err.to_string();
+                    }
                 }
                 other => tracing::debug!(kind = other, "unknown cluster event"),
             }
             if let Some(reply) = confirm {
-                self.publish(reply.to_string(), Bytes::new()).await;
+                self.publish(reply.to_string(), outcome.into()).await;
             }
+        }
+    }
+
+    /// A broadcast to a cluster group, pushed to the group's members on this node.
+    fn group_broadcast(&self, group_prefix: &str, message: &async_nats::Message) {
+        let Some(name) = message.subject.strip_prefix(group_prefix) else {
+            return;
+        };
+        let Some(group) = self.groups.get(name) else {
+            return;
+        };
+        if let Some((push, payload)) = wire::decode::<GroupPush>(&message.payload) {
+            let _ = group.broadcast_raw(push.route, payload);
         }
     }
 
@@ -817,7 +859,7 @@ impl Inner {
     async fn serve_closed(self: Arc<Self>, mut closed: async_nats::Subscriber) {
         loop {
             let message = tokio::select! {
-                () = self.stop.notified() => return,
+                () = self.stop.cancelled() => return,
                 message = closed.next() => match message { Some(message) => message, None => return },
             };
             let Ok(closed) = serde_json::from_slice::<Closed>(&message.payload) else {
@@ -861,7 +903,8 @@ impl Inner {
             .await;
     }
 
-    /// Sends an event and waits until the client's node has applied it.
+    /// Sends an event and waits until the client's node has applied it; what went wrong
+    /// there comes back as [`ClusterError::Remote`] with code 400.
     pub(crate) async fn confirm_event(
         &self,
         gate: &str,
@@ -871,15 +914,23 @@ impl Inner {
         let request = Request::new()
             .payload(wire::encode(event, &[]))
             .timeout(Some(self.config.request_timeout));
-        self.nats
+        let reply = self
+            .nats
             .send_request(subject, request)
             .await
-            .map(|_| ())
             .map_err(|err| match err.kind() {
                 RequestErrorKind::TimedOut => ClusterError::Timeout(gate.to_owned()),
                 RequestErrorKind::NoResponders => ClusterError::Unavailable(gate.to_owned()),
                 _ => ClusterError::Nats(err.to_string()),
+            })?;
+        if reply.payload.is_empty() {
+            Ok(())
+        } else {
+            Err(ClusterError::Remote {
+                code: 400,
+                message: String::from_utf8_lossy(&reply.payload).into_owned(),
             })
+        }
     }
 
     async fn rpc<T: Serialize + ?Sized, R: DeserializeOwned>(

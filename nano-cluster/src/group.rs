@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
-use nano_core::{Group, GroupError, Session, TransportKind};
+use nano_core::{GroupError, Session, TransportKind};
 use serde::Serialize;
 
 use crate::ClusterError;
-use crate::cluster::{Inner, lock};
+use crate::cluster::Inner;
 use crate::wire::{self, Event, GroupPush};
 
 /// A group across the cluster: every node keeps the members connected to it, and a
@@ -40,39 +39,6 @@ impl std::fmt::Debug for ClusterGroup {
     }
 }
 
-/// This node's part of the cluster group `name`, subscribed to its broadcasts (on first use,
-/// before this returns, so that no broadcast after a join is missed).
-pub(crate) async fn local_group(inner: &Arc<Inner>, name: &str) -> Group {
-    if let Some(group) = lock(&inner.groups).get(name) {
-        return group.clone();
-    }
-    let subject = inner.config.subject(&format!("group.{name}"));
-    let subscription = inner.nats.subscribe(subject).await;
-    let mut groups = lock(&inner.groups);
-    if let Some(group) = groups.get(name) {
-        // Another task created it meanwhile; its subscription serves both.
-        return group.clone();
-    }
-    let group = Group::new(name);
-    groups.insert(name.to_owned(), group.clone());
-    match subscription {
-        Ok(mut pushes) => {
-            let local = group.clone();
-            tokio::spawn(async move {
-                while let Some(message) = pushes.next().await {
-                    if let Some((push, payload)) = wire::decode::<GroupPush>(&message.payload) {
-                        let _ = local.broadcast_raw(push.route, payload);
-                    }
-                }
-            });
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, group = name, "cannot subscribe to a cluster group");
-        }
-    }
-    group
-}
-
 impl ClusterGroup {
     pub(crate) fn new(inner: Arc<Inner>, name: String) -> Self {
         Self { inner, name }
@@ -87,7 +53,10 @@ impl ClusterGroup {
     ///
     /// # Errors
     ///
-    /// [`ClusterError::Group`] for a local session that cannot join (closed, already a member).
+    /// [`ClusterError::Group`] for a local session that cannot join (closed, already a member);
+    /// for a stand-in, [`ClusterError::Remote`] (code 400) with the reason its client's node
+    /// gave, or [`ClusterError::Timeout`]/[`ClusterError::Unavailable`] when that node does not
+    /// answer.
     pub async fn add(&self, session: &Session) -> Result<(), ClusterError> {
         match self.inner.gate_of(session) {
             Some(gate) => {
@@ -99,11 +68,7 @@ impl ClusterGroup {
                 };
                 self.inner.confirm_event(&gate, &event).await
             }
-            None => {
-                local_group(&self.inner, &self.name).await.add(session)?;
-                let _ = self.inner.nats.flush().await;
-                Ok(())
-            }
+            None => crate::local_groups::join(&self.inner, &self.name, session).await,
         }
     }
 
@@ -124,15 +89,16 @@ impl ClusterGroup {
             }
             return Ok(());
         }
-        local_group(&self.inner, &self.name).await.leave(session)?;
+        self.inner.groups.leave(&self.name, session)?;
         Ok(())
     }
 
     /// Members connected to this node.
     pub fn local_count(&self) -> usize {
-        lock(&self.inner.groups)
+        self.inner
+            .groups
             .get(&self.name)
-            .map_or(0, Group::count)
+            .map_or(0, |group| group.count())
     }
 
     /// Pushes `value` on `route` to every member on every node, serialized once.

@@ -48,14 +48,15 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Order: what a backend's handler pushes to a client reaches it before that handler's
-//! response, as on a single node, and relayed pushes use the gate's route dictionary. Cluster
-//! group broadcasts are ordered among themselves, not against responses.
+//! Order: what a backend's handler pushes to a client, to it alone or to a cluster group it is
+//! in, reaches it before that handler's response, as on a single node; relayed pushes use the
+//! gate's route dictionary.
 
 mod cluster;
 mod config;
 mod error;
 mod group;
+mod local_groups;
 mod registry;
 mod wire;
 

@@ -209,6 +209,29 @@ async fn a_gate_and_two_backends_survive_failures() {
         }
     }
 
+    // The same holds for a cluster-group broadcast: joining the lobby, a client hears its own
+    // arrival (`onNewUser`, sent by the join handler) before the join's response.
+    let on_new_user = hello
+        .sys
+        .as_ref()
+        .and_then(|sys| sys.dict.as_ref())
+        .and_then(|dict| dict.code("onNewUser"))
+        .expect("the gate's dictionary has onNewUser");
+    raw.request(10, "room.join", r#"{"room":"lobby","name":"gus"}"#)
+        .await;
+    match next_message(&mut raw).await {
+        Message::Push { route, payload } => {
+            assert_eq!(route, Route::Code(on_new_user));
+            let arrival: Value = serde_json::from_slice(&payload).unwrap();
+            assert_eq!(arrival["name"], "gus");
+        }
+        other => panic!("expected onNewUser before the response, got {other:?}"),
+    }
+    assert!(matches!(
+        next_message(&mut raw).await,
+        Message::Response { id: 10, .. }
+    ));
+
     // A kick from a backend reaches the client through its gate.
     let eve = client(&ws, "room-b").await;
     eve.notify("room.kick", "banned").await.unwrap();
