@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::is_subject_token;
 use crate::local_groups::{GroupFeed, LocalGroups};
 use crate::registry::{Heartbeat, Registry};
 use crate::wire::{self, Announce, Answer, Call, Closed, Event, GroupPush, SessionInfo};
@@ -37,6 +38,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// How many answers to one stand-in session's calls may wait behind its pushes.
 const ANSWER_QUEUE: usize = 16;
+
+/// Session ids per audit request (8 bytes or so each, far below NATS's payload limit).
+const AUDIT_CHUNK: usize = 1_000;
 
 /// A stand-in session on a backend, and how to end it.
 struct Remote {
@@ -72,8 +76,8 @@ pub(crate) struct Inner {
     route_fn: RwLock<Option<RouteFn>>,
     /// Gate side: client sessions of this node that other nodes have seen.
     clients: Mutex<HashMap<u64, Session>>,
-    /// Gate side: (session id, component) -> the node serving it for that session.
-    bindings: Mutex<HashMap<(u64, String), String>>,
+    /// Session id -> component -> the node serving it for that session.
+    bindings: Mutex<HashMap<u64, HashMap<String, String>>>,
     /// Backend side: (gate, session id) -> the stand-in session.
     remotes: Mutex<HashMap<(String, u64), Remote>>,
     /// Local members of cluster groups.
@@ -87,8 +91,15 @@ pub(crate) struct Inner {
     instance: u64,
     /// Nodes whose routes are being asked for.
     fetching: Mutex<std::collections::HashSet<String>>,
+    /// Cancelled when the node leaves (its app starts shutting down, or
+    /// [`Cluster::shutdown`]): it stops announcing itself, and the others forget it.
+    leaving: CancellationToken,
     /// Cancelled by [`Cluster::shutdown`]: every task of the node ends.
     stop: CancellationToken,
+    /// Backend side: clients that left recently, by (gate, session id), so that a call
+    /// overtaken by the news of its client's departure does not create a stand-in that
+    /// nobody would end.
+    departed: Mutex<HashMap<(String, u64), std::time::Instant>>,
     /// Subscriptions of cluster groups, for the inbox task (see [`Inner::serve_inbox`]).
     /// (One per group this node joins: bounded by the number of groups.)
     pub(crate) new_groups: mpsc::UnboundedSender<GroupFeed>,
@@ -152,8 +163,7 @@ impl Cluster {
     /// [`ClusterError::InvalidNode`] for a node name that is not one NATS subject token;
     /// [`ClusterError::Nats`] when the NATS server cannot be reached.
     pub async fn connect(config: ClusterConfig) -> Result<Cluster, ClusterError> {
-        let valid = |text: &str| !text.is_empty() && !text.contains(['.', ' ', '*', '>']);
-        if !valid(&config.node) || !valid(&config.prefix) {
+        if !is_subject_token(&config.node) || !is_subject_token(&config.prefix) {
             return Err(ClusterError::InvalidNode(config.node));
         }
         let nats = async_nats::ConnectOptions::new()
@@ -179,7 +189,9 @@ impl Cluster {
                 first_session_id: session_id_base(),
                 instance: random_u64(),
                 fetching: Mutex::new(std::collections::HashSet::new()),
+                leaving: CancellationToken::new(),
                 stop: CancellationToken::new(),
+                departed: Mutex::new(HashMap::new()),
                 new_groups,
                 new_groups_rx: Mutex::new(Some(new_groups_rx)),
             }),
@@ -224,51 +236,58 @@ impl Cluster {
     /// [`ClusterError::Nats`] when subscribing fails.
     pub async fn start(&self, app: &App) -> Result<(), ClusterError> {
         let inner = &self.inner;
-        if inner.app.set(app.clone()).is_err() {
-            return Ok(());
-        }
-        let subscribe = |subject: String| {
-            let nats = inner.nats.clone();
-            async move {
-                nats.subscribe(subject)
-                    .await
-                    .map_err(|err| ClusterError::Nats(err.to_string()))
+        let Some(new_groups) = lock(&inner.new_groups_rx).take() else {
+            return Ok(()); // Started already.
+        };
+        let subscriptions = match inner.subscribe_all().await {
+            Ok(subscriptions) => subscriptions,
+            Err(err) => {
+                *lock(&inner.new_groups_rx) = Some(new_groups);
+                return Err(err);
             }
         };
-        let config = &inner.config;
-        let announces = subscribe(config.subject("announce")).await?;
-        let hellos = subscribe(config.subject("hello")).await?;
-        let leaves = subscribe(config.subject("leave")).await?;
-        let route_asks = subscribe(config.subject(&format!("node.{}.routes", config.node))).await?;
-        let calls = subscribe(config.subject(&format!("node.{}.call", config.node))).await?;
-        // Events for this node's clients and answers to its calls share one subscription, so
-        // that they are handled in the order they were sent: a backend's pushes reach the
-        // client before the response of the handler that pushed them.
-        let inbox = subscribe(config.subject(&format!("node.{}.in.>", config.node))).await?;
-        let closed = subscribe(config.subject("sessions.closed")).await?;
-
+        let _ = inner.app.set(app.clone());
+        let Subscriptions {
+            announces,
+            hellos,
+            leaves,
+            route_asks,
+            audits,
+            calls,
+            inbox,
+            closed,
+        } = subscriptions;
         let this = inner.clone();
         tokio::spawn(async move {
-            this.membership(announces, hellos, leaves, route_asks).await;
+            this.membership(announces, hellos, leaves, route_asks, audits)
+                .await;
         });
         let this = inner.clone();
         tokio::spawn(async move { this.serve_calls(calls).await });
-        let new_groups = lock(&inner.new_groups_rx)
-            .take()
-            .ok_or(ClusterError::NotStarted)?;
         let this = inner.clone();
         tokio::spawn(async move { this.serve_inbox(inbox, new_groups).await });
         let this = inner.clone();
         tokio::spawn(async move { this.serve_closed(closed).await });
         let this = inner.clone();
         tokio::spawn(async move { this.announce_loop().await });
+        let this = inner.clone();
+        tokio::spawn(async move { this.audit_loop().await });
+        // Leave as soon as the app starts shutting down: the others stop sending it new calls
+        // while it finishes the ones it has.
+        let (this, running) = (inner.clone(), app.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                () = running.accepting_stopped() => this.leave().await,
+                () = this.stop.cancelled() => {}
+            }
+        });
 
+        // A hello is a full announcement that also asks the others for theirs.
         inner
-            .publish(config.subject("hello"), Bytes::from(config.node.clone()))
+            .publish(inner.config.subject("hello"), inner.announcement(true))
             .await;
-        inner.announce(true).await;
         let _ = inner.nats.flush().await;
-        tracing::info!(node = %config.node, routes = app.routes().len(), "joined the cluster");
+        tracing::info!(node = %inner.config.node, routes = app.routes().len(), "joined the cluster");
         Ok(())
     }
 
@@ -326,17 +345,32 @@ impl Cluster {
         ClusterGroup::new(self.inner.clone(), name.into())
     }
 
-    /// Leaves the cluster: the other nodes drop this one at once.
+    /// Leaves the cluster (the other nodes drop this one at once, which also happens by itself
+    /// when the app starts shutting down), ends the stand-ins of other nodes' clients here
+    /// (their close callbacks run), fails the calls still waiting, and stops every task of
+    /// the node. Call it after the app has shut down.
     pub async fn shutdown(&self) {
         let inner = &self.inner;
+        inner.leave().await;
         if inner.stop.is_cancelled() {
             return;
         }
         inner.stop.cancel();
-        inner
-            .publish(inner.config.subject("leave"), inner.announcement(false))
-            .await;
-        let _ = inner.nats.flush().await;
+        // Stand-ins end here (their close callbacks run); calls still waiting fail.
+        let remotes: Vec<Remote> = lock(&inner.remotes)
+            .drain()
+            .map(|(_, remote)| remote)
+            .collect();
+        for remote in remotes {
+            remote.finish.notify_one();
+        }
+        let pending: Vec<Pending> = lock(&inner.pending)
+            .drain()
+            .map(|(_, pending)| pending)
+            .collect();
+        for pending in pending {
+            let _ = pending.answer.send(Err(ClusterError::Stopped));
+        }
     }
 }
 
@@ -362,7 +396,55 @@ impl RemoteRouter for Forwarder {
     }
 }
 
+/// Every subscription of a node.
+struct Subscriptions {
+    announces: async_nats::Subscriber,
+    hellos: async_nats::Subscriber,
+    leaves: async_nats::Subscriber,
+    route_asks: async_nats::Subscriber,
+    audits: async_nats::Subscriber,
+    calls: async_nats::Subscriber,
+    inbox: async_nats::Subscriber,
+    closed: async_nats::Subscriber,
+}
+
 impl Inner {
+    async fn subscribe_all(&self) -> Result<Subscriptions, ClusterError> {
+        let subscribe = |rest: String| async move {
+            self.nats
+                .subscribe(self.config.subject(&rest))
+                .await
+                .map_err(|err| ClusterError::Nats(err.to_string()))
+        };
+        let node = &self.config.node;
+        Ok(Subscriptions {
+            announces: subscribe("announce".to_owned()).await?,
+            hellos: subscribe("hello".to_owned()).await?,
+            leaves: subscribe("leave".to_owned()).await?,
+            route_asks: subscribe(format!("node.{node}.routes")).await?,
+            audits: subscribe(format!("node.{node}.sessions")).await?,
+            calls: subscribe(format!("node.{node}.call")).await?,
+            // Events for this node's clients and answers to its calls share one
+            // subscription, so that they are handled in the order they were sent: a
+            // backend's pushes reach the client before the response of the handler that
+            // pushed them.
+            inbox: subscribe(format!("node.{node}.in.>")).await?,
+            closed: subscribe("sessions.closed".to_owned()).await?,
+        })
+    }
+
+    /// Says goodbye (once): the others drop this node at once, and it stops announcing itself.
+    async fn leave(&self) {
+        if self.leaving.is_cancelled() {
+            return;
+        }
+        self.leaving.cancel();
+        self.publish(self.config.subject("leave"), self.announcement(false))
+            .await;
+        let _ = self.nats.flush().await;
+        tracing::info!(node = %self.config.node, "left the cluster");
+    }
+
     pub(crate) fn app(&self) -> Result<&App, ClusterError> {
         self.app.get().ok_or(ClusterError::NotStarted)
     }
@@ -389,6 +471,9 @@ impl Inner {
     }
 
     async fn announce(&self, full: bool) {
+        if self.leaving.is_cancelled() {
+            return;
+        }
         self.publish(self.config.subject("announce"), self.announcement(full))
             .await;
     }
@@ -398,6 +483,12 @@ impl Inner {
     fn announced(self: &Arc<Self>, announce: Announce) {
         let node = announce.node;
         if node == self.config.node {
+            if announce.instance != self.instance {
+                tracing::error!(
+                    %node,
+                    "another process runs under this node's name: give every node its own"
+                );
+            }
             return;
         }
         let heartbeat = lock(&self.registry).heartbeat(&node, announce.instance);
@@ -447,6 +538,9 @@ impl Inner {
             }
             self.announce(false).await;
             self.groups.sweep();
+            // A call overtaken by its client's departure arrives within the request timeout.
+            let keep = self.config.request_timeout.max(Duration::from_secs(1)) * 2;
+            lock(&self.departed).retain(|_, since| since.elapsed() < keep);
             let dead = lock(&self.registry).prune(self.config.dead_after);
             for node in dead {
                 tracing::warn!(%node, "node dropped: no announcement");
@@ -469,7 +563,10 @@ impl Inner {
         for remote in gone {
             remote.finish.notify_one();
         }
-        lock(&self.bindings).retain(|_, bound| bound != node);
+        lock(&self.bindings).retain(|_, components| {
+            components.retain(|_, bound| bound != node);
+            !components.is_empty()
+        });
     }
 
     async fn membership(
@@ -478,6 +575,7 @@ impl Inner {
         mut hellos: async_nats::Subscriber,
         mut leaves: async_nats::Subscriber,
         mut route_asks: async_nats::Subscriber,
+        mut audits: async_nats::Subscriber,
     ) {
         loop {
             tokio::select! {
@@ -488,18 +586,27 @@ impl Inner {
                     }
                 }
                 Some(message) = route_asks.next() => {
-                    if let Some(reply) = message.reply {
+                    if let Some(reply) = message.reply && !self.leaving.is_cancelled() {
                         self.publish(reply.to_string(), self.announcement(true)).await;
                     }
                 }
+                Some(message) = audits.next() => self.answer_audit(&message).await,
                 Some(message) = hellos.next() => {
+                    let Ok(hello) = serde_json::from_slice::<Announce>(&message.payload) else { continue };
+                    if hello.node == self.config.node {
+                        if hello.instance != self.instance {
+                            tracing::error!(
+                                node = %hello.node,
+                                "another process runs under this node's name: give every node its own"
+                            );
+                        }
+                        continue;
+                    }
                     // A node (re)starting: whatever this node kept for its earlier life (its
                     // clients' stand-ins, sessions bound to it) is over.
-                    let node = String::from_utf8_lossy(&message.payload);
-                    if !node.is_empty() && node != self.config.node.as_str() {
-                        tracing::info!(%node, "node started");
-                        self.node_gone(&node);
-                    }
+                    tracing::info!(node = %hello.node, "node started");
+                    self.node_gone(&hello.node);
+                    self.announced(hello);
                     self.announce(true).await;
                 }
                 Some(message) = leaves.next() => {
@@ -516,9 +623,11 @@ impl Inner {
 
     /// Picks (and remembers) the node serving `route` for `session`.
     fn choose(&self, session: &Session, route: &str) -> Option<String> {
-        let component = route.split('.').next().unwrap_or(route).to_owned();
-        let key = (session.id(), component);
-        let bound = lock(&self.bindings).get(&key).cloned();
+        let component = route.split('.').next().unwrap_or(route);
+        let bound = lock(&self.bindings)
+            .get(&session.id())
+            .and_then(|components| components.get(component))
+            .cloned();
         if let Some(bound) = bound
             && lock(&self.registry).node_serves(&bound, route)
         {
@@ -539,7 +648,10 @@ impl Inner {
         let chosen = chosen.unwrap_or_else(|| {
             candidates[(session.id() % candidates.len() as u64) as usize].clone()
         });
-        lock(&self.bindings).insert(key, chosen.clone());
+        lock(&self.bindings)
+            .entry(session.id())
+            .or_default()
+            .insert(component.to_owned(), chosen.clone());
         Some(chosen)
     }
 
@@ -547,9 +659,11 @@ impl Inner {
         let gate = match session.transport() {
             TransportKind::Remote => session.get::<String>(GATE_KEY).unwrap_or_default(),
             _ => {
-                lock(&self.clients)
-                    .entry(session.id())
-                    .or_insert_with(|| session.clone());
+                if !session.is_closed() {
+                    lock(&self.clients)
+                        .entry(session.id())
+                        .or_insert_with(|| session.clone());
+                }
                 self.config.node.clone()
             }
         };
@@ -563,6 +677,9 @@ impl Inner {
 
     /// Gate side: sends a client's message to the node serving its route.
     async fn forward(&self, session: &Session, route: &str, mid: u64, payload: Bytes) -> Reply {
+        if session.is_closed() {
+            return Reply::None;
+        }
         let Some(node) = self.choose(session, route) else {
             return Reply::Error(HandlerError::not_found(format!("unknown route `{route}`")));
         };
@@ -577,13 +694,14 @@ impl Inner {
                 answer_to_reply(answer, payload)
             }
             Err(err) => {
-                // Let the next message choose again. Nobody listening means the node is gone:
-                // forget it now rather than when its announcements stop counting.
-                let component = route.split('.').next().unwrap_or(route).to_owned();
-                lock(&self.bindings).remove(&(session.id(), component));
-                if matches!(err, ClusterError::Unavailable(_)) && lock(&self.registry).remove(&node)
-                {
-                    tracing::warn!(%node, "node dropped: it no longer listens");
+                // Nobody listening means the node is gone: forget it now rather than when its
+                // heartbeats stop counting (the session's next message then chooses again). A
+                // timeout keeps the binding: the handler may still be running there, and the
+                // session's state is there.
+                if matches!(err, ClusterError::Unavailable(_)) {
+                    if lock(&self.registry).remove(&node) {
+                        tracing::warn!(%node, "node dropped: it no longer listens");
+                    }
                     self.node_gone(&node);
                 }
                 tracing::warn!(%node, route, error = %err, "forwarding failed");
@@ -619,7 +737,10 @@ impl Inner {
         );
         let _guard = PendingGuard { inner: self, id };
         let subject = self.config.subject(&format!("node.{node}.call"));
-        let reply = self.inbox(&self.config.node, &format!("answer.{id}"));
+        let reply = self.inbox(
+            &self.config.node,
+            &format!("answer.{:x}.{id}", self.instance),
+        );
         self.nats
             .publish_with_reply(subject, reply, wire::encode(call, payload))
             .await
@@ -693,10 +814,18 @@ impl Inner {
         };
         let Ok(app) = self.app() else { return };
         let (session, answers) = match &call.session {
-            Some(info) => {
-                let (session, answers) = self.stand_in(app, info);
-                (session, Some(answers))
-            }
+            Some(info) => match self.stand_in(app, info) {
+                Some((session, answers)) => (session, Some(answers)),
+                None => {
+                    let (answer, payload) = reply_to_answer(Reply::Error(HandlerError::new(
+                        410,
+                        format!("session {} is closed", info.id),
+                    )));
+                    self.publish(reply_to.to_string(), wire::encode(&answer, &payload))
+                        .await;
+                    return;
+                }
+            },
             None => (app.remote_session(0).session().clone(), None),
         };
         let reply = match app.dispatch(&session, &call.route, call.mid, payload) {
@@ -708,7 +837,9 @@ impl Inner {
         };
         let (mut answer, payload) = reply_to_answer(reply);
         answer.uid = session.uid();
-        answer.synced = Some(session.synced());
+        if let Some(info) = &call.session {
+            answer.synced_changes(&info.synced, session.synced());
+        }
         let answer = (reply_to, wire::encode(&answer, &payload));
         // A session's answer goes out after the pushes its handler queued (same publisher,
         // same inbox on the client's node: they arrive in order).
@@ -727,12 +858,15 @@ impl Inner {
         &self,
         app: &App,
         info: &SessionInfo,
-    ) -> (Session, mpsc::Sender<(async_nats::Subject, Bytes)>) {
+    ) -> Option<(Session, mpsc::Sender<(async_nats::Subject, Bytes)>)> {
         let key = (info.gate.clone(), info.id);
         let (session, answers) = {
             let mut remotes = lock(&self.remotes);
             match remotes.get(&key) {
                 Some(remote) => (remote.session.clone(), remote.answers.clone()),
+                None if lock(&self.departed).contains_key(&key) || self.stop.is_cancelled() => {
+                    return None;
+                }
                 None => {
                     let remote = app.remote_session(info.id);
                     let session = remote.session().clone();
@@ -757,7 +891,7 @@ impl Inner {
             let _ = session.bind(uid);
         }
         session.replace_synced(info.synced.clone());
-        (session, answers)
+        Some((session, answers))
     }
 
     /// What other nodes send this node: answers to its calls, and what their handlers do to
@@ -772,7 +906,8 @@ impl Inner {
         mut inbox: async_nats::Subscriber,
         mut new_groups: mpsc::UnboundedReceiver<GroupFeed>,
     ) {
-        let answers = self.inbox(&self.config.node, "answer.");
+        // Answers name this run: an answer meant for an earlier run of this node is dropped.
+        let answers = self.inbox(&self.config.node, &format!("answer.{:x}.", self.instance));
         let group_prefix = self.config.subject("group.");
         let mut groups = SelectAll::new();
         loop {
@@ -865,20 +1000,90 @@ impl Inner {
             let Ok(closed) = serde_json::from_slice::<Closed>(&message.payload) else {
                 continue;
             };
-            if let Some(remote) = lock(&self.remotes).remove(&(closed.gate, closed.session)) {
-                remote.finish.notify_one();
+            self.departed(closed.gate, [closed.session]);
+        }
+    }
+
+    /// Backend side: clients of `gate` left; end their stand-ins here, and remember them for
+    /// a while (a call for them may still be on its way).
+    fn departed(&self, gate: String, sessions: impl IntoIterator<Item = u64>) {
+        let now = std::time::Instant::now();
+        let mut ended = Vec::new();
+        {
+            let mut remotes = lock(&self.remotes);
+            let mut departed = lock(&self.departed);
+            for id in sessions {
+                let key = (gate.clone(), id);
+                ended.extend(remotes.remove(&key));
+                departed.insert(key, now);
+            }
+        }
+        for remote in ended {
+            remote.finish.notify_one();
+        }
+    }
+
+    /// Backend side: every `audit_interval`, asks each gate which of the clients it has
+    /// stand-ins for are gone, and ends those (a departure missed during a NATS outage).
+    async fn audit_loop(self: Arc<Self>) {
+        let mut ticker = tokio::time::interval(self.config.audit_interval);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            let mut by_gate: HashMap<String, Vec<u64>> = HashMap::new();
+            for (gate, id) in lock(&self.remotes).keys() {
+                by_gate.entry(gate.clone()).or_default().push(*id);
+            }
+            for (gate, ids) in by_gate {
+                for chunk in ids.chunks(AUDIT_CHUNK) {
+                    let subject = self.config.subject(&format!("node.{gate}.sessions"));
+                    let request = Request::new()
+                        .payload(serde_json::to_vec(chunk).unwrap_or_default().into())
+                        .timeout(Some(self.config.request_timeout));
+                    let Ok(reply) = self.nats.send_request(subject, request).await else {
+                        continue; // The gate is unreachable: dropping it ends its stand-ins.
+                    };
+                    if let Ok(gone) = serde_json::from_slice::<Vec<u64>>(&reply.payload)
+                        && !gone.is_empty()
+                    {
+                        tracing::info!(%gate, sessions = gone.len(), "ending stand-ins of departed clients");
+                        self.departed(gate.clone(), gone);
+                    }
+                }
             }
         }
     }
 
+    /// Gate side: which of the listed sessions (ids of this node's clients) are gone.
+    async fn answer_audit(&self, message: &async_nats::Message) {
+        let (Some(reply), Ok(ids)) = (
+            message.reply.clone(),
+            serde_json::from_slice::<Vec<u64>>(&message.payload),
+        ) else {
+            return;
+        };
+        let gone: Vec<u64> = {
+            let clients = lock(&self.clients);
+            ids.into_iter()
+                .filter(|id| !clients.contains_key(id))
+                .collect()
+        };
+        let payload = serde_json::to_vec(&gone).unwrap_or_default();
+        self.publish(reply.to_string(), payload.into()).await;
+    }
+
     /// Gate side: a client disconnected; tell the nodes that knew it.
     fn client_left(&self, session: &Session) {
+        // Stand-ins have bindings too (their handlers may call other nodes).
+        lock(&self.bindings).remove(&session.id());
         if session.transport() == TransportKind::Remote
             || lock(&self.clients).remove(&session.id()).is_none()
         {
             return;
         }
-        lock(&self.bindings).retain(|(id, _), _| *id != session.id());
         let closed = Closed {
             gate: self.config.node.clone(),
             session: session.id(),
@@ -940,6 +1145,14 @@ impl Inner {
         value: &T,
     ) -> Result<R, ClusterError> {
         let app = self.app()?;
+        if self.stop.is_cancelled() {
+            return Err(ClusterError::Stopped);
+        }
+        if let Some(session) = session
+            && session.is_closed()
+        {
+            return Err(ClusterError::SessionClosed(session.id()));
+        }
         let payload = app.serializer().serialize(value)?;
         let (answer, body) = if app.serves(route) {
             let stand_in;
@@ -958,7 +1171,15 @@ impl Inner {
         } else {
             let node = match session {
                 Some(session) => self.choose(session, route),
-                None => lock(&self.registry).serving(route).first().cloned(),
+                // Without a session, calls take turns among the nodes serving the route.
+                None => {
+                    let candidates = lock(&self.registry).serving(route);
+                    let turn = self.next_call.load(Ordering::Relaxed);
+                    #[allow(clippy::cast_possible_truncation)]
+                    candidates
+                        .get((turn % candidates.len().max(1) as u64) as usize)
+                        .cloned()
+                }
             }
             .ok_or_else(|| ClusterError::NoNode(route.to_owned()))?;
             let call = Call {
@@ -966,7 +1187,16 @@ impl Inner {
                 mid: 1,
                 session: session.map(|s| self.session_info(s)),
             };
-            let (answer, body) = self.call(&node, &call, &payload).await?;
+            let (answer, body) = match self.call(&node, &call, &payload).await {
+                Ok(answered) => answered,
+                Err(err) => {
+                    if matches!(err, ClusterError::Unavailable(_)) {
+                        lock(&self.registry).remove(&node);
+                        self.node_gone(&node);
+                    }
+                    return Err(err);
+                }
+            };
             if let Some(session) = session {
                 apply_answer_to(session, &answer);
             }
@@ -1035,8 +1265,15 @@ fn apply_answer_to(session: &Session, answer: &Answer) {
     {
         let _ = session.bind(uid);
     }
-    if let Some(synced) = &answer.synced {
-        session.replace_synced(synced.clone());
+    if !answer.synced_set.is_empty() || !answer.synced_removed.is_empty() {
+        session.update_synced(|values| {
+            for key in &answer.synced_removed {
+                values.remove(key);
+            }
+            for (key, value) in &answer.synced_set {
+                values.insert(key.clone(), value.clone());
+            }
+        });
     }
 }
 

@@ -24,6 +24,15 @@ pub struct ClusterConfig {
     pub(crate) dead_after: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) max_calls_in_flight: usize,
+    pub(crate) audit_interval: Duration,
+}
+
+/// Whether `text` can be one token of a NATS subject (a node, prefix or group name).
+pub(crate) fn is_subject_token(text: &str) -> bool {
+    !text.is_empty()
+        && !text
+            .chars()
+            .any(|c| matches!(c, '.' | '*' | '>') || c.is_whitespace() || c.is_control())
 }
 
 /// Default of [`ClusterConfig::max_calls_in_flight`].
@@ -33,7 +42,7 @@ impl ClusterConfig {
     /// A node called `node` (unique in the cluster) on the NATS server at `nats_url`.
     /// Defaults: announces every 1 s, peers silent for 3 s are dropped, forwarded requests
     /// and RPCs time out after 5 s, at most 10,000 calls from other nodes run at once,
-    /// subjects start with `nano`.
+    /// backends check their stand-in sessions every 30 s, subjects start with `nano`.
     pub fn new(nats_url: impl Into<String>, node: impl Into<String>) -> Self {
         Self {
             nats_url: nats_url.into(),
@@ -43,6 +52,7 @@ impl ClusterConfig {
             dead_after: Duration::from_secs(3),
             request_timeout: Duration::from_secs(5),
             max_calls_in_flight: DEFAULT_MAX_CALLS_IN_FLIGHT,
+            audit_interval: Duration::from_secs(30),
         }
     }
 
@@ -77,6 +87,14 @@ impl ClusterConfig {
         self
     }
 
+    /// How often a backend asks each gate which of the clients it keeps stand-in sessions for
+    /// have left (default 30 s): a departure missed during a NATS outage still ends the
+    /// stand-in, at most this long after.
+    pub fn audit_interval(mut self, interval: Duration) -> Self {
+        self.audit_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
     /// The first token of every NATS subject (default `nano`); clusters sharing a NATS server
     /// use different prefixes.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -86,5 +104,20 @@ impl ClusterConfig {
 
     pub(crate) fn subject(&self, rest: &str) -> String {
         format!("{}.{rest}", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_tokens() {
+        for good in ["gate-1", "room_a", "lobby", "房间"] {
+            assert!(is_subject_token(good), "{good}");
+        }
+        for bad in ["", "a.b", "x*", "x>", "a b", "a\tb", "a\nb"] {
+            assert!(!is_subject_token(bad), "{bad:?}");
+        }
     }
 }

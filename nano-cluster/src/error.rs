@@ -38,4 +38,13 @@ pub enum ClusterError {
     /// [`Cluster::start`](crate::Cluster::start) has not been called.
     #[error("the cluster node is not started")]
     NotStarted,
+    /// [`Cluster::shutdown`](crate::Cluster::shutdown) was called.
+    #[error("the cluster node is shut down")]
+    Stopped,
+    /// The session's client has left.
+    #[error("session {0} is closed")]
+    SessionClosed(u64),
+    /// A group name that is not one NATS subject token.
+    #[error("invalid group name `{0}`: use letters, digits, `-` or `_`")]
+    InvalidGroup(String),
 }

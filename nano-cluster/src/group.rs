@@ -58,6 +58,7 @@ impl ClusterGroup {
     /// gave, or [`ClusterError::Timeout`]/[`ClusterError::Unavailable`] when that node does not
     /// answer.
     pub async fn add(&self, session: &Session) -> Result<(), ClusterError> {
+        self.check_name()?;
         match self.inner.gate_of(session) {
             Some(gate) => {
                 // Waits for the client's node to have joined (and subscribed).
@@ -78,6 +79,7 @@ impl ClusterGroup {
     ///
     /// [`ClusterError::Group`] for a local session that is not a member.
     pub async fn leave(&self, session: &Session) -> Result<(), ClusterError> {
+        self.check_name()?;
         if session.transport() == TransportKind::Remote {
             if let Some(gate) = self.inner.gate_of(session) {
                 let event = Event {
@@ -105,19 +107,24 @@ impl ClusterGroup {
     ///
     /// # Errors
     ///
-    /// [`ClusterError::Serializer`], [`ClusterError::NotStarted`].
+    /// [`ClusterError::Serializer`], [`ClusterError::NotStarted`],
+    /// [`ClusterError::InvalidGroup`].
     pub async fn broadcast<T: Serialize + ?Sized>(
         &self,
         route: &str,
         value: &T,
     ) -> Result<(), ClusterError> {
         let payload = self.inner.app()?.serializer().serialize(value)?;
-        self.broadcast_raw(route, payload).await;
-        Ok(())
+        self.broadcast_raw(route, payload).await
     }
 
     /// Pushes an already-serialized payload on `route` to every member on every node.
-    pub async fn broadcast_raw(&self, route: &str, payload: Bytes) {
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::InvalidGroup`].
+    pub async fn broadcast_raw(&self, route: &str, payload: Bytes) -> Result<(), ClusterError> {
+        self.check_name()?;
         let push = GroupPush {
             route: route.to_owned(),
         };
@@ -125,6 +132,16 @@ impl ClusterGroup {
         self.inner
             .publish(subject, wire::encode(&push, &payload))
             .await;
+        Ok(())
+    }
+
+    /// A group name must be one NATS subject token: no `.`, `*`, `>` or whitespace.
+    fn check_name(&self) -> Result<(), ClusterError> {
+        if crate::config::is_subject_token(&self.name) {
+            Ok(())
+        } else {
+            Err(ClusterError::InvalidGroup(self.name.clone()))
+        }
     }
 }
 

@@ -102,11 +102,13 @@ pub(crate) async fn join(
     name: &str,
     session: &Session,
 ) -> Result<(), ClusterError> {
+    let mut subscribed = false;
     loop {
         if let Some(added) = inner.groups.add(name, session) {
             added?;
             break;
         }
+        subscribed = true;
         let subject = inner.config.subject(&format!("group.{name}"));
         let subscription = inner
             .nats
@@ -122,11 +124,15 @@ pub(crate) async fn join(
             ));
         }
     }
-    inner
-        .nats
-        .flush()
-        .await
-        .map_err(|err| ClusterError::Nats(err.to_string()))
+    if subscribed {
+        // The subscription is registered with NATS before the join is confirmed.
+        inner
+            .nats
+            .flush()
+            .await
+            .map_err(|err| ClusterError::Nats(err.to_string()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

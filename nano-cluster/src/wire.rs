@@ -52,11 +52,35 @@ pub(crate) struct Answer {
     pub(crate) code: i32,
     #[serde(default)]
     pub(crate) msg: String,
-    /// The session's uid and synchronized values after the handler ran.
+    /// The session's uid after the handler ran.
     #[serde(default)]
     pub(crate) uid: Option<i64>,
-    #[serde(default)]
-    pub(crate) synced: Option<Map<String, Value>>,
+    /// Synchronized values the handler set (or changed)...
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub(crate) synced_set: Map<String, Value>,
+    /// ...and removed: merged into the caller's values, so that concurrent changes of other
+    /// keys survive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) synced_removed: Vec<String>,
+}
+
+impl Answer {
+    /// Records how the synchronized values went from `before` to `after`.
+    pub(crate) fn synced_changes(
+        &mut self,
+        before: &Map<String, Value>,
+        after: Map<String, Value>,
+    ) {
+        self.synced_removed = before
+            .keys()
+            .filter(|key| !after.contains_key(*key))
+            .cloned()
+            .collect();
+        self.synced_set = after
+            .into_iter()
+            .filter(|(key, value)| before.get(key) != Some(value))
+            .collect();
+    }
 }
 
 /// Something a backend's handlers did to a client connected to a gate.
@@ -94,4 +118,46 @@ pub(crate) struct Closed {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct GroupPush {
     pub(crate) route: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn answers_carry_only_changed_synced_values() {
+        let before = json!({ "room": "lobby", "name": "ann", "level": 3 });
+        let after = json!({ "room": "arena", "name": "ann", "score": 10 });
+        let mut answer = Answer::default();
+        answer.synced_changes(
+            before.as_object().unwrap(),
+            after.as_object().unwrap().clone(),
+        );
+        assert_eq!(
+            Value::Object(answer.synced_set.clone()),
+            json!({ "room": "arena", "score": 10 })
+        );
+        assert_eq!(answer.synced_removed, ["level"]);
+    }
+
+    #[test]
+    fn frames_round_trip_and_malformed_ones_are_refused() {
+        let event = Event {
+            session: 7,
+            kind: "kick".to_owned(),
+            name: "bye".to_owned(),
+        };
+        let bytes = encode(&event, b"payload");
+        let (decoded, payload) = decode::<Event>(&bytes).unwrap();
+        assert_eq!((decoded.session, &payload[..]), (7, &b"payload"[..]));
+        for bad in [
+            &b""[..],
+            b"\x00\x00",
+            b"\x00\x00\x00\x09{}",
+            b"\x00\x00\x00\x02[]",
+        ] {
+            assert!(decode::<Event>(&Bytes::copy_from_slice(bad)).is_none());
+        }
+    }
 }

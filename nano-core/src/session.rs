@@ -298,6 +298,15 @@ impl Session {
         *lock(&self.inner.synced) = values;
     }
 
+    /// Changes the synchronized values in place, atomically with respect to other changes (how
+    /// a cluster merges the keys another node's handler set or removed).
+    pub fn update_synced(
+        &self,
+        change: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+    ) {
+        change(&mut lock(&self.inner.synced));
+    }
+
     // ---- sending ----
 
     /// Pushes `value` to the client on `route` (e.g. `"onMessage"`).
@@ -335,13 +344,20 @@ impl Session {
     }
 
     /// Queues an already-encoded packet for the client (a cluster relays what another node
-    /// encoded), under the same send-queue policy as [`push`](Self::push).
+    /// encoded). A Response is queued as [`respond`](Self::respond) queues it, never dropped
+    /// for a full queue (the client waits for it); anything else follows the send-queue policy
+    /// of [`push`](Self::push).
     ///
     /// # Errors
     ///
     /// [`SessionError::QueueFull`] or [`SessionError::Closed`].
     pub fn push_packet(&self, packet: EncodedPacket) -> Result<(), SessionError> {
-        self.push_encoded(packet)
+        if !packet.is_response() {
+            return self.push_encoded(packet);
+        }
+        self.inner.outbox.push_always(packet)?;
+        Counters::add(&self.core().counters.messages_out, 1);
+        Ok(())
     }
 
     /// Queues an already-encoded push (a group broadcast encodes once for all members).

@@ -104,6 +104,13 @@ impl EncodedPacket {
         }
     }
 
+    /// Whether this is a Data packet holding a Response message.
+    pub fn is_response(&self) -> bool {
+        self.0.first() == Some(&(super::PacketType::Data as u8))
+            && self.0.get(super::HEADER_LEN).map(|flag| (flag >> 1) & 0x07)
+                == Some(super::MessageType::Response as u8)
+    }
+
     /// The Heartbeat packet, `03 00 00 00` (no allocation).
     pub fn heartbeat() -> Self {
         Self(Bytes::from_static(&[0x03, 0x00, 0x00, 0x00]))
@@ -167,6 +174,8 @@ mod tests {
         };
         let response = EncodedPacket::from_message(&response, None).unwrap();
         assert_eq!(response.clone().compress_route(&dict), response);
+        assert!(response.is_response());
+        assert!(!known.is_response() && !EncodedPacket::heartbeat().is_response());
         assert_eq!(
             EncodedPacket::heartbeat().compress_route(&dict),
             EncodedPacket::heartbeat()
