@@ -444,3 +444,119 @@ async fn a_backend_refuses_calls_beyond_its_limit_at_once() {
     caller.shutdown().await;
     backend.shutdown().await;
 }
+
+/// A backend component that counts the sessions that closed after calling it.
+struct Tracked {
+    closed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[nano_core::component(name = "tracked")]
+impl Tracked {
+    #[nano_core::handler]
+    fn hello(&self, session: &nano_core::Session) -> u64 {
+        let closed = self.closed.clone();
+        session.on_close(move |_| {
+            closed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        session.id()
+    }
+}
+
+/// A call from `gate` for its client `session`, framed as nodes frame it (a big-endian u32
+/// header length, the JSON header, the payload), sent straight to `node`'s call subject.
+async fn call_as_gate(nats: &async_nats::Client, node: &str, gate: &str, session: u64) -> Value {
+    let header = json!({
+        "route": "tracked.hello",
+        "mid": 1,
+        "session": { "gate": gate, "id": session, "uid": null, "synced": {} },
+    })
+    .to_string();
+    let mut frame = (u32::try_from(header.len()).unwrap())
+        .to_be_bytes()
+        .to_vec();
+    frame.extend_from_slice(header.as_bytes());
+    frame.extend_from_slice(b"null");
+    let reply = nats
+        .request(format!("nano.node.{node}.call"), frame.into())
+        .await
+        .expect("the backend answers");
+    let header_len = u32::from_be_bytes(reply.payload[..4].try_into().unwrap()) as usize;
+    serde_json::from_slice(&reply.payload[4..4 + header_len]).unwrap()
+}
+
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stand_ins_end_when_their_gate_forgot_them_and_when_their_node_shuts_down() {
+    use nano_cluster::{Cluster, ClusterConfig, ClusterError};
+    use nano_core::App;
+    use std::sync::atomic::Ordering;
+
+    let nats = Nats::start();
+    let node = |name: &str, audit: Duration| {
+        ClusterConfig::new(nats.url(), name)
+            .audit_interval(audit)
+            .request_timeout(Duration::from_secs(5))
+    };
+    let gate = Cluster::connect(node("gate-x", Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let gate_app = gate.attach(App::builder()).build().unwrap();
+    gate.start(&gate_app).await.unwrap();
+    let mut backends = Vec::new();
+    for (name, audit) in [
+        ("tracked-1", Duration::from_millis(200)),
+        ("tracked-2", Duration::from_secs(60)),
+    ] {
+        let closed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let cluster = Cluster::connect(node(name, audit)).await.unwrap();
+        let app = cluster
+            .attach(App::builder().register(Tracked {
+                closed: closed.clone(),
+            }))
+            .build()
+            .unwrap();
+        cluster.start(&app).await.unwrap();
+        backends.push((cluster, app, closed));
+    }
+    let raw = async_nats::connect(nats.url()).await.unwrap();
+
+    // A stand-in for a client gate-x does not have (its departure was missed): the audit of
+    // tracked-1 asks gate-x, and ends it (its close callback runs).
+    let answer = call_as_gate(&raw, "tracked-1", "gate-x", 77).await;
+    assert_eq!(answer["kind"], "payload");
+    let closed_1 = backends[0].2.clone();
+    until("the audit ended the stand-in", || {
+        closed_1.load(Ordering::SeqCst) == 1
+    })
+    .await;
+
+    // Shutting a node down ends its stand-ins too, and it leaves the cluster at once.
+    let _ = call_as_gate(&raw, "tracked-2", "gate-x", 78).await;
+    let (tracked_2, app_2, closed_2) = backends.pop().unwrap();
+    until("gate-x saw tracked-2", || {
+        gate.nodes().contains_key("tracked-2")
+    })
+    .await;
+    app_2.shutdown().await;
+    tracked_2.shutdown().await;
+    until("tracked-2's stand-in ended", || {
+        closed_2.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    until("gate-x forgot tracked-2", || {
+        !gate.nodes().contains_key("tracked-2")
+    })
+    .await;
+    assert!(matches!(
+        tracked_2.rpc::<_, u64>("tracked.hello", &()).await,
+        Err(ClusterError::Stopped)
+    ));
+    gate.shutdown().await;
+}
