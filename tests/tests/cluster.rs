@@ -80,6 +80,19 @@ async fn next_message(raw: &mut RawConn<TcpStream>) -> Message {
     }
 }
 
+/// Waits (at most 5 s) until the sessions closed on `observer`'s room backend exceed `before`.
+async fn closed_count_rises(observer: &Client, before: u64, failure: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now: u64 = observer.request("room.closed_count", &()).await.unwrap();
+        if now > before {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{failure}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn client(target: &str, backend: &str) -> Client {
     ClientBuilder::new()
         .handshake_user(json!({ "backend": backend }))
@@ -253,36 +266,14 @@ async fn a_gate_and_two_backends_survive_failures() {
         .unwrap();
     let before: u64 = bob.request("room.closed_count", &()).await.unwrap();
     carl.close().await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let now: u64 = bob.request("room.closed_count", &()).await.unwrap();
-        if now > before {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "carl's session was not closed on room-b"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    closed_count_rises(&bob, before, "carl's session was not closed on room-b").await;
 
     // A gate dies and restarts at once (before the others would drop it): the backends end the
     // sessions of its former clients (dora's close callback runs on room-a).
     let before: u64 = ann.request("room.closed_count", &()).await.unwrap();
     drop(gate_2);
     gate_2 = gate(&nats, "gate-2");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let now: u64 = ann.request("room.closed_count", &()).await.unwrap();
-        if now > before {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "dora's session was not closed on room-a"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    closed_count_rises(&ann, before, "dora's session was not closed on room-a").await;
     let fay = client(gate_2.addr("tcp"), "room-a").await;
     let fresh: Value = fay.request("room.whoami", &()).await.unwrap();
     assert_eq!(
