@@ -16,9 +16,9 @@
 //!
 //! Routes on the backends: `room.join` `{"room","name"}`, `room.message` `{"content"}`
 //! (broadcast as `onMessage` `{"name","content"}` to the room), `room.whoami`, `room.login`
-//! `{uid}`, `room.kick` `reason`, `room.closed_count`, `calc.double` `n`, `calc.count` `n` (pushes `onCount` 1..=n,
+//! `{uid}`, `room.kick` `reason`, `room.closed_count`, `room.stats`, `calc.double` `n`, `calc.count` `n` (pushes `onCount` 1..=n,
 //! then answers), `calc.fail`, `calc.whoami`, `echo.ping`
-//! (raw echo). On the gate: `gate.nodes`, `gate.whoami`, `gate.double` `n` (an RPC to
+//! (raw echo). On the gate: `gate.nodes`, `gate.stats`, `gate.whoami`, `gate.double` `n` (an RPC to
 //! `calc.double`), `gate.fail` (an RPC to `calc.fail`), `gate.whoami_remote` (an RPC with the
 //! client's session).
 //!
@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use nano_cluster::{Cluster, ClusterConfig, ClusterError};
+use nano_cluster::{Cluster, ClusterConfig, ClusterError, ClusterStats};
 use nano_core::prelude::*;
 use nano_examples::{Args, init_logging};
 use nano_ws::WsConfig;
@@ -121,6 +121,12 @@ impl Room {
     fn closed_count(&self, _session: &Session) -> u64 {
         self.closed.load(Ordering::SeqCst)
     }
+
+    /// What this backend holds for the cluster (stand-in sessions, groups, ...).
+    #[handler]
+    fn stats(&self, _session: &Session) -> ClusterStats {
+        self.cluster.stats()
+    }
 }
 
 struct Calc {
@@ -184,6 +190,12 @@ impl Gate {
     #[handler]
     fn whoami(&self, session: &Session) -> Value {
         json!({ "id": session.id(), "uid": session.uid(), "node": self.cluster.node() })
+    }
+
+    /// What this gate holds for the cluster (clients seen by other nodes, bindings, ...).
+    #[handler]
+    fn stats(&self, _session: &Session) -> ClusterStats {
+        self.cluster.stats()
     }
 
     #[handler]

@@ -23,6 +23,8 @@
 //!   a timeout.
 //! - **Groups across gates** ([`ClusterGroup`]): one NATS message per broadcast, pushed by each
 //!   node to its own members.
+//! - **Visible state** ([`Cluster::stats`]): peers, clients seen by other nodes, bindings,
+//!   stand-in sessions, calls waiting, local groups; all return to zero when the clients leave.
 //!
 //! # Examples
 //!
@@ -58,9 +60,11 @@ mod error;
 mod group;
 mod local_groups;
 mod registry;
+mod stats;
 mod wire;
 
 pub use cluster::{Cluster, RouteFn};
 pub use config::{ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT};
 pub use error::ClusterError;
 pub use group::ClusterGroup;
+pub use stats::ClusterStats;

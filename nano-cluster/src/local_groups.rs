@@ -33,6 +33,11 @@ pub(crate) struct LocalGroups {
 }
 
 impl LocalGroups {
+    /// How many groups this node has a part of.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.groups).len()
+    }
+
     /// The local part of group `name`, if this node has one.
     pub(crate) fn get(&self, name: &str) -> Option<Group> {
         lock(&self.groups)

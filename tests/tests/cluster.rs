@@ -365,6 +365,46 @@ async fn a_gate_and_two_backends_survive_failures() {
     assert_eq!(after["uid"], 42);
     let doubled: Value = ann.request("gate.double", &6).await.unwrap();
     assert_eq!(doubled["result"], 12);
+
+    // Nothing piles up: once the clients are gone, the gate holds nothing for them (clients,
+    // bindings, the lobby's local part), and each backend only the stand-in of the one client
+    // that asks.
+    for leaving in [&ann, &bob, &fay] {
+        leaving.close().await;
+    }
+    drop(raw);
+    let gate_emptied = async {
+        loop {
+            let stats: Value = probe.request("gate.stats", &()).await.unwrap();
+            if (
+                &stats["clients"],
+                &stats["bound_sessions"],
+                &stats["local_groups"],
+            ) == (&json!(0), &json!(0), &json!(0))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), gate_emptied)
+        .await
+        .expect("the gate still holds state for departed clients");
+    for node in ["room-a", "room-b"] {
+        let last = client(&tcp, node).await;
+        let backend_emptied = async {
+            loop {
+                let stats: Value = last.request("room.stats", &()).await.unwrap();
+                if stats["stand_ins"] == 1 && stats["pending_calls"] == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), backend_emptied)
+            .await
+            .unwrap_or_else(|_| panic!("{node} still holds stand-ins of departed clients"));
+    }
 }
 
 /// A backend whose handler holds its calls until the test lets them go.
@@ -527,6 +567,7 @@ async fn stand_ins_end_when_their_gate_forgot_them_and_when_their_node_shuts_dow
         closed_1.load(Ordering::SeqCst) == 1
     })
     .await;
+    assert_eq!(backends[0].0.stats().stand_ins, 0);
 
     // Shutting a node down ends its stand-ins too, and it leaves the cluster at once.
     let _ = call_as_gate(&raw, "tracked-2", "gate-x", 78).await;
@@ -549,5 +590,7 @@ async fn stand_ins_end_when_their_gate_forgot_them_and_when_their_node_shuts_dow
         tracked_2.rpc::<_, u64>("tracked.hello", &()).await,
         Err(ClusterError::Stopped)
     ));
+    let stats = tracked_2.stats();
+    assert_eq!((stats.stand_ins, stats.pending_calls), (0, 0));
     gate.shutdown().await;
 }

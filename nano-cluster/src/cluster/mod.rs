@@ -30,7 +30,7 @@ use crate::config::is_subject_token;
 use crate::local_groups::{GroupFeed, LocalGroups};
 use crate::registry::{Heartbeat, Registry};
 use crate::wire::{self, Announce, Answer, Call, Closed, Event, GroupPush, SessionInfo};
-use crate::{ClusterConfig, ClusterError, ClusterGroup};
+use crate::{ClusterConfig, ClusterError, ClusterGroup, ClusterStats};
 
 /// Chooses the node that serves `route` for `session` among `candidates` (live nodes serving
 /// it, in name order).
@@ -306,6 +306,19 @@ impl Cluster {
     /// The live peers (other nodes) this node knows, with the number of routes each serves.
     pub fn nodes(&self) -> HashMap<String, usize> {
         lock(&self.inner.registry).nodes()
+    }
+
+    /// What this node holds for the cluster right now.
+    pub fn stats(&self) -> ClusterStats {
+        let inner = &self.inner;
+        ClusterStats {
+            peers: lock(&inner.registry).nodes().len(),
+            clients: lock(&inner.clients).len(),
+            bound_sessions: lock(&inner.bindings).len(),
+            stand_ins: lock(&inner.remotes).len(),
+            pending_calls: lock(&inner.pending).len(),
+            local_groups: inner.groups.len(),
+        }
     }
 
     /// Calls `route` on whichever node serves it (this one included) and returns its answer.
