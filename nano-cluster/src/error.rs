@@ -6,6 +6,9 @@ use nano_core::{GroupError, SerializerError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClusterError {
+    /// A live node already runs under this name: every node needs its own.
+    #[error("node name `{0}` is taken by a running node")]
+    NodeNameTaken(String),
     /// The node name (or subject prefix) is not a single NATS subject token.
     #[error("invalid node name `{0}`: use letters, digits, `-` or `_`")]
     InvalidNode(String),

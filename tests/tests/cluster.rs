@@ -524,7 +524,7 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stand_ins_end_when_their_gate_forgot_them_and_when_their_node_shuts_down() {
+async fn node_names_are_unique_and_stand_ins_end_when_their_gate_forgot_them_or_their_node_stops() {
     use nano_cluster::{Cluster, ClusterConfig, ClusterError};
     use nano_core::App;
     use std::sync::atomic::Ordering;
@@ -557,6 +557,16 @@ async fn stand_ins_end_when_their_gate_forgot_them_and_when_their_node_shuts_dow
         backends.push((cluster, app, closed));
     }
     let raw = async_nats::connect(nats.url()).await.unwrap();
+
+    // A second process under a running node's name is refused.
+    let twin = Cluster::connect(node("gate-x", Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let twin_app = twin.attach(App::builder()).build().unwrap();
+    assert!(matches!(
+        twin.start(&twin_app).await,
+        Err(ClusterError::NodeNameTaken(name)) if name == "gate-x"
+    ));
 
     // A stand-in for a client gate-x does not have (its departure was missed): the audit of
     // tracked-1 asks gate-x, and ends it (its close callback runs).

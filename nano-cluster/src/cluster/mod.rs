@@ -230,12 +230,17 @@ impl Cluster {
     ///
     /// # Errors
     ///
+    /// [`ClusterError::NodeNameTaken`] when a live node already runs under this node's name;
     /// [`ClusterError::Nats`] when subscribing fails.
     pub async fn start(&self, app: &App) -> Result<(), ClusterError> {
         let inner = &self.inner;
         let Some(new_groups) = lock(&inner.new_groups_rx).take() else {
             return Ok(()); // Started already.
         };
+        if inner.name_taken().await {
+            *lock(&inner.new_groups_rx) = Some(new_groups);
+            return Err(ClusterError::NodeNameTaken(inner.config.node.clone()));
+        }
         let subscriptions = match inner.subscribe_all().await {
             Ok(subscriptions) => subscriptions,
             Err(err) => {
@@ -419,6 +424,20 @@ impl Inner {
             inbox: subscribe(format!("node.{node}.in.>")).await?,
             closed: subscribe("sessions.closed".to_owned()).await?,
         })
+    }
+
+    /// Whether a live node already runs under this node's name (it answers for its routes).
+    async fn name_taken(&self) -> bool {
+        let subject = self
+            .config
+            .subject(&format!("node.{}.routes", self.config.node));
+        let request = Request::new().timeout(Some(Duration::from_millis(500)));
+        match self.nats.send_request(subject, request).await {
+            Ok(reply) => serde_json::from_slice::<Announce>(&reply.payload)
+                .is_ok_and(|announce| announce.instance != self.instance),
+            // Nobody answers (or nobody listens): the name is free.
+            Err(_) => false,
+        }
     }
 
     /// Says goodbye (once): the others drop this node at once, and it stops announcing itself.
