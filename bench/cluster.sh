@@ -69,6 +69,6 @@ measured "gate=$gate_pid" "backend=$backend_pid" "NATS=$nats_pid" -- \
 measured "server=$pingpong_pid" -- \
   $bench request --ws ws://127.0.0.1:3359/ --route pingpong.ping "${common[@]}" --tag server=nano-rs-standalone
 measured "gate=$gate_pid" "backend=$backend_pid" "NATS=$nats_pid" -- \
-  $bench request --ws ws://127.0.0.1:3357/ --route echo.ping "${common[@]}" --tag "server=nano-rs-cluster (gate -> NATS -> backend)"
+  $bench request --ws ws://127.0.0.1:3357/nano --route echo.ping "${common[@]}" --tag "server=nano-rs-cluster (gate -> NATS -> backend)"
 $bench report "$runs" BENCHMARKS.md
 echo "appended to $runs; wrote BENCHMARKS.md" >&2

@@ -27,12 +27,8 @@
 
 use std::net::SocketAddr;
 
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
 use nano_core::prelude::*;
-use nano_examples::{Args, http_get, init_logging};
-use nano_ws::WsConfig;
+use nano_examples::{Args, http_get, init_logging, serve_chat_page};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -157,24 +153,6 @@ impl Room {
     }
 }
 
-/// The web page and the browser client, compiled into the binary: no build step, any cwd.
-fn page(file: &str) -> impl IntoResponse + use<> {
-    let (body, kind) = match file {
-        "index.html" => (include_str!("web/index.html"), "text/html; charset=utf-8"),
-        "style.css" => (include_str!("web/style.css"), "text/css; charset=utf-8"),
-        "app.js" => (include_str!("web/app.js"), "text/javascript; charset=utf-8"),
-        "nano-client.js" => (
-            include_str!("../../clients/js/nano-client.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        _ => (
-            include_str!("../../clients/js/protocol.js"),
-            "text/javascript; charset=utf-8",
-        ),
-    };
-    ([(header::CONTENT_TYPE, kind)], body)
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
@@ -190,26 +168,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let tcp = app.listen_tcp(tcp_addr).await?;
 
-    let router = axum::Router::new()
-        .route("/", get(|| async { page("index.html") }))
-        .route("/style.css", get(|| async { page("style.css") }))
-        .route("/app.js", get(|| async { page("app.js") }))
-        .route("/nano-client.js", get(|| async { page("nano-client.js") }))
-        .route("/protocol.js", get(|| async { page("protocol.js") }))
-        .route("/nano", nano_ws::axum::route(app.clone(), WsConfig::new()));
-    let listener = tokio::net::TcpListener::bind(http_addr).await?;
-    let http = listener.local_addr()?;
-    let server = tokio::spawn({
-        let app = app.clone();
-        async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { app.accepting_stopped().await })
-            .await
-        }
-    });
+    let (http, server) = serve_chat_page(&app, http_addr).await?;
     tracing::info!(
         "chat: open http://{http}/ in a browser (WebSocket ws://{http}/nano, TCP {tcp})"
     );

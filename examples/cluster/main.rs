@@ -1,24 +1,34 @@
-//! # cluster: the chat split into a gate and room backends, on NATS
+//! # cluster: the chat split into gates and room backends, on NATS
 //!
 //! ```sh
-//! nats-server -a 127.0.0.1 -p 4222 &                                  # Debian: apt install nats-server
+//! nats-server -a 127.0.0.1 -p 4222 &                # Debian: apt install nats-server
 //! cargo run --example cluster -- --role room --node room-a &
 //! cargo run --example cluster -- --role room --node room-b &
-//! cargo run --example cluster -- --role gate --node gate              # TCP 127.0.0.1:3350, WS :3351
+//! cargo run --example cluster -- --role gate --node gate-1
 //! ```
 //!
-//! The gate accepts clients (TCP and WebSocket) and serves nothing itself but a few `gate.*`
-//! routes; `room.*`, `calc.*` and `echo.*` are served by the room backends and forwarded to
-//! them over NATS. A client stays on one backend (chosen by session id, or by the `backend`
-//! field of its handshake `user` data); rooms are cluster groups, so members on different
-//! backends chat together. Kill a backend: its clients get an error, then continue on the
-//! other; start it again: it rejoins.
+//! Then open <http://127.0.0.1:3351/> (the chat page, served by the gate) in two browser tabs:
+//! each tab's session lives on one of the backends, and they chat in one room. Start a second
+//! gate (`--node gate-2 --tcp 127.0.0.1:3352 --ws 127.0.0.1:3353`) and a tab on
+//! <http://127.0.0.1:3353/> joins the same room. Kill a backend: its clients get an error, then
+//! continue on the other; start it again: it rejoins.
 //!
-//! Routes on the backends: `room.join` `{"room","name"}`, `room.message` `{"content"}`
-//! (broadcast as `onMessage` `{"name","content"}` to the room), `room.whoami`, `room.login`
-//! `{uid}`, `room.kick` `reason`, `room.closed_count`, `room.stats`, `calc.double` `n`, `calc.count` `n` (pushes `onCount` 1..=n,
-//! then answers), `calc.fail`, `calc.whoami`, `echo.ping`
-//! (raw echo). On the gate: `gate.nodes`, `gate.stats`, `gate.whoami`, `gate.double` `n` (an RPC to
+//! The gate accepts clients (TCP on 3350; the page and WebSocket `/nano` on 3351) and serves
+//! nothing itself but a few `gate.*` routes; `room.*`, `calc.*` and `echo.*` are served by the
+//! room backends and forwarded to them over NATS. A client stays on one backend (chosen by
+//! session id, or by the `backend` field of its handshake `user` data); rooms are cluster
+//! groups, so members on different backends and gates chat together.
+//!
+//! Routes on the backends:
+//! - `room.join` `{"name", "room"?}` (the lobby by default): answers, broadcasts `onNewUser`
+//!   `{"name","content"}` to the room, and `onLeave` `{"name"}` when the client leaves;
+//! - `room.message` `{"content"}`: broadcast as `onMessage` `{"name","content"}` to the room;
+//! - `room.whoami`, `room.login` `uid`, `room.kick` `reason`, `room.closed_count`,
+//!   `room.stats`;
+//! - `calc.double` `n`, `calc.count` `n` (pushes `onCount` 1..=n, then answers), `calc.fail`,
+//!   `calc.whoami`; `echo.ping` (raw echo).
+//!
+//! On the gate: `gate.nodes`, `gate.stats`, `gate.whoami`, `gate.double` `n` (an RPC to
 //! `calc.double`), `gate.fail` (an RPC to `calc.fail`), `gate.whoami_remote` (an RPC with the
 //! client's session).
 //!
@@ -35,8 +45,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use nano_cluster::{Cluster, ClusterConfig, ClusterError, ClusterStats};
 use nano_core::prelude::*;
-use nano_examples::{Args, init_logging};
-use nano_ws::WsConfig;
+use nano_examples::{Args, init_logging, serve_chat_page};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -44,8 +53,14 @@ use serde_json::{Value, json};
 
 #[derive(Deserialize)]
 struct Join {
+    /// The chat page does not name a room: it joins the lobby.
+    #[serde(default = "lobby")]
     room: String,
     name: String,
+}
+
+fn lobby() -> String {
+    "lobby".to_owned()
 }
 
 #[derive(Deserialize)]
@@ -74,9 +89,13 @@ impl Room {
                 &json!({ "content": format!("{} joined", join.name), "name": join.name }),
             )
             .await;
-        let closed = self.closed.clone();
+        // When the client leaves (on whichever gate), tell the room.
+        let (closed, name) = (self.closed.clone(), join.name.clone());
         session.on_close(move |_| {
             closed.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let _ = room.broadcast("onLeave", &json!({ "name": name })).await;
+            });
         });
         Ok(json!({ "code": 0, "result": "success", "node": self.cluster.node() }))
     }
@@ -242,7 +261,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .register(Gate {
                 cluster: cluster.clone(),
             })
-            .push_routes(["onMessage", "onNewUser", "onCount"])
+            .push_routes(["onMessage", "onNewUser", "onLeave", "onCount"])
             .handshake_validator(|handshake, session| async move {
                 if let Some(backend) = handshake.user.get("backend").and_then(Value::as_str) {
                     let _ = session.set_synced("backend", backend);
@@ -252,9 +271,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let app = cluster.attach(builder).build()?;
         cluster.start(&app).await?;
         let tcp = app.listen_tcp(args.addr("--tcp", "127.0.0.1:3350")).await?;
-        let ws =
-            nano_ws::listen(&app, args.addr("--ws", "127.0.0.1:3351"), WsConfig::new()).await?;
-        tracing::info!("cluster gate {node}: TCP {tcp}, WebSocket ws://{ws}/");
+        // The chat page and the WebSocket endpoint (`/nano`), as in the chat example.
+        let (ws, _page) = serve_chat_page(&app, args.addr("--ws", "127.0.0.1:3351")).await?;
+        tracing::info!(
+            "cluster gate {node}: TCP {tcp}, chat page http://{ws}/, WebSocket ws://{ws}/nano"
+        );
         println!("cluster listening tcp={tcp} ws={ws}");
         app
     } else {

@@ -6,6 +6,10 @@
 
 use std::net::SocketAddr;
 
+mod chat_page;
+
+pub use chat_page::serve_chat_page;
+
 /// Command-line flags of an example: `--name value` pairs and bare `--flags`.
 #[derive(Debug, Clone)]
 pub struct Args {

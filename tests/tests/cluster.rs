@@ -109,7 +109,7 @@ async fn a_gate_and_two_backends_survive_failures() {
     let gate_1 = gate(&nats, "gate-1");
     let mut gate_2 = gate(&nats, "gate-2");
     let tcp = gate_1.addr("tcp").to_owned();
-    let ws = format!("ws://{}/", gate_1.addr("ws"));
+    let ws = format!("ws://{}/nano", gate_1.addr("ws"));
     let probe = Client::connect(&tcp).await.unwrap();
     wait_for_nodes(
         &probe,
