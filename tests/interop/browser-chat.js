@@ -2,18 +2,20 @@
 // playwright-core): two users join, one talks, the other sees it; one leaves, the other sees
 // the leave. Prints what happened as one JSON line and saves a screenshot.
 //
-//   node browser-chat.js <http://host:port/> <screenshot.png>
+//   node browser-chat.js <http://host:port/> <screenshot.png> [<bob's http://host:port/>]
+//
+// bob's page may come from another server (another gate of a cluster); alice's by default.
 'use strict';
 
 const { chromium } = require('playwright-core');
 
-const [url, screenshot] = process.argv.slice(2);
+const [url, screenshot, bobUrl = url] = process.argv.slice(2);
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
-async function join(browser, name) {
+async function join(browser, name, pageUrl) {
   const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
   page.on('pageerror', (err) => process.stderr.write(`[${name}] page error: ${err.message}\n`));
-  await page.goto(url);
+  await page.goto(pageUrl);
   await page.fill('#name', name);
   await page.click('#join');
   await page.waitForSelector('#chat-view:not([hidden])', { timeout: 10000 });
@@ -38,9 +40,9 @@ const texts = (page, selector) => page.$$eval(selector, (items) => items.map((it
   });
   const result = {};
   try {
-    const alice = await join(browser, 'alice');
-    const bob = await join(browser, 'bob');
-    await alice.waitForFunction(() => document.querySelector('#members').textContent.includes('bob'));
+    const alice = await join(browser, 'alice', url);
+    const bob = await join(browser, 'bob', bobUrl);
+    await alice.waitForFunction(() => document.querySelector('#messages').textContent.includes('bob'));
     result.aliceMembers = await texts(alice, '#members li');
     result.bobMembers = await texts(bob, '#members li');
 

@@ -1,7 +1,7 @@
 //! The chat example in a real browser: headless Chromium (Debian's `chromium`, installed by the
 //! test command) drives two chat pages through playwright-core. Both join, one sends a message,
 //! the other shows it; one closes, the other shows the leave. A screenshot is saved as
-//! `target/browser-chat.png`.
+//! `target/browser-chat.png`. The same with the cluster example, each page from another gate.
 
 use nano_tests::{examples, node};
 use serde_json::{Value, json};
@@ -51,4 +51,72 @@ fn two_browser_pages_chat_and_see_each_other_leave() {
     );
     assert_eq!(seen["bobMembersAfterLeave"], json!(["bob (you)"]), "{seen}");
     assert!(screenshot.exists(), "screenshot saved");
+}
+
+/// The cluster example's chat in a real browser: alice's page comes from one gate, bob's from
+/// another; the room is a cluster group held by room backends behind them.
+#[test]
+fn browser_pages_on_two_gates_of_a_cluster_chat() {
+    let nats = nano_tests::nats::Nats::start();
+    let url = nats.url();
+    let cluster = |role: &str, name: &str| {
+        let mut args = vec!["--role", role, "--node", name, "--nats", url.as_str()];
+        if role == "gate" {
+            args.extend(["--tcp", "127.0.0.1:0", "--ws", "127.0.0.1:0"]);
+        }
+        examples::start("cluster", &args)
+    };
+    let _backends = [cluster("room", "room-a"), cluster("room", "room-b")];
+    let gates = [cluster("gate", "gate-1"), cluster("gate", "gate-2")];
+    // Wait until both gates know both backends.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for gate in &gates {
+        runtime.block_on(async {
+            let probe = nano_client::Client::connect(gate.addr("tcp"))
+                .await
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let nodes: Vec<String> = probe.request("gate.nodes", &()).await.unwrap();
+                if nodes
+                    .iter()
+                    .filter(|node| node.starts_with("room-"))
+                    .count()
+                    == 2
+                {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the gate sees {nodes:?}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        });
+    }
+    let screenshot = examples::target_dir()
+        .parent()
+        .expect("target")
+        .join("browser-cluster-chat.png");
+    let output = node::run_script(
+        "browser-chat.js",
+        &[
+            &format!("http://{}/", gates[0].addr("ws")),
+            &screenshot.display().to_string(),
+            &format!("http://{}/", gates[1].addr("ws")),
+        ],
+        b"",
+    );
+    let seen: Value =
+        serde_json::from_str(output.trim()).unwrap_or_else(|_| panic!("bad output: {output}"));
+    assert!(
+        seen["bobMessages"].to_string().contains("alicehello bob"),
+        "bob, on the other gate, sees alice's message: {seen}"
+    );
+    assert!(
+        seen["bobAfterLeave"]
+            .to_string()
+            .contains("alice left the room"),
+        "{seen}"
+    );
 }
