@@ -63,6 +63,8 @@ mod registry;
 mod stats;
 mod wire;
 
+/// The NATS client nano-cluster is built on, for [`Cluster::with_client`] (same version).
+pub use async_nats;
 pub use cluster::{Cluster, RouteFn};
 pub use config::{ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT};
 pub use error::ClusterError;

@@ -440,10 +440,16 @@ async fn a_backend_refuses_calls_beyond_its_limit_at_once() {
         .build()
         .unwrap();
     backend.start(&backend_app).await.unwrap();
-    let caller = Cluster::connect(
-        ClusterConfig::new(nats.url(), "caller").request_timeout(Duration::from_secs(20)),
+    // The caller brings its own NATS client (as an application with credentials or TLS would).
+    let own_client = async_nats::ConnectOptions::new()
+        .max_reconnects(None)
+        .connect(nats.url())
+        .await
+        .unwrap();
+    let caller = Cluster::with_client(
+        ClusterConfig::new("", "caller").request_timeout(Duration::from_secs(20)),
+        own_client,
     )
-    .await
     .unwrap();
     let caller_app = caller.attach(App::builder()).build().unwrap();
     caller.start(&caller_app).await.unwrap();

@@ -169,6 +169,35 @@ impl Cluster {
             .connect(config.nats_url.as_str())
             .await
             .map_err(|err| ClusterError::Nats(err.to_string()))?;
+        Self::with_client(config, nats)
+    }
+
+    /// Uses a NATS client the application connected itself: with credentials, TLS, or any
+    /// other [`async_nats::ConnectOptions`]; the URL in `config` is then unused. Give it
+    /// unlimited reconnects (`max_reconnects(None)`) so that the node survives NATS restarts,
+    /// as [`connect`](Self::connect) does.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use nano_cluster::{Cluster, ClusterConfig};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let nats = async_nats::ConnectOptions::with_user_and_password("game".into(), "secret".into())
+    ///     .max_reconnects(None)
+    ///     .connect("nats://nats.internal:4222")
+    ///     .await?;
+    /// let cluster = Cluster::with_client(ClusterConfig::new("", "room-1"), nats)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::InvalidNode`] for a node name that is not one NATS subject token.
+    pub fn with_client(config: ClusterConfig, nats: Client) -> Result<Cluster, ClusterError> {
+        if !is_subject_token(&config.node) || !is_subject_token(&config.prefix) {
+            return Err(ClusterError::InvalidNode(config.node));
+        }
         let (new_groups, new_groups_rx) = mpsc::unbounded_channel();
         Ok(Cluster {
             inner: Arc::new(Inner {
