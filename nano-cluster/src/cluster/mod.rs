@@ -123,6 +123,9 @@ fn random_u64() -> u64 {
 /// failover), and the answers, pushes and kicks of that node come back to the client through
 /// this one. Nodes find each other by announcing themselves; there is no master.
 ///
+/// `Cluster` is a cheap handle (clone it into components). The node runs until
+/// [`shutdown`](Self::shutdown), even when every handle is dropped.
+///
 /// # Examples
 ///
 /// ```no_run
