@@ -20,8 +20,9 @@
 //! groups, so members on different backends and gates chat together.
 //!
 //! Routes on the backends:
-//! - `room.join` `{"name", "room"?}` (the lobby by default): answers, broadcasts `onNewUser`
-//!   `{"name","content"}` to the room, and `onLeave` `{"name"}` when the client leaves;
+//! - `room.join` `{"name", "room"?}` (the lobby by default): pushes `onMembers` `{"members"}`
+//!   (names, from every gate) to the joiner, broadcasts `onNewUser` `{"name","content"}` to
+//!   the room, answers, and broadcasts `onLeave` `{"name"}` when the client leaves;
 //! - `room.message` `{"content"}`: broadcast as `onMessage` `{"name","content"}` to the room;
 //! - `room.whoami`, `room.login` `uid`, `room.kick` `reason`, `room.closed_count`,
 //!   `room.stats`;
@@ -83,6 +84,19 @@ impl Room {
         room.add(session)
             .await
             .map_err(|err| HandlerError::bad_request(err.to_string()))?;
+        // Who is in the room, on every gate (the joiner's own name reaches its gate with this
+        // handler's answer, so it is added here).
+        let mut members: Vec<String> = room
+            .members()
+            .await
+            .map_err(|err| HandlerError::new(503, err.to_string()))?
+            .into_iter()
+            .filter_map(|member| member.synced.get("name")?.as_str().map(str::to_owned))
+            .chain([join.name.clone()])
+            .collect();
+        members.sort();
+        members.dedup();
+        let _ = session.push("onMembers", &json!({ "members": members }));
         let _ = room
             .broadcast(
                 "onNewUser",
@@ -261,7 +275,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .register(Gate {
                 cluster: cluster.clone(),
             })
-            .push_routes(["onMessage", "onNewUser", "onLeave", "onCount"])
+            .push_routes(["onMembers", "onMessage", "onNewUser", "onLeave", "onCount"])
             .handshake_validator(|handshake, session| async move {
                 if let Some(backend) = handshake.user.get("backend").and_then(Value::as_str) {
                     let _ = session.set_synced("backend", backend);

@@ -1,10 +1,14 @@
 //! [`ClusterGroup`]: a group whose members may be connected to any node.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use async_nats::Request;
 use bytes::Bytes;
+use futures_util::future::join_all;
 use nano_core::{GroupError, Session, TransportKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::ClusterError;
 use crate::cluster::Inner;
@@ -37,6 +41,46 @@ impl std::fmt::Debug for ClusterGroup {
             .field("name", &self.name)
             .finish()
     }
+}
+
+/// A member of a cluster group, as the node its client is connected to sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClusterMember {
+    /// The node the member's client is connected to.
+    pub node: String,
+    /// The session's id (unique in the cluster).
+    pub session: u64,
+    /// The uid bound to the session, if any.
+    pub uid: Option<i64>,
+    /// The session's synchronized values (a player's name, say).
+    pub synced: Map<String, Value>,
+}
+
+/// The members of `inner`'s local part of group `name`.
+fn local_members(inner: &Inner, name: &str) -> Vec<ClusterMember> {
+    inner.groups.get(name).map_or_else(Vec::new, |group| {
+        group
+            .members()
+            .iter()
+            .map(|session| ClusterMember {
+                node: inner.config.node().to_owned(),
+                session: session.id(),
+                uid: session.uid(),
+                synced: session.synced(),
+            })
+            .collect()
+    })
+}
+
+/// Answers another node's question: the members of a group connected here.
+pub(crate) async fn answer_members(inner: &Inner, message: &async_nats::Message) {
+    let Some(reply) = message.reply.clone() else {
+        return;
+    };
+    let name = String::from_utf8_lossy(&message.payload);
+    let members = serde_json::to_vec(&local_members(inner, &name)).unwrap_or_default();
+    inner.publish(reply.to_string(), members.into()).await;
 }
 
 impl ClusterGroup {
@@ -93,6 +137,43 @@ impl ClusterGroup {
         }
         self.inner.groups.leave(&self.name, session)?;
         Ok(())
+    }
+
+    /// Every member on every node: this node's, and those of each live peer, asked
+    /// concurrently (a peer that does not answer within a second is left out, with a warning).
+    ///
+    /// A member's synchronized values are as its client's node has them: values a handler
+    /// sets during the call that asks reach that node with the handler's answer.
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::InvalidGroup`].
+    pub async fn members(&self) -> Result<Vec<ClusterMember>, ClusterError> {
+        self.check_name()?;
+        let inner = &self.inner;
+        let peers = inner.peers();
+        let asks = peers.iter().map(|peer| async move {
+            let subject = inner.config.subject(&format!("node.{peer}.members"));
+            let request = Request::new()
+                .payload(Bytes::from(self.name.clone()))
+                .timeout(Some(
+                    inner.config.request_timeout.min(Duration::from_secs(1)),
+                ));
+            match inner.nats.send_request(subject, request).await {
+                Ok(reply) => {
+                    serde_json::from_slice::<Vec<ClusterMember>>(&reply.payload).unwrap_or_default()
+                }
+                Err(err) => {
+                    tracing::warn!(%peer, error = %err, group = %self.name, "members not known");
+                    Vec::new()
+                }
+            }
+        });
+        let mut members = local_members(inner, &self.name);
+        for answer in join_all(asks).await {
+            members.extend(answer);
+        }
+        Ok(members)
     }
 
     /// Members connected to this node.

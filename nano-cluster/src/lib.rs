@@ -50,9 +50,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Order: what a backend's handler pushes to a client, to it alone or to a cluster group it is
-//! in, reaches it before that handler's response, as on a single node; relayed pushes use the
-//! gate's route dictionary.
+//! Order: what a backend's handler pushes to its caller reaches it before that handler's
+//! response, as on a single node, and relayed pushes use the gate's route dictionary. Cluster
+//! group broadcasts are ordered among themselves, not with the handler's own pushes and
+//! response.
 
 mod cluster;
 mod config;
@@ -68,5 +69,5 @@ pub use async_nats;
 pub use cluster::{Cluster, RouteFn};
 pub use config::{ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT};
 pub use error::ClusterError;
-pub use group::ClusterGroup;
+pub use group::{ClusterGroup, ClusterMember};
 pub use stats::ClusterStats;

@@ -109,6 +109,13 @@ fn browser_pages_on_two_gates_of_a_cluster_chat() {
     );
     let seen: Value =
         serde_json::from_str(output.trim()).unwrap_or_else(|_| panic!("bad output: {output}"));
+    // Each sees the other in the member list: the room spans both gates.
+    assert_eq!(
+        seen["aliceMembers"],
+        json!(["alice (you)", "bob"]),
+        "{seen}"
+    );
+    assert_eq!(seen["bobMembers"], json!(["alice", "bob (you)"]), "{seen}");
     assert!(
         seen["bobMessages"].to_string().contains("alicehello bob"),
         "bob, on the other gate, sees alice's message: {seen}"

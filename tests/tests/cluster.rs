@@ -222,28 +222,34 @@ async fn a_gate_and_two_backends_survive_failures() {
         }
     }
 
-    // The same holds for a cluster-group broadcast: joining the lobby, a client hears its own
-    // arrival (`onNewUser`, sent by the join handler) before the join's response.
-    let on_new_user = hello
+    // Joining the lobby: the member list (pushed to the joiner by the handler) comes before the
+    // join's response; the room's `onNewUser` broadcast travels apart, before or after it.
+    let on_members = hello
         .sys
         .as_ref()
         .and_then(|sys| sys.dict.as_ref())
-        .and_then(|dict| dict.code("onNewUser"))
-        .expect("the gate's dictionary has onNewUser");
+        .and_then(|dict| dict.code("onMembers"))
+        .expect("the gate's dictionary has onMembers");
     raw.request(10, "room.join", r#"{"room":"lobby","name":"gus"}"#)
         .await;
-    match next_message(&mut raw).await {
-        Message::Push { route, payload } => {
-            assert_eq!(route, Route::Code(on_new_user));
-            let arrival: Value = serde_json::from_slice(&payload).unwrap();
-            assert_eq!(arrival["name"], "gus");
+    let mut members = None;
+    let mut broadcast = false;
+    loop {
+        match next_message(&mut raw).await {
+            Message::Push { route, payload } if route == Route::Code(on_members) => {
+                members = Some(serde_json::from_slice::<Value>(&payload).unwrap());
+            }
+            Message::Push { .. } => broadcast = true,
+            Message::Response { id: 10, .. } => break,
+            other => panic!("unexpected {other:?}"),
         }
-        other => panic!("expected onNewUser before the response, got {other:?}"),
     }
-    assert!(matches!(
-        next_message(&mut raw).await,
-        Message::Response { id: 10, .. }
-    ));
+    let members = members.expect("onMembers before the response");
+    assert_eq!(members, json!({ "members": ["ann", "bob", "dora", "gus"] }));
+    if !broadcast {
+        let arrival = next_message(&mut raw).await;
+        assert!(matches!(arrival, Message::Push { .. }), "{arrival:?}");
+    }
 
     // A kick from a backend reaches the client through its gate.
     let eve = client(&ws, "room-b").await;

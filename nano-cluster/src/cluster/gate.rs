@@ -192,10 +192,9 @@ impl Inner {
     /// What other nodes send this node: answers to its calls, and what their handlers do to
     /// its clients, handled one by one in arrival order.
     ///
-    /// Cluster-group broadcasts are handled by the same task, before inbox messages that are
-    /// ready at the same time: async-nats hands a connection's messages to their subscriptions
-    /// in arrival order, so a broadcast a backend's handler sent before its answer is waiting
-    /// when the answer is, and its members here get it before the response.
+    /// Cluster-group broadcasts are pushed by the same task, taking turns with the inbox (a
+    /// flood of either does not starve the other). They come on their own subscriptions, so
+    /// they are in order among themselves but not with the inbox's events and answers.
     pub(super) async fn serve_inbox(
         self: Arc<Self>,
         mut inbox: async_nats::Subscriber,
@@ -207,7 +206,6 @@ impl Inner {
         let mut groups = SelectAll::new();
         loop {
             let message = tokio::select! {
-                biased;
                 () = self.stop.cancelled() => return,
                 Some(subscription) = new_groups.recv() => {
                     groups.push(subscription);

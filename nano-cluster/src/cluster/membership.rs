@@ -125,6 +125,7 @@ impl Inner {
         mut leaves: async_nats::Subscriber,
         mut route_asks: async_nats::Subscriber,
         mut audits: async_nats::Subscriber,
+        mut member_asks: async_nats::Subscriber,
     ) {
         loop {
             tokio::select! {
@@ -140,6 +141,7 @@ impl Inner {
                     }
                 }
                 Some(message) = audits.next() => self.answer_audit(&message).await,
+                Some(message) = member_asks.next() => crate::group::answer_members(&self, &message).await,
                 Some(message) = hellos.next() => {
                     let Ok(hello) = serde_json::from_slice::<Announce>(&message.payload) else { continue };
                     if hello.node == self.config.node {

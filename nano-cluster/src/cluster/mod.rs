@@ -287,13 +287,14 @@ impl Cluster {
             leaves,
             route_asks,
             audits,
+            member_asks,
             calls,
             inbox,
             closed,
         } = subscriptions;
         let this = inner.clone();
         tokio::spawn(async move {
-            this.membership(announces, hellos, leaves, route_asks, audits)
+            this.membership(announces, hellos, leaves, route_asks, audits, member_asks)
                 .await;
         });
         let this = inner.clone();
@@ -428,6 +429,7 @@ struct Subscriptions {
     leaves: async_nats::Subscriber,
     route_asks: async_nats::Subscriber,
     audits: async_nats::Subscriber,
+    member_asks: async_nats::Subscriber,
     calls: async_nats::Subscriber,
     inbox: async_nats::Subscriber,
     closed: async_nats::Subscriber,
@@ -448,6 +450,7 @@ impl Inner {
             leaves: subscribe("leave".to_owned()).await?,
             route_asks: subscribe(format!("node.{node}.routes")).await?,
             audits: subscribe(format!("node.{node}.sessions")).await?,
+            member_asks: subscribe(format!("node.{node}.members")).await?,
             calls: subscribe(format!("node.{node}.call")).await?,
             // Events for this node's clients and answers to its calls share one
             // subscription, so that they are handled in the order they were sent: a
@@ -482,6 +485,11 @@ impl Inner {
             .await;
         let _ = self.nats.flush().await;
         tracing::info!(node = %self.config.node, "left the cluster");
+    }
+
+    /// The live peers' names.
+    pub(crate) fn peers(&self) -> Vec<String> {
+        lock(&self.registry).nodes().into_keys().collect()
     }
 
     pub(crate) fn app(&self) -> Result<&App, ClusterError> {
