@@ -16,41 +16,9 @@ fn two_browser_pages_chat_and_see_each_other_leave() {
         "headless Chromium is missing: install Debian's `chromium` (./scripts/test.sh does)"
     );
     let chat = examples::start("chat", &["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"]);
-    let http = chat.addr("http");
-    let screenshot = examples::target_dir()
-        .parent()
-        .expect("target")
-        .join("browser-chat.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let output = node::run_script(
-        "browser-chat.js",
-        &[
-            &format!("http://{http}/"),
-            &screenshot.display().to_string(),
-        ],
-        b"",
-    );
-    let seen: Value =
-        serde_json::from_str(output.trim()).unwrap_or_else(|_| panic!("bad output: {output}"));
-    assert_eq!(
-        seen["aliceMembers"],
-        json!(["alice (you)", "bob"]),
-        "{seen}"
-    );
-    assert_eq!(seen["bobMembers"], json!(["alice", "bob (you)"]), "{seen}");
-    let bob_messages = seen["bobMessages"].to_string();
-    assert!(
-        bob_messages.contains("alicehello bob"),
-        "bob sees alice's message: {seen}"
-    );
-    assert!(
-        seen["bobAfterLeave"]
-            .to_string()
-            .contains("alice left the room"),
-        "{seen}"
-    );
+    let url = format!("http://{}/", chat.addr("http"));
+    let seen = chat_in_two_pages(&url, &url, "browser-chat.png");
     assert_eq!(seen["bobMembersAfterLeave"], json!(["bob (you)"]), "{seen}");
-    assert!(screenshot.exists(), "screenshot saved");
 }
 
 /// The cluster example's chat in a real browser: alice's page comes from one gate, bob's from
@@ -94,22 +62,29 @@ fn browser_pages_on_two_gates_of_a_cluster_chat() {
             }
         });
     }
+    chat_in_two_pages(
+        &format!("http://{}/", gates[0].addr("ws")),
+        &format!("http://{}/", gates[1].addr("ws")),
+        "browser-cluster-chat.png",
+    );
+}
+
+/// Alice (on `alice_url`'s page) and bob (on `bob_url`'s) join; each sees the other in the
+/// member list; alice talks, bob sees it; alice leaves, bob sees that. Saves a screenshot of
+/// bob's page as `target/<screenshot>` and returns what the pages showed.
+fn chat_in_two_pages(alice_url: &str, bob_url: &str, screenshot: &str) -> Value {
     let screenshot = examples::target_dir()
         .parent()
         .expect("target")
-        .join("browser-cluster-chat.png");
+        .join(screenshot);
+    let _ = std::fs::remove_file(&screenshot);
     let output = node::run_script(
         "browser-chat.js",
-        &[
-            &format!("http://{}/", gates[0].addr("ws")),
-            &screenshot.display().to_string(),
-            &format!("http://{}/", gates[1].addr("ws")),
-        ],
+        &[alice_url, &screenshot.display().to_string(), bob_url],
         b"",
     );
     let seen: Value =
         serde_json::from_str(output.trim()).unwrap_or_else(|_| panic!("bad output: {output}"));
-    // Each sees the other in the member list: the room spans both gates.
     assert_eq!(
         seen["aliceMembers"],
         json!(["alice (you)", "bob"]),
@@ -118,7 +93,7 @@ fn browser_pages_on_two_gates_of_a_cluster_chat() {
     assert_eq!(seen["bobMembers"], json!(["alice", "bob (you)"]), "{seen}");
     assert!(
         seen["bobMessages"].to_string().contains("alicehello bob"),
-        "bob, on the other gate, sees alice's message: {seen}"
+        "bob sees alice's message: {seen}"
     );
     assert!(
         seen["bobAfterLeave"]
@@ -126,4 +101,6 @@ fn browser_pages_on_two_gates_of_a_cluster_chat() {
             .contains("alice left the room"),
         "{seen}"
     );
+    assert!(screenshot.exists(), "screenshot saved");
+    seen
 }
