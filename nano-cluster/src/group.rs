@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::ClusterError;
 use crate::cluster::Inner;
-use crate::wire::{self, Event, GroupPush};
+use crate::wire::{self, Event, GroupPush, Held};
 
 /// A group across the cluster: every node keeps the members connected to it, and a
 /// broadcast is published once on NATS and pushed by each node to its own members.
@@ -110,6 +110,7 @@ impl ClusterGroup {
                     session: session.id(),
                     kind: "join".to_owned(),
                     name: self.name.clone(),
+                    key: String::new(),
                 };
                 self.inner.confirm_event(&gate, &event).await
             }
@@ -130,6 +131,7 @@ impl ClusterGroup {
                     session: session.id(),
                     kind: "leave".to_owned(),
                     name: self.name.clone(),
+                    key: String::new(),
                 };
                 self.inner.send_event(&gate, &event).await;
             }
@@ -206,8 +208,47 @@ impl ClusterGroup {
     /// [`ClusterError::InvalidGroup`].
     pub async fn broadcast_raw(&self, route: &str, payload: Bytes) -> Result<(), ClusterError> {
         self.check_name()?;
+        let inner = &self.inner;
+        let subject = inner.config.subject(&format!("group.{}", self.name));
+        // From a handler running for a client of another node: the broadcast goes out through
+        // that session's relay, in order with the handler's pushes and answer, and its gate
+        // holds it until the release that follows (same publisher, so it arrives first).
+        if let Some(session) = nano_core::remote::dispatched_session()
+            && let Some((gate, ordered)) = inner.ordered_for(&session)
+        {
+            let key = inner.broadcast_key();
+            let push = GroupPush {
+                route: route.to_owned(),
+                held: Some(Held {
+                    gate: gate.clone(),
+                    key: key.clone(),
+                }),
+            };
+            let release = Event {
+                session: session.id(),
+                kind: "release".to_owned(),
+                name: self.name.clone(),
+                key,
+            };
+            let held = (subject.into(), wire::encode(&push, &payload));
+            if ordered.send(held).await.is_ok() {
+                let release = (
+                    inner.inbox(&gate, "event").into(),
+                    wire::encode(&release, &[]),
+                );
+                let _ = ordered.send(release).await;
+                return Ok(());
+            }
+            // The relay has ended (the client left): its gate holds nothing; send it plainly.
+            return self.publish_plain(route, payload).await;
+        }
+        self.publish_plain(route, payload).await
+    }
+
+    async fn publish_plain(&self, route: &str, payload: Bytes) -> Result<(), ClusterError> {
         let push = GroupPush {
             route: route.to_owned(),
+            held: None,
         };
         let subject = self.inner.config.subject(&format!("group.{}", self.name));
         self.inner

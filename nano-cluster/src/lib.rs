@@ -50,10 +50,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Order: what a backend's handler pushes to its caller reaches it before that handler's
-//! response, as on a single node, and relayed pushes use the gate's route dictionary. Cluster
-//! group broadcasts are ordered among themselves, not with the handler's own pushes and
-//! response.
+//! Order: what a backend's handler pushes to its caller, directly or by a cluster-group
+//! broadcast, reaches it in the handler's order and before that handler's response, as on a
+//! single node (not for actor components' broadcasts); relayed pushes use the gate's route
+//! dictionary.
 
 mod cluster;
 mod config;

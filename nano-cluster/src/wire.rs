@@ -88,10 +88,13 @@ impl Answer {
 pub(crate) struct Event {
     pub(crate) session: u64,
     /// `packet` (the payload is an encoded packet), `kick`, `close`, `join` or `leave` (a
-    /// cluster group, named in `name`).
+    /// cluster group, named in `name`), or `release` (push the broadcast `key` to group `name`
+    /// now: it was held so as to keep its place among the session's pushes and answers).
     pub(crate) kind: String,
     #[serde(default)]
     pub(crate) name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) key: String,
 }
 
 /// A node's announcement: in full (with its routes) when it starts, when another node starts
@@ -118,6 +121,18 @@ pub(crate) struct Closed {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct GroupPush {
     pub(crate) route: String,
+    /// Set when a handler broadcast on behalf of a client of `gate`: that gate holds the
+    /// broadcast until the `release` event with this key, which follows the handler's earlier
+    /// pushes and precedes its answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) held: Option<Held>,
+}
+
+/// Where and under which key a broadcast is held (see [`GroupPush::held`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Held {
+    pub(crate) gate: String,
+    pub(crate) key: String,
 }
 
 #[cfg(test)]
@@ -147,6 +162,7 @@ mod tests {
             session: 7,
             kind: "kick".to_owned(),
             name: "bye".to_owned(),
+            key: String::new(),
         };
         let bytes = encode(&event, b"payload");
         let (decoded, payload) = decode::<Event>(&bytes).unwrap();

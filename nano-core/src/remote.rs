@@ -16,6 +16,18 @@ use crate::protocol::EncodedPacket;
 use crate::service::Dispatch;
 use crate::{App, Call, HandlerError, Session};
 
+tokio::task_local! {
+    /// The session whose call [`App::dispatch`] is running on this task.
+    static DISPATCHED: Session;
+}
+
+/// The session of the call that [`App::dispatch`] is running on this task, if any (not in
+/// actor components, whose handlers run on the actor's task). A cluster uses it to send what a
+/// handler does on a session's behalf (a group broadcast) in order with that call's answer.
+pub fn dispatched_session() -> Option<Session> {
+    DISPATCHED.try_with(Session::clone).ok()
+}
+
 /// A boxed future of a handler's reply.
 pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send + 'static>>;
 
@@ -119,13 +131,20 @@ impl App {
                 "handler for `{route}` panicked"
             )))
         };
-        match std::panic::catch_unwind(AssertUnwindSafe(|| entry.endpoint.call(entry.index, call)))
-        {
+        let dispatched = session.clone();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            DISPATCHED.sync_scope(dispatched.clone(), || {
+                entry.endpoint.call(entry.index, call)
+            })
+        })) {
             Ok(Dispatch::Ready(reply)) => Some(Box::pin(std::future::ready(reply))),
             Ok(Dispatch::Pending(future)) => Some(Box::pin(
-                AssertUnwindSafe(future)
-                    .catch_unwind()
-                    .map(move |result| result.unwrap_or_else(|_| panicked())),
+                DISPATCHED.scope(
+                    dispatched,
+                    AssertUnwindSafe(future)
+                        .catch_unwind()
+                        .map(move |result| result.unwrap_or_else(|_| panicked())),
+                ),
             )),
             Err(_) => Some(Box::pin(std::future::ready(panicked()))),
         }

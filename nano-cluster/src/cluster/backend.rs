@@ -132,6 +132,26 @@ impl Inner {
         Some((session, answers))
     }
 
+    /// Backend side: the client's node and the ordered outlet (the relay) of the stand-in
+    /// `session`, if it is one.
+    pub(crate) fn ordered_for(
+        &self,
+        session: &Session,
+    ) -> Option<(String, mpsc::Sender<(async_nats::Subject, Bytes)>)> {
+        let gate = self.gate_of(session)?;
+        let answers = lock(&self.remotes)
+            .get(&(gate.clone(), session.id()))?
+            .answers
+            .clone();
+        Some((gate, answers))
+    }
+
+    /// A key for a held broadcast, unique in the cluster (node, run, counter).
+    pub(crate) fn broadcast_key(&self) -> String {
+        let seq = self.next_call.fetch_add(1, Ordering::Relaxed);
+        format!("{}.{:x}.{seq}", self.config.node, self.instance)
+    }
+
     /// Backend side: a client left its node; end its stand-in here.
     pub(super) async fn serve_closed(self: Arc<Self>, mut closed: async_nats::Subscriber) {
         loop {
@@ -280,6 +300,7 @@ pub(super) async fn relay(
             session: id,
             kind: kind.to_owned(),
             name,
+            key: String::new(),
         };
         let _ = nats
             .publish(events.clone(), wire::encode(&event, &payload))

@@ -37,6 +37,69 @@ impl Drop for PendingGuard<'_> {
     }
 }
 
+/// How long a held broadcast waits for its release at most (a release lost with its publisher).
+const HOLD_AT_MOST: Duration = Duration::from_secs(1);
+
+/// Held broadcasts beyond which the oldest go out without waiting.
+const MAX_HELD: usize = 10_000;
+
+/// Cluster-group broadcasts held until their release (see `GroupPush::held`).
+#[derive(Default)]
+pub(super) struct Holding {
+    held: HashMap<String, HeldBroadcast>,
+}
+
+struct HeldBroadcast {
+    group: nano_core::Group,
+    route: String,
+    payload: Bytes,
+    since: std::time::Instant,
+}
+
+impl Holding {
+    fn hold(&mut self, key: String, group: nano_core::Group, route: String, payload: Bytes) {
+        let since = std::time::Instant::now();
+        self.held.insert(
+            key,
+            HeldBroadcast {
+                group,
+                route,
+                payload,
+                since,
+            },
+        );
+        if self.held.len() > MAX_HELD {
+            self.flush(|_| true);
+        }
+    }
+
+    /// Pushes the broadcast held under `key`, if any.
+    fn release(&mut self, key: &str) {
+        if let Some(held) = self.held.remove(key) {
+            let _ = held.group.broadcast_raw(held.route, held.payload);
+        }
+    }
+
+    /// Pushes the broadcasts that waited too long for their release.
+    fn expire(&mut self) {
+        if !self.held.is_empty() {
+            self.flush(|held| held.since.elapsed() >= HOLD_AT_MOST);
+        }
+    }
+
+    fn flush(&mut self, due: impl Fn(&HeldBroadcast) -> bool) {
+        let keys: Vec<String> = self
+            .held
+            .iter()
+            .filter(|(_, held)| due(held))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in keys {
+            self.release(&key);
+        }
+    }
+}
+
 impl Inner {
     /// Picks (and remembers) the node serving `route` for `session`.
     pub(super) fn choose(&self, session: &Session, route: &str) -> Option<String> {
@@ -204,7 +267,9 @@ impl Inner {
         let answers = self.inbox(&self.config.node, &format!("answer.{:x}.", self.instance));
         let group_prefix = self.config.subject("group.");
         let mut groups = SelectAll::new();
+        let mut holding = Holding::default();
         loop {
+            holding.expire();
             let message = tokio::select! {
                 () = self.stop.cancelled() => return,
                 Some(subscription) = new_groups.recv() => {
@@ -212,10 +277,12 @@ impl Inner {
                     continue;
                 }
                 Some(message) = groups.next(), if !groups.is_empty() => {
-                    self.group_broadcast(&group_prefix, &message);
+                    self.group_broadcast(&group_prefix, &message, &mut holding);
                     continue;
                 }
                 message = inbox.next() => match message { Some(message) => message, None => return },
+                // Nothing else comes: a held broadcast still goes out in time.
+                () = tokio::time::sleep(HOLD_AT_MOST), if !holding.held.is_empty() => continue,
             };
             if let Some(id) = message.subject.strip_prefix(answers.as_str()) {
                 if let Ok(id) = id.parse() {
@@ -226,6 +293,27 @@ impl Inner {
             let Some((event, payload)) = wire::decode::<Event>(&message.payload) else {
                 continue;
             };
+            if event.kind == "release" {
+                // A held broadcast's turn: it arrived before this release (same publisher), so
+                // it is held already or waiting in its group's feed.
+                if self.groups.get(&event.name).is_some() {
+                    let deadline = tokio::time::Instant::now() + HOLD_AT_MOST;
+                    while !holding.held.contains_key(&event.key) {
+                        let message = tokio::select! {
+                            biased;
+                            Some(subscription) = new_groups.recv() => {
+                                groups.push(subscription);
+                                continue;
+                            }
+                            Some(message) = groups.next(), if !groups.is_empty() => message,
+                            () = tokio::time::sleep_until(deadline) => break,
+                        };
+                        self.group_broadcast(&group_prefix, &message, &mut holding);
+                    }
+                }
+                holding.release(&event.key);
+                continue;
+            }
             let session = lock(&self.clients).get(&event.session).cloned();
             // Confirm events that ask for it (group joins), with what went wrong if anything.
             let confirm = message.reply.clone();
@@ -271,15 +359,29 @@ impl Inner {
     }
 
     /// A broadcast to a cluster group, pushed to the group's members on this node.
-    pub(super) fn group_broadcast(&self, group_prefix: &str, message: &async_nats::Message) {
+    pub(super) fn group_broadcast(
+        &self,
+        group_prefix: &str,
+        message: &async_nats::Message,
+        holding: &mut Holding,
+    ) {
         let Some(name) = message.subject.strip_prefix(group_prefix) else {
             return;
         };
         let Some(group) = self.groups.get(name) else {
             return;
         };
-        if let Some((push, payload)) = wire::decode::<GroupPush>(&message.payload) {
-            let _ = group.broadcast_raw(push.route, payload);
+        let Some((push, payload)) = wire::decode::<GroupPush>(&message.payload) else {
+            return;
+        };
+        match push.held {
+            // Sent by a handler for one of this node's clients: wait for its release.
+            Some(held) if held.gate == self.config.node => {
+                holding.hold(held.key, group, push.route, payload);
+            }
+            _ => {
+                let _ = group.broadcast_raw(push.route, payload);
+            }
         }
     }
 
