@@ -102,6 +102,15 @@ impl ClusterConfig {
         self
     }
 
+    /// Checks the node name and prefix: each must be one NATS subject token.
+    pub(crate) fn check(&self) -> Result<(), crate::ClusterError> {
+        if is_subject_token(&self.node) && is_subject_token(&self.prefix) {
+            Ok(())
+        } else {
+            Err(crate::ClusterError::InvalidNode(self.node.clone()))
+        }
+    }
+
     pub(crate) fn subject(&self, rest: &str) -> String {
         format!("{}.{rest}", self.prefix)
     }

@@ -106,12 +106,7 @@ impl ClusterGroup {
         match self.inner.gate_of(session) {
             Some(gate) => {
                 // Waits for the client's node to have joined (and subscribed).
-                let event = Event {
-                    session: session.id(),
-                    kind: "join".to_owned(),
-                    name: self.name.clone(),
-                    key: String::new(),
-                };
+                let event = Event::new(session.id(), "join", self.name.clone());
                 self.inner.confirm_event(&gate, &event).await
             }
             None => crate::local_groups::join(&self.inner, &self.name, session).await,
@@ -127,12 +122,7 @@ impl ClusterGroup {
         self.check_name()?;
         if session.transport() == TransportKind::Remote {
             if let Some(gate) = self.inner.gate_of(session) {
-                let event = Event {
-                    session: session.id(),
-                    kind: "leave".to_owned(),
-                    name: self.name.clone(),
-                    key: String::new(),
-                };
+                let event = Event::new(session.id(), "leave", self.name.clone());
                 self.inner.send_event(&gate, &event).await;
             }
             return Ok(());
@@ -225,10 +215,8 @@ impl ClusterGroup {
                 }),
             };
             let release = Event {
-                session: session.id(),
-                kind: "release".to_owned(),
-                name: self.name.clone(),
                 key,
+                ..Event::new(session.id(), "release", self.name.clone())
             };
             let held = (subject.into(), wire::encode(&push, &payload));
             if ordered.send(held).await.is_ok() {

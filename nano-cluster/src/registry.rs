@@ -105,6 +105,11 @@ impl Registry {
             .is_some_and(|peer| peer.routes.contains(route))
     }
 
+    /// How many live peers there are.
+    pub(crate) fn len(&self) -> usize {
+        self.peers.len()
+    }
+
     /// Every live node and the number of routes it serves.
     pub(crate) fn nodes(&self) -> HashMap<String, usize> {
         self.peers

@@ -97,6 +97,18 @@ pub(crate) struct Event {
     pub(crate) key: String,
 }
 
+impl Event {
+    /// An event of `kind` for `session` (a group's `name`, or a kick's reason).
+    pub(crate) fn new(session: u64, kind: &str, name: impl Into<String>) -> Self {
+        Self {
+            session,
+            kind: kind.to_owned(),
+            name: name.into(),
+            key: String::new(),
+        }
+    }
+}
+
 /// A node's announcement: in full (with its routes) when it starts, when another node starts
 /// and when asked; as a heartbeat (without routes) every second. A node's routes do not change
 /// while it runs, so heartbeats stay small however many routes and nodes there are.
@@ -158,12 +170,7 @@ mod tests {
 
     #[test]
     fn frames_round_trip_and_malformed_ones_are_refused() {
-        let event = Event {
-            session: 7,
-            kind: "kick".to_owned(),
-            name: "bye".to_owned(),
-            key: String::new(),
-        };
+        let event = Event::new(7, "kick", "bye".to_owned());
         let bytes = encode(&event, b"payload");
         let (decoded, payload) = decode::<Event>(&bytes).unwrap();
         assert_eq!((decoded.session, &payload[..]), (7, &b"payload"[..]));

@@ -36,11 +36,16 @@ impl Inner {
 
     pub(super) async fn refuse_busy(&self, message: &async_nats::Message) {
         if let Some(reply_to) = &message.reply {
-            let (answer, payload) =
-                reply_to_answer(Reply::Error(HandlerError::new(503, "node busy")));
-            self.publish(reply_to.to_string(), wire::encode(&answer, &payload))
+            self.answer_error(reply_to, HandlerError::new(503, "node busy"))
                 .await;
         }
+    }
+
+    /// Answers a call with `error` at once, without running it.
+    async fn answer_error(&self, reply_to: &async_nats::Subject, error: HandlerError) {
+        let (answer, payload) = reply_to_answer(Reply::Error(error));
+        self.publish(reply_to.to_string(), wire::encode(&answer, &payload))
+            .await;
     }
 
     pub(super) async fn serve_call(&self, message: async_nats::Message) {
@@ -51,15 +56,12 @@ impl Inner {
             return;
         };
         let Ok(app) = self.app() else { return };
-        let (session, answers) = match &call.session {
+        let (session, outlet) = match &call.session {
             Some(info) => match self.stand_in(app, info) {
-                Some((session, answers)) => (session, Some(answers)),
+                Some((session, outlet)) => (session, Some(outlet)),
                 None => {
-                    let (answer, payload) = reply_to_answer(Reply::Error(HandlerError::new(
-                        410,
-                        format!("session {} is closed", info.id),
-                    )));
-                    self.publish(reply_to.to_string(), wire::encode(&answer, &payload))
+                    let closed = format!("session {} is closed", info.id);
+                    self.answer_error(&reply_to, HandlerError::new(410, closed))
                         .await;
                     return;
                 }
@@ -81,8 +83,8 @@ impl Inner {
         let answer = (reply_to, wire::encode(&answer, &payload));
         // A session's answer goes out after the pushes its handler queued (same publisher,
         // same inbox on the client's node: they arrive in order).
-        let unsent = match answers {
-            Some(answers) => answers.send(answer).await.err().map(|err| err.0),
+        let unsent = match outlet {
+            Some(outlet) => outlet.send(answer).await.err().map(|err| err.0),
             None => Some(answer),
         };
         if let Some((reply_to, answer)) = unsent {
@@ -91,17 +93,13 @@ impl Inner {
     }
 
     /// Backend side: the local stand-in for a client of another node (created on first use),
-    /// and the queue its answers go out through.
-    pub(super) fn stand_in(
-        &self,
-        app: &App,
-        info: &SessionInfo,
-    ) -> Option<(Session, mpsc::Sender<(async_nats::Subject, Bytes)>)> {
+    /// and its outlet: what goes out in order after its pushes (answers, held broadcasts).
+    pub(super) fn stand_in(&self, app: &App, info: &SessionInfo) -> Option<(Session, Outlet)> {
         let key = (info.gate.clone(), info.id);
-        let (session, answers) = {
+        let (session, outlet) = {
             let mut remotes = lock(&self.remotes);
             match remotes.get(&key) {
-                Some(remote) => (remote.session.clone(), remote.answers.clone()),
+                Some(remote) => (remote.session.clone(), remote.outlet.clone()),
                 None if lock(&self.departed).contains_key(&key) || self.stop.is_cancelled() => {
                     return None;
                 }
@@ -110,18 +108,18 @@ impl Inner {
                     let session = remote.session().clone();
                     session.set(GATE_KEY, info.gate.clone());
                     let finish = Arc::new(Notify::new());
-                    let (answers, queued) = mpsc::channel(ANSWER_QUEUE);
+                    let (outlet, queued) = mpsc::channel(OUTLET_QUEUE);
                     remotes.insert(
                         key,
                         Remote {
                             session: session.clone(),
                             finish: finish.clone(),
-                            answers: answers.clone(),
+                            outlet: outlet.clone(),
                         },
                     );
                     let events = self.inbox(&info.gate, "event");
                     tokio::spawn(relay(remote, queued, finish, self.nats.clone(), events));
-                    (session, answers)
+                    (session, outlet)
                 }
             }
         };
@@ -129,21 +127,18 @@ impl Inner {
             let _ = session.bind(uid);
         }
         session.replace_synced(info.synced.clone());
-        Some((session, answers))
+        Some((session, outlet))
     }
 
     /// Backend side: the client's node and the ordered outlet (the relay) of the stand-in
     /// `session`, if it is one.
-    pub(crate) fn ordered_for(
-        &self,
-        session: &Session,
-    ) -> Option<(String, mpsc::Sender<(async_nats::Subject, Bytes)>)> {
+    pub(crate) fn ordered_for(&self, session: &Session) -> Option<(String, Outlet)> {
         let gate = self.gate_of(session)?;
-        let answers = lock(&self.remotes)
+        let outlet = lock(&self.remotes)
             .get(&(gate.clone(), session.id()))?
-            .answers
+            .outlet
             .clone();
-        Some((gate, answers))
+        Some((gate, outlet))
     }
 
     /// A key for a held broadcast, unique in the cluster (node, run, counter).
@@ -263,12 +258,13 @@ impl Inner {
     }
 }
 
-/// Backend side: carries what a stand-in's handlers send (pushes, kicks, closing, answers)
+/// Backend side: carries what a stand-in's handlers send (pushes, kicks, closing, then what
+/// comes through its outlet: answers, held broadcasts and their releases)
 /// to the client's node, in the order they were sent, until the client's node says the
 /// session is over.
 pub(super) async fn relay(
     mut remote: nano_core::remote::RemoteSession,
-    mut answers: mpsc::Receiver<(async_nats::Subject, Bytes)>,
+    mut outlet: mpsc::Receiver<(async_nats::Subject, Bytes)>,
     finish: Arc<Notify>,
     nats: Client,
     events: String,
@@ -291,17 +287,12 @@ pub(super) async fn relay(
                     continue;
                 }
             },
-            Some((reply_to, answer)) = answers.recv() => {
-                let _ = nats.publish(reply_to, answer).await;
+            Some((subject, message)) = outlet.recv() => {
+                let _ = nats.publish(subject, message).await;
                 continue;
             }
         };
-        let event = Event {
-            session: id,
-            kind: kind.to_owned(),
-            name,
-            key: String::new(),
-        };
+        let event = Event::new(id, kind, name);
         let _ = nats
             .publish(events.clone(), wire::encode(&event, &payload))
             .await;

@@ -180,16 +180,9 @@ impl Inner {
                 answer_to_reply(answer, payload)
             }
             Err(err) => {
-                // Nobody listening means the node is gone: forget it now rather than when its
-                // heartbeats stop counting (the session's next message then chooses again). A
-                // timeout keeps the binding: the handler may still be running there, and the
-                // session's state is there.
-                if matches!(err, ClusterError::Unavailable(_)) {
-                    if lock(&self.registry).remove(&node) {
-                        tracing::warn!(%node, "node dropped: it no longer listens");
-                    }
-                    self.node_gone(&node);
-                }
+                // `call` forgot a node nobody listens on (the session's next message chooses
+                // again); a timeout keeps the binding: the handler may still be running there,
+                // and the session's state is there.
                 tracing::warn!(%node, route, error = %err, "forwarding failed");
                 Reply::Error(HandlerError::new(
                     503,
@@ -231,11 +224,16 @@ impl Inner {
             .publish_with_reply(subject, reply, wire::encode(call, payload))
             .await
             .map_err(|err| ClusterError::Nats(err.to_string()))?;
-        match tokio::time::timeout(self.config.request_timeout, answered).await {
+        let result = match tokio::time::timeout(self.config.request_timeout, answered).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(ClusterError::Nats("the answer was lost".to_owned())),
             Err(_) => Err(ClusterError::Timeout(node.to_owned())),
+        };
+        if matches!(result, Err(ClusterError::Unavailable(_))) {
+            // Forget it now rather than when its heartbeats stop counting.
+            self.forget_node(node, "it no longer listens");
         }
+        result
     }
 
     /// Hands an answer (or NATS's "no responders") to the call waiting for it.
@@ -256,8 +254,8 @@ impl Inner {
     /// its clients, handled one by one in arrival order.
     ///
     /// Cluster-group broadcasts are pushed by the same task, taking turns with the inbox (a
-    /// flood of either does not starve the other). They come on their own subscriptions, so
-    /// they are in order among themselves but not with the inbox's events and answers.
+    /// flood of either does not starve the other). They come on their own subscriptions; a
+    /// broadcast held for one of this node's clients waits for its `release` in the inbox.
     pub(super) async fn serve_inbox(
         self: Arc<Self>,
         mut inbox: async_nats::Subscriber,
@@ -314,48 +312,47 @@ impl Inner {
                 holding.release(&event.key);
                 continue;
             }
-            let session = lock(&self.clients).get(&event.session).cloned();
+            let outcome = self.apply_event(event, payload).await;
             // Confirm events that ask for it (group joins), with what went wrong if anything.
-            let confirm = message.reply.clone();
-            let Some(session) = session else {
-                if let Some(reply) = confirm {
-                    let gone = format!("session {} is closed", event.session);
-                    self.publish(reply.to_string(), gone.into()).await;
-                }
-                continue;
-            };
-            let mut outcome = String::new();
-            match event.kind.as_str() {
-                "packet" => match EncodedPacket::from_wire(payload) {
-                    Ok(packet) => {
-                        // Encoded on the backend without this node's dictionary.
-                        let packet = match self.app.get() {
-                            Some(app) => packet.compress_route(app.dict()),
-                            None => packet,
-                        };
-                        let _ = session.push_packet(packet);
-                    }
-                    Err(err) => tracing::warn!(error = %err, "malformed packet from a backend"),
-                },
-                "kick" => session.kick(event.name),
-                "close" => session.close(),
-                "join" => {
-                    if let Err(err) = crate::local_groups::join(&self, &event.name, &session).await
-                    {
-                        outcome = err.to_string();
-                    }
-                }
-                "leave" => {
-                    if let Err(err) = self.groups.leave(&event.name, &session) {
-                        outcome = err.to_string();
-                    }
-                }
-                other => tracing::debug!(kind = other, "unknown cluster event"),
-            }
-            if let Some(reply) = confirm {
+            if let Some(reply) = message.reply {
                 self.publish(reply.to_string(), outcome.into()).await;
             }
         }
+    }
+
+    /// What a backend's handler did to one of this node's clients; returns what went wrong,
+    /// if anything (for events that ask for a confirmation).
+    async fn apply_event(self: &Arc<Self>, event: Event, payload: Bytes) -> String {
+        let Some(session) = lock(&self.clients).get(&event.session).cloned() else {
+            return format!("session {} is closed", event.session);
+        };
+        match event.kind.as_str() {
+            "packet" => match EncodedPacket::from_wire(payload) {
+                Ok(packet) => {
+                    // Encoded on the backend without this node's dictionary.
+                    let packet = match self.app.get() {
+                        Some(app) => packet.compress_route(app.dict()),
+                        None => packet,
+                    };
+                    let _ = session.push_packet(packet);
+                }
+                Err(err) => tracing::warn!(error = %err, "malformed packet from a backend"),
+            },
+            "kick" => session.kick(event.name),
+            "close" => session.close(),
+            "join" => {
+                if let Err(err) = crate::local_groups::join(self, &event.name, &session).await {
+                    return err.to_string();
+                }
+            }
+            "leave" => {
+                if let Err(err) = self.groups.leave(&event.name, &session) {
+                    return err.to_string();
+                }
+            }
+            other => tracing::debug!(kind = other, "unknown cluster event"),
+        }
+        String::new()
     }
 
     /// A broadcast to a cluster group, pushed to the group's members on this node.

@@ -144,27 +144,23 @@ impl Inner {
                 Some(message) = member_asks.next() => crate::group::answer_members(&self, &message).await,
                 Some(message) = hellos.next() => {
                     let Ok(hello) = serde_json::from_slice::<Announce>(&message.payload) else { continue };
-                    if hello.node == self.config.node {
-                        if hello.instance != self.instance {
-                            tracing::error!(
-                                node = %hello.node,
-                                "another process runs under this node's name: give every node its own"
-                            );
-                        }
-                        continue;
+                    let other = hello.node != self.config.node;
+                    if other {
+                        // A node (re)starting: whatever this node kept for its earlier life
+                        // (its clients' stand-ins, sessions bound to it) is over.
+                        tracing::info!(node = %hello.node, "node started");
+                        self.node_gone(&hello.node);
                     }
-                    // A node (re)starting: whatever this node kept for its earlier life (its
-                    // clients' stand-ins, sessions bound to it) is over.
-                    tracing::info!(node = %hello.node, "node started");
-                    self.node_gone(&hello.node);
+                    // A hello is a full announcement too (and checks the name is this run's).
                     self.announced(hello);
-                    self.announce(true).await;
+                    if other {
+                        self.announce(true).await;
+                    }
                 }
                 Some(message) = leaves.next() => {
                     let Ok(announce) = serde_json::from_slice::<Announce>(&message.payload) else { continue };
-                    if announce.node != self.config.node && lock(&self.registry).remove(&announce.node) {
-                        tracing::info!(node = %announce.node, "node left");
-                        self.node_gone(&announce.node);
+                    if announce.node != self.config.node {
+                        self.forget_node(&announce.node, "it left");
                     }
                 }
                 else => return,

@@ -6,8 +6,7 @@ mod backend;
 mod gate;
 mod membership;
 
-use backend::reply_to_answer;
-use gate::{Forwarder, apply_answer_to};
+use gate::{Forwarder, answer_to_reply, apply_answer_to};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +25,6 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::is_subject_token;
 use crate::local_groups::{GroupFeed, LocalGroups};
 use crate::registry::{Heartbeat, Registry};
 use crate::wire::{self, Announce, Answer, Call, Closed, Event, GroupPush, SessionInfo};
@@ -45,8 +43,13 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// How many answers to one stand-in session's calls may wait behind its pushes.
-const ANSWER_QUEUE: usize = 16;
+/// How many messages (answers, held broadcasts) may wait in a stand-in's outlet behind its
+/// pushes.
+const OUTLET_QUEUE: usize = 16;
+
+/// A stand-in's outlet: messages to publish (subject, bytes) in order after the pushes its
+/// handlers queued before them.
+type Outlet = mpsc::Sender<(async_nats::Subject, Bytes)>;
 
 /// Session ids per audit request (8 bytes or so each, far below NATS's payload limit).
 const AUDIT_CHUNK: usize = 1_000;
@@ -55,8 +58,7 @@ const AUDIT_CHUNK: usize = 1_000;
 struct Remote {
     session: Session,
     finish: Arc<Notify>,
-    /// Answers to this session's calls, sent after the pushes its handlers queued before.
-    answers: mpsc::Sender<(async_nats::Subject, Bytes)>,
+    outlet: Outlet,
 }
 
 /// A call to another node waiting for its answer.
@@ -163,9 +165,7 @@ impl Cluster {
     /// [`ClusterError::InvalidNode`] for a node name that is not one NATS subject token;
     /// [`ClusterError::Nats`] when the NATS server cannot be reached.
     pub async fn connect(config: ClusterConfig) -> Result<Cluster, ClusterError> {
-        if !is_subject_token(&config.node) || !is_subject_token(&config.prefix) {
-            return Err(ClusterError::InvalidNode(config.node));
-        }
+        config.check()?;
         let nats = async_nats::ConnectOptions::new()
             .name(format!("nano-rs {}", config.node))
             .max_reconnects(None)
@@ -198,9 +198,7 @@ impl Cluster {
     ///
     /// [`ClusterError::InvalidNode`] for a node name that is not one NATS subject token.
     pub fn with_client(config: ClusterConfig, nats: Client) -> Result<Cluster, ClusterError> {
-        if !is_subject_token(&config.node) || !is_subject_token(&config.prefix) {
-            return Err(ClusterError::InvalidNode(config.node));
-        }
+        config.check()?;
         let (new_groups, new_groups_rx) = mpsc::unbounded_channel();
         Ok(Cluster {
             inner: Arc::new(Inner {
@@ -350,7 +348,7 @@ impl Cluster {
     pub fn stats(&self) -> ClusterStats {
         let inner = &self.inner;
         ClusterStats {
-            peers: lock(&inner.registry).nodes().len(),
+            peers: lock(&inner.registry).len(),
             clients: lock(&inner.clients).len(),
             bound_sessions: lock(&inner.bindings).len(),
             stand_ins: lock(&inner.remotes).len(),
@@ -518,7 +516,7 @@ impl Inner {
             return Err(ClusterError::SessionClosed(session.id()));
         }
         let payload = app.serializer().serialize(value)?;
-        let (answer, body) = if app.serves(route) {
+        let reply = if app.serves(route) {
             let stand_in;
             let session = match session {
                 Some(session) => session,
@@ -527,11 +525,10 @@ impl Inner {
                     stand_in.session()
                 }
             };
-            let reply = match app.dispatch(session, route, 1, payload) {
+            match app.dispatch(session, route, 1, payload) {
                 Some(future) => future.await,
                 None => return Err(ClusterError::NoNode(route.to_owned())),
-            };
-            reply_to_answer(reply)
+            }
         } else {
             let node = match session {
                 Some(session) => self.choose(session, route),
@@ -551,28 +548,28 @@ impl Inner {
                 mid: 1,
                 session: session.map(|s| self.session_info(s)),
             };
-            let (answer, body) = match self.call(&node, &call, &payload).await {
-                Ok(answered) => answered,
-                Err(err) => {
-                    if matches!(err, ClusterError::Unavailable(_)) {
-                        lock(&self.registry).remove(&node);
-                        self.node_gone(&node);
-                    }
-                    return Err(err);
-                }
-            };
+            let (answer, body) = self.call(&node, &call, &payload).await?;
             if let Some(session) = session {
                 apply_answer_to(session, &answer);
             }
-            (answer, body)
+            answer_to_reply(answer, body)
         };
-        match answer.kind.as_str() {
-            "error" => Err(ClusterError::Remote {
-                code: answer.code,
-                message: answer.msg,
+        match reply {
+            Reply::Payload(body) => Ok(app.serializer().deserialize(&body)?),
+            Reply::Error(error) => Err(ClusterError::Remote {
+                code: error.code(),
+                message: error.message().to_owned(),
             }),
-            "payload" => Ok(app.serializer().deserialize(&body)?),
             _ => Ok(app.serializer().deserialize(b"null")?),
         }
+    }
+
+    /// Forgets `node` at once (it left, or nobody listens on its subject any more): what
+    /// this node kept for it ends too. `why` is logged when the node was known.
+    pub(crate) fn forget_node(&self, node: &str, why: &str) {
+        if lock(&self.registry).remove(node) {
+            tracing::info!(%node, "node dropped: {why}");
+        }
+        self.node_gone(node);
     }
 }
