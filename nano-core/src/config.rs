@@ -73,6 +73,17 @@ pub struct Config {
     /// Send the route dictionary in the handshake and compress dictionary routes both ways.
     /// Default: `true`.
     pub use_dictionary: bool,
+    /// The listen backlog of the TCP listeners the app binds ([`App::listen_tcp`],
+    /// [`App::bind_listener`], and nano-ws's `listen`): how many connections the kernel may
+    /// hold completed but not yet accepted. When thousands of clients reconnect at once (a
+    /// restart, a network blip), a short queue overflows and clients wait out SYN
+    /// retransmits (1 s, then 3 s, ...). `None` asks for the system's maximum, which the
+    /// kernel caps at its own limit (`net.core.somaxconn` on Linux: 4,096 on current kernels;
+    /// `kern.ipc.somaxconn` on macOS and the BSDs). Default: `None` (the system's maximum).
+    ///
+    /// [`App::listen_tcp`]: crate::App::listen_tcp
+    /// [`App::bind_listener`]: crate::App::bind_listener
+    pub listen_backlog: Option<u32>,
     /// The id of the app's first session; later ones count up from it (0 counts as 1). Ids stay
     /// below 2^53 so that JavaScript clients read them exactly. A cluster gives each node its
     /// own range, so that session ids are unique across nodes. Default: 1.
@@ -92,6 +103,7 @@ impl Default for Config {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             rate_limit: Some(DEFAULT_RATE_LIMIT),
             use_dictionary: true,
+            listen_backlog: None,
             first_session_id: 1,
         }
     }

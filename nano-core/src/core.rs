@@ -38,16 +38,47 @@ pub(crate) struct Core {
     pub(crate) next_session_id: AtomicU64,
 }
 
+/// Everything a [`Core`] is made of, by name: what an app's builder settled on.
+#[derive(Clone)]
+pub(crate) struct CoreSettings {
+    pub(crate) serializer: Serializer,
+    pub(crate) dict: RouteDict,
+    pub(crate) outbound: Pipeline,
+    pub(crate) error_body: ErrorBodyFn,
+    pub(crate) on_session_closed: Vec<SessionHook>,
+    pub(crate) send_queue_capacity: usize,
+    pub(crate) slow_consumer: SlowConsumerPolicy,
+    /// The first session id (0 counts as 1, beyond 2^53 - 1 as 2^53 - 1).
+    pub(crate) first_session_id: u64,
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        Self {
+            serializer: Serializer::Json,
+            dict: RouteDict::new(),
+            outbound: Pipeline::new(),
+            error_body: Arc::new(default_error_body),
+            on_session_closed: Vec::new(),
+            send_queue_capacity: crate::config::DEFAULT_SEND_QUEUE_CAPACITY,
+            slow_consumer: SlowConsumerPolicy::Drop,
+            first_session_id: 1,
+        }
+    }
+}
+
 impl Core {
-    pub(crate) fn new(
-        serializer: Serializer,
-        dict: RouteDict,
-        outbound: Pipeline,
-        error_body: ErrorBodyFn,
-        on_session_closed: Vec<SessionHook>,
-        send_queue_capacity: usize,
-        slow_consumer: SlowConsumerPolicy,
-    ) -> Self {
+    pub(crate) fn new(settings: CoreSettings) -> Self {
+        let CoreSettings {
+            serializer,
+            dict,
+            outbound,
+            error_body,
+            on_session_closed,
+            send_queue_capacity,
+            slow_consumer,
+            first_session_id,
+        } = settings;
         Self {
             serializer,
             dict,
@@ -57,14 +88,8 @@ impl Core {
             on_session_closed,
             send_queue_capacity,
             slow_consumer,
-            next_session_id: AtomicU64::new(1),
+            next_session_id: AtomicU64::new(first_session_id.clamp(1, MAX_SESSION_ID)),
         }
-    }
-
-    /// Counts session ids from `first` (0 counts as 1, beyond 2^53 - 1 as 2^53 - 1).
-    pub(crate) fn with_first_session_id(mut self, first: u64) -> Self {
-        self.next_session_id = AtomicU64::new(first.clamp(1, MAX_SESSION_ID));
-        self
     }
 
     /// A fresh session id: unique within the app, below 2^53 so JavaScript reads it exactly.
@@ -89,15 +114,7 @@ impl Core {
 
 impl Default for Core {
     fn default() -> Self {
-        Self::new(
-            Serializer::Json,
-            RouteDict::new(),
-            Pipeline::new(),
-            Arc::new(default_error_body),
-            Vec::new(),
-            crate::config::DEFAULT_SEND_QUEUE_CAPACITY,
-            SlowConsumerPolicy::Drop,
-        )
+        Self::new(CoreSettings::default())
     }
 }
 
@@ -116,16 +133,10 @@ mod tests {
     use super::*;
 
     fn core_from(first_session_id: u64) -> Core {
-        Core::new(
-            Serializer::Json,
-            RouteDict::new(),
-            Pipeline::new(),
-            Arc::new(default_error_body),
-            Vec::new(),
-            1,
-            SlowConsumerPolicy::Drop,
-        )
-        .with_first_session_id(first_session_id)
+        Core::new(CoreSettings {
+            first_session_id,
+            ..CoreSettings::default()
+        })
     }
 
     #[test]

@@ -73,15 +73,19 @@ mod component;
 mod config;
 mod connection;
 mod core;
+mod dispatch;
 mod error;
 mod error_body;
 mod group;
 mod handler;
+mod handshake;
+mod host;
 mod metrics;
 mod outbox;
 mod pipeline;
 pub mod protocol;
 pub mod remote;
+mod routes;
 mod scheduler;
 mod serializer;
 mod service;
@@ -95,7 +99,7 @@ pub mod transport;
 pub mod __private;
 
 pub use actor::{ActorHandle, InvokeError};
-pub use app::{App, AppBuilder, HandshakeRejection, ShutdownHandle};
+pub use app::{App, AppBuilder, ShutdownHandle};
 pub use call::Call;
 pub use component::{
     Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, PayloadKind, RouteMeta,
@@ -109,6 +113,7 @@ pub use error::Error;
 pub use error_body::ErrorBody;
 pub use group::{Broadcast, Group, GroupError};
 pub use handler::{Deferred, HandlerError, Reply};
+pub use handshake::HandshakeRejection;
 pub use metrics::Metrics;
 pub use outbox::SlowConsumerPolicy;
 pub use pipeline::Pipeline;

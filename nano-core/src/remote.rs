@@ -3,33 +3,44 @@
 //! whose client is connected to another node.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 
-use crate::handler::Reply;
+use crate::Session;
 use crate::outbox::CloseRequest;
 use crate::protocol::EncodedPacket;
-use crate::service::Dispatch;
-use crate::{App, Call, HandlerError, Session};
+use crate::service::HandlerFuture;
 
 tokio::task_local! {
     /// The session whose call [`App::dispatch`] is running on this task.
     static DISPATCHED: Session;
 }
 
-/// The session of the call that [`App::dispatch`] is running on this task, if any (not in
-/// actor components, whose handlers run on the actor's task). A cluster uses it to send what a
-/// handler does on a session's behalf (a group broadcast) in order with that call's answer.
+/// The session of the call that [`App::dispatch`](crate::App::dispatch) is running on this
+/// task, if any (not in actor components, whose handlers run on the actor's task). A cluster
+/// uses it to send what a handler does on a session's behalf (a group broadcast) in order with
+/// that call's answer.
 pub fn dispatched_session() -> Option<Session> {
     DISPATCHED.try_with(Session::clone).ok()
 }
 
-/// A boxed future of a handler's reply.
-pub type ReplyFuture = Pin<Box<dyn Future<Output = Reply> + Send + 'static>>;
+/// Runs `f` (which starts a handler) with `session` as the [`dispatched_session`].
+pub(crate) fn start_dispatched<R>(session: &Session, f: impl FnOnce() -> R) -> R {
+    DISPATCHED.sync_scope(session.clone(), f)
+}
+
+/// `future` (a running handler) with `session` as the [`dispatched_session`] on every poll.
+pub(crate) fn run_dispatched<F: Future>(
+    session: Session,
+    future: F,
+) -> impl Future<Output = F::Output> {
+    DISPATCHED.scope(session, future)
+}
+
+/// The reply of a local handler ([`App::dispatch`](crate::App::dispatch)) or of a forwarded
+/// call ([`RemoteRouter::forward`]), boxed.
+pub type ReplyFuture = HandlerFuture<'static>;
 
 /// Where requests for routes this app does not serve go (set with
 /// [`AppBuilder::remote_router`](crate::AppBuilder::remote_router)).
@@ -71,6 +82,13 @@ pub struct RemoteSession {
 }
 
 impl RemoteSession {
+    pub(crate) fn new(session: Session) -> Self {
+        Self {
+            session,
+            closing: false,
+        }
+    }
+
     /// The session handlers see.
     pub fn session(&self) -> &Session {
         &self.session
@@ -112,69 +130,30 @@ impl RemoteSession {
     }
 }
 
-impl App {
-    /// Calls the local handler of `route` for `session`, as if its client had sent the
-    /// message; `None` when this app does not serve the route. Panics become 500 replies.
-    pub fn dispatch(
-        &self,
-        session: &Session,
-        route: &str,
-        mid: u64,
-        payload: Bytes,
-    ) -> Option<ReplyFuture> {
-        let entry = self.inner().router.get(route)?;
-        session.set_last_mid(mid);
-        let call = Call::new(session.clone(), entry.meta, mid, payload);
-        let route = entry.meta.route;
-        let panicked = move || {
-            Reply::Error(HandlerError::internal(format!(
-                "handler for `{route}` panicked"
-            )))
-        };
-        let dispatched = session.clone();
-        match std::panic::catch_unwind(AssertUnwindSafe(|| {
-            DISPATCHED.sync_scope(dispatched.clone(), || {
-                entry.endpoint.call(entry.index, call)
-            })
-        })) {
-            Ok(Dispatch::Ready(reply)) => Some(Box::pin(std::future::ready(reply))),
-            Ok(Dispatch::Pending(future)) => Some(Box::pin(
-                DISPATCHED.scope(
-                    dispatched,
-                    AssertUnwindSafe(future)
-                        .catch_unwind()
-                        .map(move |result| result.unwrap_or_else(|_| panicked())),
-                ),
-            )),
-            Err(_) => Some(Box::pin(std::future::ready(panicked()))),
-        }
-    }
+/// Queues an already-encoded packet for `session`'s client: how a cluster relays what another
+/// node encoded. A Response is queued as [`Session::respond`] queues it, never dropped for a
+/// full queue (the client waits for it); anything else follows the send-queue policy of
+/// [`Session::push`].
+///
+/// # Errors
+///
+/// [`SessionError::QueueFull`](crate::SessionError::QueueFull) or
+/// [`SessionError::Closed`](crate::SessionError::Closed).
+pub fn push_packet(session: &Session, packet: EncodedPacket) -> Result<(), crate::SessionError> {
+    session.push_packet(packet)
+}
 
-    /// Creates the local stand-in for a session whose client is connected to another node,
-    /// with that node's session `id`. Pushes from it are encoded without the route dictionary
-    /// (the client's node has its own).
-    pub fn remote_session(&self, id: u64) -> RemoteSession {
-        let core = self.inner().remote_core.clone();
-        RemoteSession {
-            session: Session::with_id(core, id, None, crate::TransportKind::Remote),
-            closing: false,
-        }
-    }
+/// Replaces `session`'s synchronized values with `values`: how a cluster applies another
+/// node's (see [`Session::set_synced`]).
+pub fn replace_synced(session: &Session, values: serde_json::Map<String, serde_json::Value>) {
+    session.update_synced(|synced| *synced = values);
+}
 
-    /// Whether this app serves `route` itself.
-    pub fn serves(&self, route: &str) -> bool {
-        self.inner().router.contains_key(route)
-    }
-
-    /// The routes this app serves, in registration order.
-    pub fn routes(&self) -> Vec<&'static str> {
-        let mut routes: Vec<_> = self
-            .inner()
-            .router
-            .values()
-            .map(|entry| (entry.order, entry.meta.route))
-            .collect();
-        routes.sort_unstable();
-        routes.into_iter().map(|(_, route)| route).collect()
-    }
+/// Changes `session`'s synchronized values in place, atomically with respect to other changes:
+/// how a cluster merges the keys another node's handler set or removed.
+pub fn update_synced(
+    session: &Session,
+    change: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+) {
+    session.update_synced(change);
 }

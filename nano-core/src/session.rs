@@ -293,14 +293,9 @@ impl Session {
         lock(&self.inner.synced).clone()
     }
 
-    /// Replaces the synchronized values with `values` (how a cluster applies another node's).
-    pub fn replace_synced(&self, values: serde_json::Map<String, serde_json::Value>) {
-        *lock(&self.inner.synced) = values;
-    }
-
-    /// Changes the synchronized values in place, atomically with respect to other changes (how
-    /// a cluster merges the keys another node's handler set or removed).
-    pub fn update_synced(
+    /// Changes the synchronized values in place, under their lock (see
+    /// [`remote::update_synced`](crate::remote::update_synced)).
+    pub(crate) fn update_synced(
         &self,
         change: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
     ) {
@@ -343,15 +338,9 @@ impl Session {
         self.push_encoded(packet)
     }
 
-    /// Queues an already-encoded packet for the client (a cluster relays what another node
-    /// encoded). A Response is queued as [`respond`](Self::respond) queues it, never dropped
-    /// for a full queue (the client waits for it); anything else follows the send-queue policy
-    /// of [`push`](Self::push).
-    ///
-    /// # Errors
-    ///
-    /// [`SessionError::QueueFull`] or [`SessionError::Closed`].
-    pub fn push_packet(&self, packet: EncodedPacket) -> Result<(), SessionError> {
+    /// Queues an already-encoded packet (see
+    /// [`remote::push_packet`](crate::remote::push_packet)).
+    pub(crate) fn push_packet(&self, packet: EncodedPacket) -> Result<(), SessionError> {
         if !packet.is_response() {
             return self.push_encoded(packet);
         }

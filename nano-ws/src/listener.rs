@@ -19,7 +19,9 @@ use crate::{WsConfig, upgrade};
 /// How long a client has to send its HTTP request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Binds `addr` and serves WebSocket clients of `app` on it; returns the bound address.
+/// Binds `addr` (with the app's listen backlog,
+/// [`Config::listen_backlog`](nano_core::Config::listen_backlog)) and serves WebSocket clients
+/// of `app` on it; returns the bound address.
 ///
 /// The listener stops accepting when the app starts shutting down; its sessions then drain
 /// with the app's others.
@@ -43,37 +45,24 @@ pub async fn listen(
     addr: impl ToSocketAddrs,
     config: WsConfig,
 ) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(addr).await?;
+    let listener = app.bind_listener(addr).await?;
     serve(app, listener, config)
 }
 
-/// Serves WebSocket clients of `app` accepted on `listener`.
+/// Serves WebSocket clients of `app` accepted on `listener` (with the app's accept loop:
+/// it stops when the app starts shutting down).
 ///
 /// # Errors
 ///
 /// When the listener has no local address.
 pub fn serve(app: &App, listener: TcpListener, config: WsConfig) -> io::Result<SocketAddr> {
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, path = ?config.endpoint_path(), "serving WebSocket");
-    let app = app.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                () = app.accepting_stopped() => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, remote)) => {
-                        let _ = stream.set_nodelay(true);
-                        let (app, config) = (app.clone(), config.clone());
-                        tokio::spawn(async move { accept(app, config, stream, remote).await });
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-            }
-        }
-    });
+    let path = config.endpoint_path().map(str::to_owned);
+    let handle = app.clone();
+    let addr = app.accept_with(listener, move |stream, remote| {
+        let (app, config) = (handle.clone(), config.clone());
+        tokio::spawn(async move { accept(app, config, stream, remote).await });
+    })?;
+    tracing::info!(%addr, ?path, "serving WebSocket");
     Ok(addr)
 }
 

@@ -126,7 +126,7 @@ impl Inner {
         if let Some(uid) = info.uid {
             let _ = session.bind(uid);
         }
-        session.replace_synced(info.synced.clone());
+        nano_core::remote::replace_synced(&session, info.synced.clone());
         Some((session, outlet))
     }
 

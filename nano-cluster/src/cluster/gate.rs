@@ -334,7 +334,7 @@ impl Inner {
                         Some(app) => packet.compress_route(app.dict()),
                         None => packet,
                     };
-                    let _ = session.push_packet(packet);
+                    let _ = nano_core::remote::push_packet(&session, packet);
                 }
                 Err(err) => tracing::warn!(error = %err, "malformed packet from a backend"),
             },
@@ -429,7 +429,7 @@ pub(super) fn apply_answer_to(session: &Session, answer: &Answer) {
         let _ = session.bind(uid);
     }
     if !answer.synced_set.is_empty() || !answer.synced_removed.is_empty() {
-        session.update_synced(|values| {
+        nano_core::remote::update_synced(session, |values| {
             for key in &answer.synced_removed {
                 values.remove(key);
             }

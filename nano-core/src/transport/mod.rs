@@ -1,7 +1,10 @@
-//! What a connection runs over: a stream of decoded packets in, encoded packets out.
+//! What a connection runs over: a stream of decoded packets in, encoded packets out; and
+//! binding TCP listeners ([`bind_tcp`]).
 
+mod listener;
 mod stream;
 
+pub use listener::bind_tcp;
 pub use stream::StreamTransport;
 
 use futures_util::{Sink, Stream};

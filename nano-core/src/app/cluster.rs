@@ -1,0 +1,51 @@
+//! What a cluster needs of an app (used by `nano-cluster`): calling local handlers for another
+//! node, stand-in sessions for clients connected elsewhere, and the routes served here.
+
+use bytes::Bytes;
+
+use super::App;
+use crate::Session;
+use crate::dispatch::{self, Started};
+use crate::remote::{self, RemoteSession, ReplyFuture};
+use crate::session::TransportKind;
+
+impl App {
+    /// Calls the local handler of `route` for `session`, as if its client had sent the
+    /// message (request `mid` ≥ 1, or a notify for 0); `None` when this app does not serve the
+    /// route. Panics become 500 replies. While the handler runs,
+    /// [`remote::dispatched_session`] is `session`.
+    pub fn dispatch(
+        &self,
+        session: &Session,
+        route: &str,
+        mid: u64,
+        payload: Bytes,
+    ) -> Option<ReplyFuture> {
+        let entry = self.state.host.routes.get(route)?;
+        session.set_last_mid(mid);
+        let started =
+            remote::start_dispatched(session, || dispatch::start(entry, session, mid, payload));
+        Some(match started {
+            Started::Done(reply) => Box::pin(std::future::ready(reply)),
+            Started::Running(call) => Box::pin(remote::run_dispatched(session.clone(), call)),
+        })
+    }
+
+    /// Creates the local stand-in for a session whose client is connected to another node,
+    /// with that node's session `id`. Pushes from it are encoded without the route dictionary
+    /// (the client's node has its own).
+    pub fn remote_session(&self, id: u64) -> RemoteSession {
+        let core = self.state.remote_core.clone();
+        RemoteSession::new(Session::with_id(core, id, None, TransportKind::Remote))
+    }
+
+    /// Whether this app serves `route` itself.
+    pub fn serves(&self, route: &str) -> bool {
+        self.state.host.routes.get(route).is_some()
+    }
+
+    /// The routes this app serves, in registration order.
+    pub fn routes(&self) -> Vec<&'static str> {
+        self.state.host.routes.names()
+    }
+}

@@ -1,0 +1,117 @@
+//! [`App`]: a built nano-rs app, and [`AppBuilder`], which makes one.
+//!
+//! - [`builder`]: registering components and settings; `build` as a sequence of named steps;
+//! - [`components`]: starting components (their actors, hooks and routes);
+//! - [`state`]: what a running app holds;
+//! - [`listen`]: listeners, the accept loop, streams and transports;
+//! - [`shutdown`]: graceful shutdown and signals;
+//! - [`cluster`]: what `nano-cluster` calls (dispatch for another node, stand-in sessions).
+
+mod builder;
+mod cluster;
+mod components;
+mod listen;
+mod shutdown;
+mod state;
+
+pub use builder::AppBuilder;
+pub use shutdown::ShutdownHandle;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::Serializer;
+use crate::actor::ActorHandle;
+use crate::component::Component;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::protocol::RouteDict;
+use crate::scheduler::Scheduler;
+use state::AppState;
+
+/// A built nano-rs app: serve it on listeners and streams, then shut it down.
+///
+/// Cheap to clone; clones are the same app. Several apps can run in one process (there is no
+/// global state).
+///
+/// # Examples
+///
+/// ```no_run
+/// use nano_core::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Room { members: Group }
+///
+/// #[component(name = "room")]
+/// impl Room {
+///     #[handler]
+///     fn join(&self, session: &Session) -> Result<(), HandlerError> {
+///         self.members.add(session)?;
+///         Ok(())
+///     }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), nano_core::Error> {
+///     let app = App::builder().register(Room::default()).build()?;
+///     app.listen_tcp("127.0.0.1:3250").await?;
+///     app.run().await // until Ctrl-C or SIGTERM, then a graceful shutdown
+/// }
+/// ```
+#[derive(Clone)]
+pub struct App {
+    state: Arc<AppState>,
+}
+
+impl App {
+    /// A builder for a new app.
+    pub fn builder() -> AppBuilder {
+        AppBuilder::default()
+    }
+
+    fn from_state(state: AppState) -> Self {
+        Self {
+            state: Arc::new(state),
+        }
+    }
+
+    /// The app's configuration: its limits and intervals, as built (for transports built
+    /// outside nano-core, which honour `max_body_len` and `listen_backlog`).
+    pub fn config(&self) -> &Config {
+        &self.state.host.config
+    }
+
+    /// The route dictionary sent to clients (empty when disabled).
+    pub fn dict(&self) -> &RouteDict {
+        &self.state.host.core.dict
+    }
+
+    /// The payload serializer.
+    pub fn serializer(&self) -> &Serializer {
+        &self.state.host.core.serializer
+    }
+
+    /// A snapshot of the app's counters.
+    pub fn metrics(&self) -> Metrics {
+        self.state.host.core.counters.snapshot()
+    }
+
+    /// The app's scheduler (timers and closures on one task).
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.state.actors.scheduler
+    }
+
+    /// The handle of a registered actor component (one with `&mut self` handlers).
+    pub fn actor<C: Component>(&self) -> Option<ActorHandle<C>> {
+        self.state.components.actor()
+    }
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("config", self.config())
+            .field("routes", &self.state.host.routes.len())
+            .finish_non_exhaustive()
+    }
+}

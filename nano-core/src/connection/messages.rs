@@ -1,0 +1,101 @@
+//! Data messages of a working connection: decode, run the inbound pipeline, route to the
+//! handler (or another node), and answer.
+
+use bytes::Bytes;
+
+use super::end::End;
+use super::{Connection, InFlight};
+use crate::HandlerError;
+use crate::dispatch::{self, HandlerCall, Started};
+use crate::handler::Reply;
+use crate::metrics::Counters;
+use crate::protocol::Message;
+
+impl Connection {
+    /// Handles one Data packet; returns the handler it started, if it is still running.
+    pub(super) fn on_data(&mut self, body: Bytes) -> Result<Option<InFlight>, End> {
+        let core = &self.host.core;
+        let mut message = Message::decode_with(body, &core.dict).map_err(End::Protocol)?;
+        Counters::add(&core.counters.messages_in, 1);
+        let mid = match &message {
+            Message::Request { id, .. } => *id,
+            Message::Notify { .. } => 0,
+            Message::Response { .. } | Message::Push { .. } => {
+                return Err(End::Violation("response or push sent by a client"));
+            }
+        };
+        self.session.set_last_mid(mid);
+        if !self.host.inbound.is_empty()
+            && let Err(error) = self.host.inbound.run(&self.session, &mut message)
+        {
+            self.deliver(mid, "<inbound pipeline>", Reply::Error(error));
+            return Ok(None);
+        }
+        let (Message::Request { route, payload, .. } | Message::Notify { route, payload }) =
+            message
+        else {
+            return Ok(None);
+        };
+        let name = route.name().map(|name| name.as_str()).unwrap_or_default();
+        Ok(self.route(name, mid, payload))
+    }
+
+    /// Calls the handler of `name`, or forwards the message to the node serving it.
+    fn route(&self, name: &str, mid: u64, payload: Bytes) -> Option<InFlight> {
+        let Some(entry) = self.host.routes.get(name) else {
+            return self.forward(name, mid, payload);
+        };
+        let route = entry.meta.route;
+        let span = tracing::debug_span!("message", route, mid);
+        match span.in_scope(|| dispatch::start(entry, &self.session, mid, payload)) {
+            Started::Running(call) => Some(InFlight { mid, call, span }),
+            Started::Done(reply) => {
+                span.in_scope(|| self.deliver(mid, route, reply));
+                None
+            }
+        }
+    }
+
+    /// A route this app does not serve: another node of a cluster may serve it.
+    fn forward(&self, name: &str, mid: u64, payload: Bytes) -> Option<InFlight> {
+        if let Some(remote) = self.host.routes.remote()
+            && let Some(future) = remote.forward(&self.session, name, mid, payload)
+        {
+            let span = tracing::debug_span!("message", route = name, mid, remote = true);
+            let call = HandlerCall::new("<remote>", future);
+            return Some(InFlight { mid, call, span });
+        }
+        let error = HandlerError::not_found(format!("unknown route `{name}`"));
+        self.deliver(mid, "<unknown>", Reply::Error(error));
+        None
+    }
+
+    /// Sends a handler's reply: a response for a request, nothing (but logs) for a notify.
+    pub(super) fn deliver(&self, mid: u64, route: &str, reply: Reply) {
+        match reply {
+            Reply::None => {}
+            Reply::Payload(payload) if mid != 0 => {
+                // The connection writes its outbox right after this: no need to wake itself.
+                if let Err(err) = self.session.respond_from_connection(mid, payload) {
+                    tracing::debug!(route, mid, error = %err, "response not sent");
+                }
+            }
+            Reply::Payload(_) => {}
+            Reply::Error(error) => {
+                log_handler_error(route, mid, &error);
+                if mid != 0 {
+                    let _ = self.session.respond_error(mid, &error);
+                } else {
+                    Counters::add(&self.host.core.counters.errors, 1);
+                }
+            }
+        }
+    }
+}
+
+fn log_handler_error(route: &str, mid: u64, error: &HandlerError) {
+    match error.code() {
+        HandlerError::INTERNAL => tracing::error!(route, mid, %error, "handler failed"),
+        _ => tracing::info!(route, mid, %error, "request refused"),
+    }
+}

@@ -1,0 +1,290 @@
+//! One connection, from accept to close: the protocol state machine of PROTOCOL.md section 4,
+//! written once against [`PacketTransport`] and used by every transport.
+//!
+//! A connection is one task. It reads packets, runs one handler at a time (so a session's
+//! messages are handled in arrival order), writes what the session's outbox holds, sends
+//! heartbeats and enforces the timeouts. It stops reading while a handler runs or while the
+//! outbox is full, so a client can never make the server buffer more than one message and one
+//! send queue for it.
+//!
+//! - this file: the connection's loop, its timers and its phases;
+//! - [`handshake`]: the handshake phase;
+//! - [`messages`]: data messages, routing and replies;
+//! - [`writer`]: the outbox into the transport, and reading;
+//! - [`rate_limit`], [`end`]: the rate limit, and why a connection ended.
+
+mod end;
+mod handshake;
+mod messages;
+mod rate_limit;
+mod writer;
+
+use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::Session;
+use crate::dispatch::HandlerCall;
+use crate::handler::Reply;
+use crate::host::Host;
+use crate::metrics::Counters;
+use crate::outbox::CloseRequest;
+use crate::protocol::{EncodedPacket, Kick, Packet, PacketType};
+use crate::session::TransportKind;
+use crate::transport::PacketTransport;
+use end::End;
+use rate_limit::TokenBucket;
+use writer::{Io, Writer};
+
+/// Where the connection is in the handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the client's Handshake.
+    Connected,
+    /// Handshake answered, waiting for the Ack.
+    Handshaken,
+    /// Serving messages.
+    Working,
+}
+
+/// A handler running for the current message.
+struct InFlight {
+    mid: u64,
+    call: HandlerCall,
+    span: tracing::Span,
+}
+
+/// How long the last writes (a Kick, the final flush) may take when a connection ends.
+const FINAL_WRITE: Duration = Duration::from_secs(1);
+/// Stands in for "no heartbeat".
+const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Serves one connection until it ends; the session is finished (close callbacks, groups)
+/// before this returns.
+pub(crate) async fn serve<T: PacketTransport>(
+    host: Arc<Host>,
+    transport: T,
+    remote_addr: Option<SocketAddr>,
+    kind: TransportKind,
+) {
+    let session = Session::new(host.core.clone(), remote_addr, kind);
+    let counters = &host.core.counters;
+    Counters::add(&counters.sessions_open, 1);
+    Counters::add(&counters.sessions_total, 1);
+    let span = tracing::debug_span!("session", id = session.id(), remote = ?remote_addr, transport = ?kind);
+    let end = Connection::new(host.clone(), session.clone())
+        .run(transport)
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| {
+        if end.is_protocol_error() {
+            Counters::add(&counters.errors, 1);
+            tracing::info!(%end, "session closed");
+        } else {
+            tracing::debug!(%end, "session closed");
+        }
+    });
+    session.finish();
+    counters.sessions_open.sub(1);
+}
+
+struct Connection {
+    host: Arc<Host>,
+    session: Session,
+    phase: Phase,
+    /// Shutdown has started: finish the in-flight handler, then kick.
+    draining: bool,
+    last_seen: Instant,
+    next_beat: Instant,
+    rate: Option<TokenBucket>,
+}
+
+impl Connection {
+    fn new(host: Arc<Host>, session: Session) -> Self {
+        let now = Instant::now();
+        let next_beat = now + host.heartbeat().unwrap_or(NEVER);
+        let rate = host.config.rate_limit.map(TokenBucket::new);
+        Self {
+            host,
+            session,
+            phase: Phase::Connected,
+            draining: false,
+            last_seen: now,
+            next_beat,
+            rate,
+        }
+    }
+
+    async fn run<T: PacketTransport>(mut self, mut transport: T) -> End {
+        let end = self.serve_until_end(&mut transport).await;
+        if end.can_write() {
+            // Best effort: let the client see what was queued (a handshake refusal, the last
+            // responses) and the Kick before the connection closes.
+            let last = self.last_packets(&end);
+            let write_all = async {
+                for packet in last {
+                    transport.feed(packet).await?;
+                }
+                transport.flush().await
+            };
+            let _ = Box::pin(tokio::time::timeout(FINAL_WRITE, write_all)).await;
+        }
+        let _ = Box::pin(tokio::time::timeout(FINAL_WRITE, transport.close())).await;
+        end
+    }
+
+    /// What is still queued for the client, and the Kick if it was kicked.
+    fn last_packets(&self, end: &End) -> VecDeque<EncodedPacket> {
+        let mut last = VecDeque::new();
+        self.session.inner().outbox.drain_into(&mut last);
+        if let End::Kicked(reason) = end {
+            Counters::add(&self.host.core.counters.kicks, 1);
+            if let Ok(kick) =
+                EncodedPacket::from_packet(&Packet::kick(Kick::new(reason.clone()).to_json()))
+            {
+                last.push_back(kick);
+            }
+        }
+        last
+    }
+
+    async fn serve_until_end<T: PacketTransport>(&mut self, transport: &mut T) -> End {
+        let mut writer = Writer::default();
+        let handshake_deadline = Instant::now() + self.host.config.handshake_timeout;
+        let timer = tokio::time::sleep_until(self.next_deadline(handshake_deadline));
+        // Made once: a cancellation future registers with its token on first poll, and all
+        // connections share the token.
+        let (force, drain) = (self.host.force_close.clone(), self.host.drain.clone());
+        let (force_cancelled, drain_cancelled) = (force.cancelled(), drain.cancelled());
+        tokio::pin!(timer, force_cancelled, drain_cancelled);
+        let session = self.session.clone();
+        let outbox = &session.inner().outbox;
+        let mut in_flight: Option<InFlight> = None;
+
+        loop {
+            let busy = in_flight.is_some();
+            let can_read = writer.closing.is_none() && !self.draining && !busy && !outbox.is_full();
+            if !can_read {
+                // The server is not listening; the client cannot be blamed for silence.
+                self.last_seen = Instant::now();
+            }
+            tokio::select! {
+                biased;
+                () = &mut force_cancelled => return End::Forced,
+                io = poll_fn(|cx| writer.poll_io(cx, &mut *transport, outbox, busy, can_read)) => {
+                    match self.on_io(io).await {
+                        Ok(started) => in_flight = started,
+                        Err(end) => return end,
+                    }
+                }
+                reply = poll_in_flight(&mut in_flight), if busy => {
+                    if let Some(InFlight { mid, call, span }) = in_flight.take() {
+                        span.in_scope(|| self.deliver(mid, call.route(), reply));
+                    }
+                }
+                () = &mut drain_cancelled, if !self.draining => self.draining = true,
+                () = &mut timer => {
+                    if let Err(end) = self.on_timer(handshake_deadline) {
+                        return end;
+                    }
+                    timer.as_mut().reset(self.next_deadline(handshake_deadline));
+                }
+            }
+            if self.draining && in_flight.is_none() && writer.closing.is_none() {
+                session.kick("server shutting down");
+            }
+        }
+    }
+
+    /// What the I/O produced: a packet to handle, or the end of the connection.
+    async fn on_io(&mut self, io: Io) -> Result<Option<InFlight>, End> {
+        let packet = match io {
+            Io::WriteFailed(err) => return Err(End::Io(err)),
+            Io::Close(CloseRequest::Kick(reason)) => return Err(End::Kicked(reason)),
+            Io::Close(CloseRequest::Close) => return Err(End::Closed),
+            Io::Packet(None) => return Err(End::ClientClosed),
+            Io::Packet(Some(Err(err))) => return Err(End::Protocol(err)),
+            Io::Packet(Some(Ok(packet))) => packet,
+        };
+        self.last_seen = Instant::now();
+        self.on_packet(packet).await
+    }
+
+    fn next_deadline(&self, handshake_deadline: Instant) -> Instant {
+        let mut deadline = self.next_beat;
+        if self.phase != Phase::Working {
+            deadline = deadline.min(handshake_deadline);
+        }
+        if let Some(beat) = self.host.heartbeat() {
+            // "More than two intervals": one millisecond past.
+            deadline = deadline.min(self.last_seen + beat * 2 + Duration::from_millis(1));
+        }
+        deadline
+    }
+
+    fn on_timer(&mut self, handshake_deadline: Instant) -> Result<(), End> {
+        let now = Instant::now();
+        if self.phase != Phase::Working && now >= handshake_deadline {
+            return Err(End::HandshakeTimeout);
+        }
+        let Some(beat) = self.host.heartbeat() else {
+            return Ok(());
+        };
+        if now.duration_since(self.last_seen) > beat * 2 {
+            return Err(End::HeartbeatTimeout);
+        }
+        if now >= self.next_beat {
+            if self.phase == Phase::Working {
+                let heartbeat = EncodedPacket::heartbeat();
+                let _ = self.session.inner().outbox.push_always(heartbeat);
+            }
+            self.next_beat = now + beat;
+        }
+        Ok(())
+    }
+
+    /// Handles one packet; returns the handler it started, if any.
+    async fn on_packet(&mut self, packet: Packet) -> Result<Option<InFlight>, End> {
+        if let Some(rate) = &mut self.rate
+            && !rate.take()
+        {
+            return Err(End::Kicked("rate limit exceeded".to_owned()));
+        }
+        match (self.phase, packet.kind) {
+            (_, PacketType::Heartbeat) => Ok(None),
+            (Phase::Connected, PacketType::Handshake) => {
+                // Boxed: its state (the validator's future) lives on the heap only while a
+                // handshake runs, instead of in every connection's task.
+                Box::pin(self.on_handshake(&packet.body))
+                    .await
+                    .map(|()| None)
+            }
+            (Phase::Handshaken, PacketType::HandshakeAck) => {
+                self.phase = Phase::Working;
+                self.next_beat = Instant::now() + self.host.heartbeat().unwrap_or(NEVER);
+                Ok(None)
+            }
+            (Phase::Working, PacketType::Data) => self.on_data(packet.body),
+            (_, PacketType::Handshake) => Err(End::Violation("second handshake")),
+            (_, PacketType::HandshakeAck) => Err(End::Violation("handshake ack out of order")),
+            (_, PacketType::Data) => Err(End::Violation("data before the handshake completed")),
+            (_, PacketType::Kick) => Err(End::Violation("kick sent by a client")),
+        }
+    }
+}
+
+/// Polls the in-flight handler (which turns a panic into a 500 reply).
+fn poll_in_flight(in_flight: &mut Option<InFlight>) -> impl Future<Output = Reply> + '_ {
+    poll_fn(move |cx| match in_flight.as_mut() {
+        Some(in_flight) => Pin::new(&mut in_flight.call).poll(cx),
+        None => Poll::Pending,
+    })
+}

@@ -1,0 +1,35 @@
+//! [`Host`]: what every connection of an app shares. Connections depend on this, not on
+//! [`App`](crate::App), which owns one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::Pipeline;
+use crate::config::Config;
+use crate::core::Core;
+use crate::handshake::Validator;
+use crate::routes::RouteTable;
+
+/// The settings, routes and shutdown signals connections of one app work with.
+pub(crate) struct Host {
+    /// What the app's sessions share (serializer, dictionary, outbound pipeline, counters).
+    pub(crate) core: Arc<Core>,
+    pub(crate) config: Config,
+    pub(crate) routes: RouteTable,
+    pub(crate) validator: Option<Validator>,
+    /// Runs on every inbound request and notify before routing.
+    pub(crate) inbound: Pipeline,
+    /// Cancelled when sessions must finish their in-flight request and leave.
+    pub(crate) drain: CancellationToken,
+    /// Cancelled when sessions must close at once (the drain deadline passed).
+    pub(crate) force_close: CancellationToken,
+}
+
+impl Host {
+    /// The heartbeat interval, or `None` when heartbeats are off.
+    pub(crate) fn heartbeat(&self) -> Option<Duration> {
+        Some(self.config.heartbeat_interval).filter(|interval| !interval.is_zero())
+    }
+}

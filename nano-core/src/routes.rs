@@ -1,0 +1,75 @@
+//! [`RouteTable`]: which handler serves each route, and where routes served elsewhere go.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::component::RouteMeta;
+use crate::remote::RemoteRouter;
+use crate::service::Endpoint;
+
+/// A route's handler, as the table finds it.
+pub(crate) struct RouteEntry {
+    pub(crate) endpoint: Arc<dyn Endpoint>,
+    /// The handler's index in its component's route table.
+    pub(crate) index: usize,
+    pub(crate) meta: &'static RouteMeta,
+    /// Position in registration order.
+    pub(crate) order: usize,
+}
+
+/// The routes an app serves, and the router for those it does not (cluster mode).
+#[derive(Default)]
+pub(crate) struct RouteTable {
+    local: HashMap<&'static str, RouteEntry>,
+    remote: Option<Arc<dyn RemoteRouter>>,
+}
+
+impl RouteTable {
+    /// A table forwarding what it does not serve to `remote`, if any.
+    pub(crate) fn new(remote: Option<Arc<dyn RemoteRouter>>) -> Self {
+        Self {
+            local: HashMap::new(),
+            remote,
+        }
+    }
+
+    /// Adds the routes of a started component, in declaration order (registration is checked
+    /// for duplicates before components start).
+    pub(crate) fn add(&mut self, routes: &'static [RouteMeta], endpoint: &Arc<dyn Endpoint>) {
+        for (index, meta) in routes.iter().enumerate() {
+            let entry = RouteEntry {
+                endpoint: endpoint.clone(),
+                index,
+                meta,
+                order: self.local.len(),
+            };
+            self.local.insert(meta.route, entry);
+        }
+    }
+
+    /// The handler of `route`, when this app serves it.
+    pub(crate) fn get(&self, route: &str) -> Option<&RouteEntry> {
+        self.local.get(route)
+    }
+
+    /// Where routes this app does not serve go.
+    pub(crate) fn remote(&self) -> Option<&dyn RemoteRouter> {
+        self.remote.as_deref()
+    }
+
+    /// How many routes this app serves.
+    pub(crate) fn len(&self) -> usize {
+        self.local.len()
+    }
+
+    /// The routes this app serves, in registration order.
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        let mut routes: Vec<_> = self
+            .local
+            .values()
+            .map(|entry| (entry.order, entry.meta.route))
+            .collect();
+        routes.sort_unstable();
+        routes.into_iter().map(|(_, route)| route).collect()
+    }
+}
