@@ -1,8 +1,7 @@
 //! [`Client`]: a connected session, and the operations on it.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,68 +14,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::push::{Pushes, Subscriptions};
+use crate::shared::{Pending, Shared, lock};
 use crate::{ClientBuilder, ClientError, CloseReason, connection};
-
-/// What a pending request is answered with: the payload and pitaya's error flag, or the reason
-/// the connection ended first.
-pub(crate) type Reply = Result<(Bytes, bool), CloseReason>;
-
-/// Requests waiting for a response, and whether the connection has ended.
-#[derive(Debug, Default)]
-pub(crate) struct Pending {
-    pub(crate) waiting: HashMap<u64, oneshot::Sender<Reply>>,
-    pub(crate) closed: Option<CloseReason>,
-}
-
-/// State shared by the client handles and the connection tasks.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) outgoing: mpsc::Sender<EncodedPacket>,
-    pub(crate) pending: Mutex<Pending>,
-    pub(crate) subscriptions: Mutex<Subscriptions>,
-    pub(crate) closed: watch::Sender<Option<CloseReason>>,
-    pub(crate) dict: RouteDict,
-    pub(crate) heartbeat: Option<Duration>,
-    pub(crate) serializer: Serializer,
-    handshake: HandshakeResponse,
-    next_id: AtomicU64,
-    request_timeout: Duration,
-    push_buffer: usize,
-}
-
-/// Locks `mutex`, ignoring poisoning: every critical section here leaves the data consistent.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Shared {
-    /// Ends the connection with `reason` (the first reason wins): fails every pending request,
-    /// ends every push stream, and wakes [`Client::closed`].
-    pub(crate) fn finish(&self, reason: CloseReason) {
-        let waiting = {
-            let mut pending = lock(&self.pending);
-            if pending.closed.is_some() {
-                return;
-            }
-            pending.closed = Some(reason.clone());
-            std::mem::take(&mut pending.waiting)
-        };
-        for (_, reply) in waiting {
-            let _ = reply.send(Err(reason.clone()));
-        }
-        lock(&self.subscriptions).close();
-        self.closed.send_replace(Some(reason));
-    }
-
-    fn close_reason(&self) -> CloseReason {
-        self.closed
-            .borrow()
-            .clone()
-            .unwrap_or(CloseReason::ClosedByClient)
-    }
-}
 
 /// Cancels the connection when the last [`Client`] handle is dropped.
 #[derive(Debug)]

@@ -15,8 +15,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::CloseReason;
-use crate::client::{Shared, lock};
 use crate::push::Push;
+use crate::shared::{Shared, lock};
 
 /// Stands in for "no deadline" when the server asked for no heartbeats.
 const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);

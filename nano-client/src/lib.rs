@@ -49,6 +49,7 @@ mod client;
 mod connection;
 mod error;
 mod push;
+mod shared;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
