@@ -55,4 +55,8 @@ pub use builder::ClientBuilder;
 pub use client::Client;
 pub use error::{ClientError, CloseReason};
 pub use nano_core::Serializer;
+
+// Crates whose types appear in nano-client's API, so that users need no matching versions.
+pub use bytes;
+pub use nano_core;
 pub use push::{Push, Pushes};

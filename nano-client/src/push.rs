@@ -17,6 +17,7 @@ use crate::ClientError;
 
 /// One push from the server.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Push {
     /// The route it was pushed on, e.g. `onMessage` (resolved from the dictionary if it came
     /// compressed).

@@ -7,6 +7,7 @@ use crate::scheduler::Scheduler;
 
 /// Whether a route answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HandlerKind {
     /// The handler returns a value (or `Result`): clients send requests and get a response.
     Request,
@@ -17,6 +18,7 @@ pub enum HandlerKind {
 
 /// How a route's payload reaches the handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PayloadKind {
     /// Decoded by the app's serializer into the handler's parameter type.
     Typed,
@@ -28,6 +30,7 @@ pub enum PayloadKind {
 
 /// How a component's handlers run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Execution {
     /// All handlers take `&self`: they run concurrently, on the tasks of the sessions calling
     /// them. Share state with ordinary Rust means (atomics, locks, channels).

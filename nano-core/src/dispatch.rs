@@ -9,10 +9,11 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
+use crate::call::Call;
 use crate::handler::Reply;
 use crate::routes::RouteEntry;
 use crate::service::{Dispatch, HandlerFuture};
-use crate::{Call, HandlerError, Session};
+use crate::{HandlerError, Session};
 
 /// A handler, once called.
 pub(crate) enum Started {

@@ -37,6 +37,7 @@ pub enum GroupError {
 
 /// What a broadcast achieved.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Broadcast {
     /// Members the push was queued for.
     pub delivered: usize,

@@ -12,6 +12,7 @@ use crate::protocol::HandshakeRequest;
 /// A refused handshake: the code sent to the client (pomelo convention: 500 failure, 501 client
 /// too old) and optional `user` data for it.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct HandshakeRejection {
     /// The handshake reply's `code`.
     pub code: u16,
@@ -26,6 +27,20 @@ impl HandshakeRejection {
             code,
             user: Value::Null,
         }
+    }
+
+    /// The same rejection, with `user` data for the client (the reply's `user` field).
+    ///
+    /// ```
+    /// use nano_core::HandshakeRejection;
+    ///
+    /// let rejection = HandshakeRejection::refused().with_user(serde_json::json!({ "reason": "banned" }));
+    /// assert_eq!((rejection.code, &rejection.user["reason"]), (500, &serde_json::json!("banned")));
+    /// ```
+    #[must_use]
+    pub fn with_user(mut self, user: Value) -> Self {
+        self.user = user;
+        self
     }
 
     /// Code 501: the client is too old.

@@ -100,7 +100,6 @@ pub mod __private;
 
 pub use actor::{ActorHandle, InvokeError};
 pub use app::{App, AppBuilder, ShutdownHandle};
-pub use call::Call;
 pub use component::{
     Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, PayloadKind, RouteMeta,
 };
@@ -112,19 +111,24 @@ pub use config::{
 pub use error::Error;
 pub use error_body::ErrorBody;
 pub use group::{Broadcast, Group, GroupError};
-pub use handler::{Deferred, HandlerError, Reply};
+pub use handler::{Deferred, HandlerError};
 pub use handshake::HandshakeRejection;
 pub use metrics::Metrics;
 pub use outbox::SlowConsumerPolicy;
 pub use pipeline::Pipeline;
 pub use scheduler::Scheduler;
 pub use serializer::{BoxError, PayloadFormat, Serializer, SerializerError};
-pub use service::{ActorComponent, ActorDispatch, Dispatch, Service, SharedComponent};
 pub use session::{Session, SessionError, TransportKind};
 pub use timer::TimerHandle;
 
 #[cfg(feature = "macros")]
 pub use nano_macros::{component, handler};
+
+// Crates whose types appear in nano-core's API, so that users need no matching versions.
+pub use bytes;
+pub use futures_util;
+pub use serde_json;
+pub use tokio_util;
 
 /// The names most apps need: `use nano_core::prelude::*;`.
 pub mod prelude {

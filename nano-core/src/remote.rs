@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
+pub use crate::handler::Reply;
+
 use crate::Session;
 use crate::outbox::CloseRequest;
 use crate::protocol::EncodedPacket;

@@ -9,11 +9,12 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::HandlerError;
 use crate::actor::{self, ActorHandle, ActorMailbox, LocalFuture};
+use crate::call::Call;
 use crate::component::{Component, ComponentMeta, Context, Lifecycle};
 use crate::handler::Reply;
 use crate::scheduler::Scheduler;
-use crate::{Call, HandlerError};
 
 /// A running handler: a boxed future of its [`Reply`].
 pub(crate) type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Reply> + Send + 'a>>;

@@ -28,11 +28,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::core::Core;
-use crate::handler::Reply;
+pub use crate::handler::Reply;
+
+use crate::call::Call;
 use crate::protocol::{Message, PacketCodec};
 use crate::service::{ActorComponent, ActorDispatch, Dispatch, SharedComponent};
 use crate::session::TransportKind;
-use crate::{Call, Component, HandlerError, Serializer, Session};
+use crate::{Component, HandlerError, Serializer, Session};
 
 /// A session attached to no connection, using JSON; whatever is sent to it stays queued for
 /// [`sent`].

@@ -5,10 +5,11 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use nano_core::Serializer;
 use nano_core::prelude::*;
 use nano_core::protocol::Message;
+use nano_core::testing::Reply;
 use nano_core::testing::{self, reply_error, reply_payload};
-use nano_core::{Reply, Serializer};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

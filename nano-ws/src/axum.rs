@@ -1,5 +1,5 @@
 //! Mounting nano-rs on one route of an [axum](https://docs.rs/axum) application (feature
-//! `axum`).
+//! `axum`; the route is an axum 0.8 `MethodRouter`, so the application uses axum 0.8 too).
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};

@@ -52,5 +52,10 @@ mod upgrade;
 pub use config::{DEFAULT_MAX_MESSAGE_SIZE, OriginCheck, WsConfig};
 pub use framing::WsTransport;
 pub use listener::{listen, serve};
+// Crates whose types appear in nano-ws's API, so that users need no matching versions.
+pub use http;
+pub use hyper;
+#[cfg(feature = "tls")]
+pub use rustls;
 pub use tokio_tungstenite;
 pub use upgrade::{serve_websocket, upgrade};

@@ -120,10 +120,7 @@ async fn the_validator_sees_user_data_and_can_bind_or_refuse() {
                     Ok(())
                 }
                 Some("old") => Err(HandshakeRejection::old_client()),
-                _ => Err(HandshakeRejection {
-                    code: 500,
-                    user: json!({ "reason": "bad token" }),
-                }),
+                _ => Err(HandshakeRejection::refused().with_user(json!({ "reason": "bad token" }))),
             }
         })
         .build()
