@@ -2,8 +2,8 @@
 //! with the pending requests and the close reason.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -41,12 +41,8 @@ pub(crate) struct Shared {
     pub(crate) push_buffer: usize,
 }
 
-/// Locks `mutex`, ignoring poisoning: every critical section here leaves the data consistent.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+/// Locks a mutex, ignoring poisoning (the workspace's one helper for it).
+pub(crate) use nano_core::__private::lock;
 
 impl Shared {
     /// Ends the connection with `reason` (the first reason wins): fails every pending request,

@@ -224,7 +224,7 @@ impl<S: Send + 'static> ActorHandle<S> {
         let id = self.shared.next_timer_id.fetch_add(1, Ordering::Relaxed);
         let handle = TimerHandle::new(id);
         let entry = TimerEntry::new(handle.clone(), Instant::now(), interval, times, kind);
-        crate::session::lock(&self.shared.new_timers).push(entry);
+        crate::sync::lock(&self.shared.new_timers).push(entry);
         self.shared.timer_added.notify_one();
         handle
     }
@@ -247,9 +247,7 @@ pub(crate) async fn run<S: Send + 'static>(
     } = mailbox;
     let mut timers: BinaryHeap<TimerEntry<S>> = BinaryHeap::new();
     loop {
-        timers.extend(std::mem::take(&mut *crate::session::lock(
-            &shared.new_timers,
-        )));
+        timers.extend(std::mem::take(&mut *crate::sync::lock(&shared.new_timers)));
         let next_deadline = timers.peek().map(TimerEntry::deadline);
         tokio::select! {
             biased;

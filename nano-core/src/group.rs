@@ -54,15 +54,11 @@ pub(crate) struct GroupShared {
 
 impl GroupShared {
     fn read(&self) -> RwLockReadGuard<'_, HashMap<usize, Session>> {
-        self.members
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::read(&self.members)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, HashMap<usize, Session>> {
-        self.members
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::write(&self.members)
     }
 
     /// Called by a closing session.

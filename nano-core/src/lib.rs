@@ -90,6 +90,7 @@ mod scheduler;
 mod serializer;
 mod service;
 mod session;
+mod sync;
 pub mod testing;
 mod timer;
 pub mod transport;

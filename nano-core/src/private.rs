@@ -1,5 +1,5 @@
-//! Items the `#[component]` macro's generated code uses. Not a public API: it may change in
-//! any release.
+//! Items the `#[component]` macro's generated code uses, and helpers nano-rs's own crates
+//! share. Not a public API: it may change in any release.
 
 pub use std::boxed::Box;
 pub use std::future::Future;
@@ -15,6 +15,7 @@ pub use crate::component::{
 };
 pub use crate::handler::{Deferred, Reply};
 pub use crate::service::{ActorComponent, ActorDispatch, Dispatch, Service, SharedComponent};
+pub use crate::sync::{lock, read, write};
 pub use crate::{HandlerError, Session};
 
 /// Payload types of handlers: anything serde can deserialize on its own.

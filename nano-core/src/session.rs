@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -16,6 +16,7 @@ use crate::group::GroupShared;
 use crate::metrics::Counters;
 use crate::outbox::{CloseRequest, Outbox, Refused};
 use crate::protocol::{EncodedPacket, Message, ProtocolError, Route, RouteName};
+use crate::sync::lock;
 use crate::{HandlerError, SerializerError};
 
 /// The transport a session came in on.
@@ -121,12 +122,6 @@ pub(crate) struct SessionInner {
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<SessionInner>,
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Session {
