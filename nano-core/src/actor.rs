@@ -127,6 +127,11 @@ impl<S: Send + 'static> ActorHandle<S> {
     /// # Errors
     ///
     /// [`InvokeError::Stopped`] when the actor has stopped.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future while it waits for room posts nothing; once it has returned, `f`
+    /// runs whatever happens to the caller.
     pub async fn invoke(&self, f: impl FnOnce(&mut S) + Send + 'static) -> Result<(), InvokeError> {
         self.post(Box::new(move |state: &mut S| {
             f(state);
@@ -157,6 +162,12 @@ impl<S: Send + 'static> ActorHandle<S> {
     /// # Errors
     ///
     /// [`InvokeError::Stopped`] when the actor has stopped (or `f` panicked).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe in the sense that matters for state: dropping the future while it
+    /// waits for room posts nothing, but dropping it after `f` was posted does not take `f`
+    /// back — it still runs on the actor, and only its result is lost.
     pub async fn call<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut S) -> R + Send + 'static,
