@@ -51,54 +51,13 @@ pub fn upgrade<B>(
     mut request: Request<B>,
     remote: Option<SocketAddr>,
 ) -> Response<String> {
-    if let Some(path) = &config.path
-        && request.uri().path() != path
-    {
-        return plain(StatusCode::NOT_FOUND, "no WebSocket endpoint here");
-    }
-    if request.method() != Method::GET {
-        return plain(StatusCode::METHOD_NOT_ALLOWED, "WebSocket upgrades use GET");
-    }
-    let headers = request.headers();
-    let wants_upgrade = header_has_token(headers.get(CONNECTION), "upgrade")
-        && header_has_token(headers.get(UPGRADE), "websocket");
-    if !wants_upgrade {
-        let mut response = plain(
-            StatusCode::UPGRADE_REQUIRED,
-            "this endpoint speaks WebSocket",
-        );
-        response
-            .headers_mut()
-            .insert(UPGRADE, HeaderValue::from_static("websocket"));
-        return response;
-    }
-    if headers
-        .get(SEC_WEBSOCKET_VERSION)
-        .map(HeaderValue::as_bytes)
-        != Some(b"13")
-    {
-        let mut response = plain(StatusCode::BAD_REQUEST, "unsupported WebSocket version");
-        response
-            .headers_mut()
-            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return response;
-    }
-    let Some(key) = headers.get(SEC_WEBSOCKET_KEY) else {
-        return plain(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key");
+    let key = match check(app, config, &request, remote) {
+        Ok(key) => key,
+        Err(refusal) => return refusal.response(),
     };
-    let origin = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok());
-    if !config.origin_allowed(origin) {
-        tracing::info!(?remote, ?origin, "WebSocket upgrade refused: origin");
-        return plain(StatusCode::FORBIDDEN, "origin not allowed");
-    }
-    if app.is_shutting_down() {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
-    }
-
     let accept = derive_accept_key(key.as_bytes());
     let on_upgrade = hyper::upgrade::on(&mut request);
-    let app = app.clone();
-    let ws_config = config.websocket_config();
+    let (app, ws_config) = (app.clone(), config.websocket_config());
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
@@ -109,15 +68,110 @@ pub fn upgrade<B>(
             Err(err) => tracing::debug!(error = %err, "WebSocket upgrade failed"),
         }
     });
+    switching_protocols(&accept)
+}
 
+/// Why an upgrade request is refused.
+#[derive(Clone, Copy, Debug)]
+enum Refusal {
+    WrongPath,
+    NotGet,
+    NotAnUpgrade,
+    BadVersion,
+    NoKey,
+    Origin,
+    ShuttingDown,
+}
+
+impl Refusal {
+    /// The answer to the refused request.
+    fn response(self) -> Response<String> {
+        match self {
+            Refusal::WrongPath => plain(StatusCode::NOT_FOUND, "no WebSocket endpoint here"),
+            Refusal::NotGet => plain(StatusCode::METHOD_NOT_ALLOWED, "WebSocket upgrades use GET"),
+            Refusal::NotAnUpgrade => with_header(
+                plain(
+                    StatusCode::UPGRADE_REQUIRED,
+                    "this endpoint speaks WebSocket",
+                ),
+                UPGRADE,
+                "websocket",
+            ),
+            Refusal::BadVersion => with_header(
+                plain(StatusCode::BAD_REQUEST, "unsupported WebSocket version"),
+                SEC_WEBSOCKET_VERSION,
+                "13",
+            ),
+            Refusal::NoKey => plain(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key"),
+            Refusal::Origin => plain(StatusCode::FORBIDDEN, "origin not allowed"),
+            Refusal::ShuttingDown => plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+        }
+    }
+}
+
+/// Checks an upgrade request: its `Sec-WebSocket-Key`, or why it is refused.
+fn check<B>(
+    app: &App,
+    config: &WsConfig,
+    request: &Request<B>,
+    remote: Option<SocketAddr>,
+) -> Result<HeaderValue, Refusal> {
+    if config
+        .path
+        .as_ref()
+        .is_some_and(|path| request.uri().path() != path)
+    {
+        return Err(Refusal::WrongPath);
+    }
+    if request.method() != Method::GET {
+        return Err(Refusal::NotGet);
+    }
+    let headers = request.headers();
+    if !(header_has_token(headers.get(CONNECTION), "upgrade")
+        && header_has_token(headers.get(UPGRADE), "websocket"))
+    {
+        return Err(Refusal::NotAnUpgrade);
+    }
+    if headers
+        .get(SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        return Err(Refusal::BadVersion);
+    }
+    let key = headers.get(SEC_WEBSOCKET_KEY).ok_or(Refusal::NoKey)?;
+    let origin = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok());
+    if !config.origin_allowed(origin) {
+        tracing::info!(?remote, ?origin, "WebSocket upgrade refused: origin");
+        return Err(Refusal::Origin);
+    }
+    if app.is_shutting_down() {
+        return Err(Refusal::ShuttingDown);
+    }
+    Ok(key.clone())
+}
+
+/// The 101 response accepting an upgrade.
+fn switching_protocols(accept: &str) -> Response<String> {
     let mut response = Response::new(String::new());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
     headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
     headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    if let Ok(accept) = HeaderValue::from_str(&accept) {
+    if let Ok(accept) = HeaderValue::from_str(accept) {
         headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
     }
+    response
+}
+
+fn with_header(
+    mut response: Response<String>,
+    name: http::header::HeaderName,
+    value: &'static str,
+) -> Response<String> {
+    response
+        .headers_mut()
+        .insert(name, HeaderValue::from_static(value));
     response
 }
 
