@@ -1,13 +1,15 @@
-//! # timers: a clock that broadcasts, count and after timers, and `invoke`
+//! # timers: a clock that broadcasts, count and after timers, a timer a handler starts, and `invoke`
 //!
 //! ```sh
 //! cargo run --example timers
 //! ```
 //!
 //! TCP on 127.0.0.1:3270. Clients call `clock.subscribe` and receive `onTime`
-//! `{"tick": n, "unix_ms": ...}` every second. Meanwhile the log shows a 3-step countdown (a
-//! count timer), a one-off announcement after 5 s (an after timer), and a background task that
-//! resets the tick counter through `invoke` every 10 s. Flags: `--tcp ADDR`, `--smoke`.
+//! `{"tick": n, "unix_ms": ...}` every second, and `clock.alarm` with a number of seconds to
+//! receive `onAlarm` (the tick it rang at) that much later: a timer the handler starts through
+//! its `ctx: &Context<Self>`. Meanwhile the log shows a 3-step countdown (a count timer), a
+//! one-off announcement after 5 s (an after timer), and a background task that resets the tick
+//! counter through `invoke` every 10 s. Flags: `--tcp ADDR`, `--smoke`.
 
 #![allow(clippy::print_stdout)]
 
@@ -30,12 +32,23 @@ struct Clock {
     ticks: u64,
 }
 
-#[component(name = "clock", lifecycle)]
+#[component(name = "clock")]
 impl Clock {
     #[handler]
     fn subscribe(&mut self, session: &Session) -> Result<u64, HandlerError> {
         self.listeners.add(session)?;
         Ok(self.ticks)
+    }
+
+    /// Pushes `onAlarm` to the caller `seconds` from now: the handler starts the timer on the
+    /// clock's own task, through its context.
+    #[handler]
+    fn alarm(&mut self, session: &Session, seconds: u64, ctx: &Context<Self>) {
+        let Some(actor) = ctx.actor() else { return };
+        let session = session.clone();
+        actor.after(Duration::from_secs(seconds), move |clock: &mut Clock| {
+            let _ = session.push("onAlarm", &clock.ticks);
+        });
     }
 
     fn tick(&mut self) {
@@ -81,10 +94,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             listeners: Group::new("clock"),
             ticks: 0,
         })
-        .push_routes(["onTime"])
+        .push_routes(["onTime", "onAlarm"])
         .build()?;
     let tcp = app.listen_tcp(args.addr("--tcp", "127.0.0.1:3270")).await?;
-    tracing::info!("timers: TCP {tcp}; call `clock.subscribe` to receive `onTime`");
+    tracing::info!(
+        "timers: TCP {tcp}; call `clock.subscribe` to receive `onTime`, `clock.alarm` for `onAlarm`"
+    );
     println!("timers listening tcp={tcp}");
 
     // A spawned task (think: a database poll) posts a closure onto the actor.
@@ -102,13 +117,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.smoke() {
         let client = nano_client::Client::connect(&tcp.to_string()).await?;
         let mut times = client.subscribe("onTime");
+        let mut alarms = client.subscribe("onAlarm");
         let _: u64 = client.request("clock.subscribe", &()).await?;
+        client.notify("clock.alarm", &1u64).await?;
         let first: serde_json::Value = times.recv().await.ok_or("onTime")?.decode()?;
         let second: serde_json::Value = times.recv().await.ok_or("onTime")?.decode()?;
         assert_eq!(
             second["tick"].as_u64(),
             first["tick"].as_u64().map(|tick| tick + 1)
         );
+        let _rang_at: u64 = alarms.recv().await.ok_or("onAlarm")?.decode()?;
         let actor = app.actor::<Clock>().ok_or("actor")?;
         let ticks = actor.call(|clock| clock.ticks).await?;
         assert!(ticks >= 2);

@@ -49,8 +49,9 @@ struct Shared<S> {
 /// A handle to an actor owning a value of type `S`: post closures to it and schedule timers on
 /// it. Everything runs on the actor's task, one at a time, with `&mut S`.
 ///
-/// Get one from [`Context::actor`](crate::Context::actor) in a component's `init`, or from
-/// [`App::actor`](crate::App::actor). Cheap to clone.
+/// Get one from [`Context::actor`](crate::Context::actor) (in a component's `init`, or in a
+/// handler that takes `ctx: &Context<Self>`), or from [`App::actor`](crate::App::actor). Cheap
+/// to clone.
 ///
 /// # Examples
 ///

@@ -1,9 +1,11 @@
-//! Components: the route tables `#[component]` generates, and the lifecycle hooks.
+//! Components: the route tables `#[component]` generates, the [`Context`] handlers and hooks
+//! get, and the [`Lifecycle`] hooks.
 
-use std::fmt;
+mod context;
+mod lifecycle;
 
-use crate::actor::ActorHandle;
-use crate::scheduler::Scheduler;
+pub use context::Context;
+pub use lifecycle::{Lifecycle, LifecycleHooks};
 
 /// Whether a route answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,88 +83,10 @@ impl ComponentMeta {
     message = "`{Self}` is not a nano-rs component",
     note = "put `#[nano_core::component]` on an `impl {Self}` block with `#[handler]` methods"
 )]
-pub trait Component: Lifecycle + Sized + Send + 'static {
+pub trait Component: Sized + Send + 'static {
     /// The route table.
     const META: ComponentMeta;
 
     #[doc(hidden)]
     fn __into_service(self) -> crate::__private::Service;
-}
-
-/// Context handed to the [`Lifecycle::init`] and [`Lifecycle::after_init`] hooks.
-pub struct Context<C> {
-    pub(crate) scheduler: Scheduler,
-    pub(crate) actor: Option<ActorHandle<C>>,
-}
-
-impl<C> Context<C> {
-    /// The app's scheduler: timers and posted closures that run one at a time on the app's
-    /// scheduler task.
-    pub fn scheduler(&self) -> &Scheduler {
-        &self.scheduler
-    }
-
-    /// This component's own handle, when it is an actor ([`Execution::Actor`]): timers and
-    /// closures that run on its task with `&mut self`. `None` for shared components.
-    pub fn actor(&self) -> Option<&ActorHandle<C>> {
-        self.actor.as_ref()
-    }
-}
-
-impl<C> fmt::Debug for Context<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context")
-            .field("actor", &self.actor.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Hooks a component can run at start-up and shutdown, as in nano. Every hook defaults to
-/// doing nothing.
-///
-/// `#[component]` implements this trait with the defaults; write
-/// `#[component(lifecycle)]` and implement it yourself to use the hooks.
-///
-/// Order: `init` of every component (in registration order), then `after_init` of every
-/// component, then serving. At shutdown: `before_shutdown` in reverse registration order,
-/// clients are kicked and drained, then `shutdown` in reverse registration order.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use nano_core::prelude::*;
-///
-/// #[derive(Default)]
-/// struct Clock { ticks: u64 }
-///
-/// #[component(name = "clock", lifecycle)]
-/// impl Clock {
-///     #[handler]
-///     fn now(&mut self, _session: &Session) -> u64 { self.ticks }
-/// }
-///
-/// impl Lifecycle for Clock {
-///     fn init(&mut self, ctx: &Context<Self>) {
-///         let actor = ctx.actor().expect("`&mut self` handlers make Clock an actor");
-///         actor.every(Duration::from_secs(1), |clock: &mut Clock| clock.ticks += 1);
-///     }
-/// }
-/// ```
-pub trait Lifecycle: Sized + Send + 'static {
-    /// Runs before any client is served, in registration order.
-    fn init(&mut self, ctx: &Context<Self>) {
-        let _ = ctx;
-    }
-
-    /// Runs after every component's `init`, in registration order.
-    fn after_init(&mut self, ctx: &Context<Self>) {
-        let _ = ctx;
-    }
-
-    /// Runs when shutdown starts, before clients are kicked, in reverse registration order.
-    fn before_shutdown(&self) {}
-
-    /// Runs after clients are gone, in reverse registration order.
-    fn shutdown(&self) {}
 }

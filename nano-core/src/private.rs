@@ -1,6 +1,8 @@
 //! Items the `#[component]` macro's generated code uses, and helpers nano-rs's own crates
 //! share. Not a public API: it may change in any release.
 
+use std::marker::PhantomData;
+
 pub use std::boxed::Box;
 pub use std::future::Future;
 pub use std::primitive::{str, usize};
@@ -11,7 +13,8 @@ pub use bytes::Bytes;
 
 pub use crate::call::Call;
 pub use crate::component::{
-    Component, ComponentMeta, Execution, HandlerKind, Lifecycle, PayloadKind, RouteMeta,
+    Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, LifecycleHooks,
+    PayloadKind, RouteMeta,
 };
 pub use crate::handler::{Deferred, Reply};
 pub use crate::service::{ActorComponent, ActorDispatch, Dispatch, Service, SharedComponent};
@@ -99,4 +102,55 @@ pub fn unknown_route(call: &Call) -> Reply {
         "unknown route `{}`",
         call.route().route
     )))
+}
+
+/// Finds a component's [`Lifecycle`] implementation, if it has one.
+///
+/// Generated code, where the component's type is concrete, calls
+/// `(&&LifecycleProbe::<T>::new()).hooks()` with both probe traits in scope. Method lookup
+/// tries the receiver `&&LifecycleProbe<T>` first, which only [`HasLifecycle`] has, and only
+/// when `T: Lifecycle`; otherwise it dereferences once and finds [`NoLifecycle`]'s.
+pub struct LifecycleProbe<C>(PhantomData<fn() -> C>);
+
+impl<C> LifecycleProbe<C> {
+    /// A probe for `C`.
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<C> Default for LifecycleProbe<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The probe's answer when the component implements [`Lifecycle`].
+pub trait HasLifecycle<C> {
+    /// The component's own hooks.
+    fn hooks(&self) -> LifecycleHooks<C>;
+}
+
+impl<C: Lifecycle> HasLifecycle<C> for &LifecycleProbe<C> {
+    fn hooks(&self) -> LifecycleHooks<C> {
+        LifecycleHooks::implemented()
+    }
+}
+
+/// The probe's answer when the component does not implement [`Lifecycle`].
+pub trait NoLifecycle<C> {
+    /// Hooks that do nothing.
+    fn hooks(&self) -> LifecycleHooks<C>;
+}
+
+impl<C> NoLifecycle<C> for LifecycleProbe<C> {
+    fn hooks(&self) -> LifecycleHooks<C> {
+        LifecycleHooks::none()
+    }
+}
+
+/// The body of the stand-in `Component` implementation emitted with a `#[component]` error,
+/// so that the error is the only one reported. Never runs: the crate does not compile.
+pub fn invalid_component() -> Service {
+    unreachable!("a `#[component]` block with errors does not compile")
 }

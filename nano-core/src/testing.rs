@@ -1,6 +1,13 @@
 //! Test utilities: call a component's handlers without a network, and see what a session was
 //! sent.
 //!
+//! - [`call`] and [`call_actor`] run one handler right here, on a component you hold: quick,
+//!   and the component's state is yours to inspect. No lifecycle hook runs, and the handler's
+//!   [`Context`] has no actor handle.
+//! - [`Harness`] starts a component as an app would (its `init` and `after_init` hooks, its
+//!   actor task, its timers) and calls it through that: for handlers that start timers or post
+//!   to the component.
+//!
 //! # Examples
 //!
 //! ```
@@ -23,10 +30,15 @@
 //! # }
 //! ```
 
+mod harness;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use harness::Harness;
+
+use crate::component::Context;
 use crate::core::Core;
 pub use crate::handler::Reply;
 
@@ -88,6 +100,10 @@ fn prepare<C: Component>(
 
 /// Calls `route` on a shared component as a request (`mid` ≥ 1) or notify (`mid` 0) from
 /// `session`, with a serialized `payload`, and returns the handler's reply.
+///
+/// The handler runs outside any app: if it takes a [`Context`], that context's scheduler is
+/// one of its own, started on the current tokio runtime when first asked for. To run the
+/// component's lifecycle hooks first, use [`Harness`].
 pub async fn call<C: SharedComponent>(
     component: &Arc<C>,
     route: &str,
@@ -97,14 +113,19 @@ pub async fn call<C: SharedComponent>(
 ) -> Reply {
     match prepare::<C>(route, session, mid, payload.into()) {
         Err(reply) => reply,
-        Ok((index, call)) => match C::dispatch(component, index, call) {
+        Ok((index, call)) => match C::dispatch(component, &Context::detached(None), index, call) {
             Dispatch::Ready(reply) => reply,
             Dispatch::Pending(future) => future.await,
         },
     }
 }
 
-/// Calls `route` on an actor component (one with `&mut self` handlers), as [`call`] does.
+/// Calls `route` on an actor component (one with `&mut self` handlers), as [`call`] does, on
+/// the component you pass.
+///
+/// The component has no task of its own here, so a handler's [`Context::actor`] is `None`: a
+/// handler that starts timers on its component (`ctx.actor()`) needs [`Harness`], which runs
+/// the component as an actor.
 pub async fn call_actor<C: ActorComponent>(
     component: &mut C,
     route: &str,
@@ -114,7 +135,7 @@ pub async fn call_actor<C: ActorComponent>(
 ) -> Reply {
     match prepare::<C>(route, session, mid, payload.into()) {
         Err(reply) => reply,
-        Ok((index, call)) => match component.dispatch(index, call) {
+        Ok((index, call)) => match component.dispatch(&Context::detached(None), index, call) {
             ActorDispatch::Ready(reply) => reply,
             ActorDispatch::Pending(future) => future.await,
         },

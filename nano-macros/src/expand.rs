@@ -8,30 +8,84 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::ItemImpl;
 use syn::spanned::Spanned;
 
-use crate::ast::{Component, Handler, Output, Payload, Receiver, ResultOk, SessionParam};
+use crate::ast::{Component, Handler, Output, Param, ParamKind, ResultOk};
 
 pub(crate) fn expand(component: &Component, block: &ItemImpl) -> TokenStream {
     let krate = &component.krate;
     let private = quote!(#krate::__private);
     let self_ty = &component.self_ty;
-    let is_actor = component
-        .handlers
-        .iter()
-        .any(|handler| handler.receiver == Receiver::Mut);
-
+    let is_actor = component.handlers.iter().any(|handler| handler.mutable);
     let meta = meta(component, &private, is_actor);
-    let arms: Vec<TokenStream> = component
+    let dispatch = dispatch(component, &private, is_actor);
+    let service = if is_actor {
+        quote!(#private::Service::actor(self, __nano_hooks))
+    } else {
+        quote!(#private::Service::shared(self, __nano_hooks))
+    };
+    quote! {
+        #block
+
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, clippy::all)]
+        const _: () = {
+            impl #private::Component for #self_ty {
+                const META: #private::ComponentMeta = #meta;
+
+                fn __into_service(self) -> #private::Service {
+                    // The type's own `Lifecycle` hooks if it implements the trait, else no-ops
+                    // (see `LifecycleProbe`).
+                    use #private::{HasLifecycle as _, NoLifecycle as _};
+                    let __nano_hooks = (&&#private::LifecycleProbe::<Self>::new()).hooks();
+                    #service
+                }
+            }
+
+            #dispatch
+        };
+    }
+}
+
+/// With errors: a stand-in `impl Component` with no routes, so that registering the type
+/// (`App::builder().register(Room)`) adds no second, misleading error to the real ones.
+pub(crate) fn fallback(component: &Component) -> TokenStream {
+    let krate = &component.krate;
+    let private = quote!(#krate::__private);
+    let self_ty = &component.self_ty;
+    let name = &component.name;
+    let type_name = &component.type_name;
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            impl #private::Component for #self_ty {
+                const META: #private::ComponentMeta = #private::ComponentMeta {
+                    name: #name,
+                    type_name: #type_name,
+                    execution: #private::Execution::Shared,
+                    routes: &[],
+                };
+
+                fn __into_service(self) -> #private::Service {
+                    #private::invalid_component()
+                }
+            }
+        };
+    }
+}
+
+/// The `SharedComponent` or `ActorComponent` impl: a `match` on the route's index.
+fn dispatch(component: &Component, private: &TokenStream, is_actor: bool) -> TokenStream {
+    let self_ty = &component.self_ty;
+    let arms = component
         .handlers
         .iter()
         .enumerate()
-        .map(|(index, handler)| arm(index, handler, &private, is_actor))
-        .collect();
-
-    let dispatch = if is_actor {
+        .map(|(index, handler)| arm(index, handler, private, is_actor));
+    if is_actor {
         quote! {
             impl #private::ActorComponent for #self_ty {
                 fn dispatch(
                     &mut self,
+                    __nano_ctx: &#private::Context<Self>,
                     __nano_index: #private::usize,
                     __nano_call: #private::Call,
                 ) -> #private::ActorDispatch<'_> {
@@ -47,6 +101,7 @@ pub(crate) fn expand(component: &Component, block: &ItemImpl) -> TokenStream {
             impl #private::SharedComponent for #self_ty {
                 fn dispatch(
                     __nano_this: &#private::Arc<Self>,
+                    __nano_ctx: &#private::Context<Self>,
                     __nano_index: #private::usize,
                     __nano_call: #private::Call,
                 ) -> #private::Dispatch {
@@ -57,36 +112,6 @@ pub(crate) fn expand(component: &Component, block: &ItemImpl) -> TokenStream {
                 }
             }
         }
-    };
-    let service = if is_actor {
-        quote!(#private::Service::actor(self))
-    } else {
-        quote!(#private::Service::shared(self))
-    };
-    let lifecycle = if component.lifecycle {
-        quote!()
-    } else {
-        quote!(impl #private::Lifecycle for #self_ty {})
-    };
-
-    quote! {
-        #block
-
-        #[doc(hidden)]
-        #[allow(non_upper_case_globals, clippy::all)]
-        const _: () = {
-            impl #private::Component for #self_ty {
-                const META: #private::ComponentMeta = #meta;
-
-                fn __into_service(self) -> #private::Service {
-                    #service
-                }
-            }
-
-            #dispatch
-
-            #lifecycle
-        };
     }
 }
 
@@ -100,16 +125,16 @@ fn meta(component: &Component, private: &TokenStream, is_actor: bool) -> TokenSt
     };
     let routes = component.handlers.iter().map(|handler| {
         let route = &handler.route;
-        let method = handler.method.to_string();
+        let method = handler.method().to_string();
         let kind = if handler.is_request() {
             quote!(Request)
         } else {
             quote!(Notify)
         };
-        let payload = match handler.payload {
-            Payload::None => quote!(None),
-            Payload::Raw => quote!(Raw),
-            Payload::Typed(_) => quote!(Typed),
+        let payload = match handler.payload().map(|param| param.kind) {
+            None => quote!(None),
+            Some(ParamKind::Payload { raw: true }) => quote!(Raw),
+            Some(_) => quote!(Typed),
         };
         quote! {
             #private::RouteMeta {
@@ -132,65 +157,103 @@ fn meta(component: &Component, private: &TokenStream, is_actor: bool) -> TokenSt
 
 /// One `match` arm of the dispatch function.
 fn arm(index: usize, handler: &Handler, private: &TokenStream, is_actor: bool) -> TokenStream {
-    let method = &handler.method;
+    let method = handler.method();
     let call = format_ident!("__nano_call");
-
-    let decode = match &handler.payload {
-        Payload::Typed(ty) => {
-            let decode_call = quote_spanned!(ty.span()=> #private::decode::<#ty>(&#call));
-            let ready = if is_actor {
-                quote!(ActorDispatch)
-            } else {
-                quote!(Dispatch)
-            };
-            quote! {
-                let __nano_payload: #ty = match #decode_call {
-                    #private::Result::Ok(payload) => payload,
-                    #private::Result::Err(reply) => return #private::#ready::Ready(reply),
-                };
-            }
-        }
-        Payload::Raw | Payload::None => quote!(),
-    };
-    let session = match handler.session {
-        SessionParam::Ref => quote!(#call.session()),
-        SessionParam::Owned => quote!(#private::Session::clone(#call.session())),
-    };
-    let payload = match &handler.payload {
-        Payload::Typed(_) => quote!(, __nano_payload),
-        Payload::Raw => quote!(, #private::Bytes::clone(#call.payload())),
-        Payload::None => quote!(),
-    };
+    let decode = decode(handler, private, is_actor);
+    let args = handler.params.iter().map(|param| argument(param, private));
     let receiver = if is_actor {
         quote!(self)
     } else {
         quote!(&**__nano_this)
     };
-    let await_ = if handler.is_async {
+    let await_ = if handler.is_async() {
         quote!(.await)
     } else {
         quote!()
     };
-    let invoke = quote!(Self::#method(#receiver, #session #payload) #await_);
+    let invoke = quote!(Self::#method(#receiver, #(#args),*) #await_);
     let reply = reply(&call, &invoke, &handler.output, private);
-
-    let body = match (handler.is_async, is_actor) {
-        (false, false) => quote!(#private::Dispatch::Ready(#reply)),
-        (false, true) => quote!(#private::ActorDispatch::Ready(#reply)),
-        (true, false) => quote! {
-            let __nano_owned = #private::Arc::clone(__nano_this);
-            #private::pending(async move {
-                let __nano_this = &__nano_owned;
-                #reply
-            })
-        },
-        (true, true) => quote!(#private::actor_pending(async move { #reply })),
-    };
+    let body = body(handler, &reply, private, is_actor);
     quote! {
         #index => {
             #decode
             #body
         }
+    }
+}
+
+/// Runs the call: at once for a sync handler, in a boxed future for an async one.
+fn body(
+    handler: &Handler,
+    reply: &TokenStream,
+    private: &TokenStream,
+    is_actor: bool,
+) -> TokenStream {
+    // An async handler's future outlives the borrowed context: it gets a clone (only when the
+    // handler takes one).
+    let own_ctx = handler.takes_context().then(|| {
+        (
+            quote!(let __nano_ctx = #private::Context::clone(__nano_ctx);),
+            quote!(let __nano_ctx = &__nano_ctx;),
+        )
+    });
+    let (clone_ctx, borrow_ctx) = own_ctx.unzip();
+    match (handler.is_async(), is_actor) {
+        (false, false) => quote!(#private::Dispatch::Ready(#reply)),
+        (false, true) => quote!(#private::ActorDispatch::Ready(#reply)),
+        (true, false) => quote! {
+            let __nano_owned = #private::Arc::clone(__nano_this);
+            #clone_ctx
+            #private::pending(async move {
+                let __nano_this = &__nano_owned;
+                #borrow_ctx
+                #reply
+            })
+        },
+        (true, true) => quote! {
+            #clone_ctx
+            #private::actor_pending(async move {
+                #borrow_ctx
+                #reply
+            })
+        },
+    }
+}
+
+/// Decodes a typed payload into `__nano_payload`, or returns the 400 reply.
+fn decode(handler: &Handler, private: &TokenStream, is_actor: bool) -> TokenStream {
+    let Some(Param {
+        arg,
+        kind: ParamKind::Payload { raw: false },
+    }) = handler.payload()
+    else {
+        return quote!();
+    };
+    let ty = &arg.ty;
+    let decode_call = quote_spanned!(ty.span()=> #private::decode::<#ty>(&__nano_call));
+    let ready = if is_actor {
+        quote!(ActorDispatch)
+    } else {
+        quote!(Dispatch)
+    };
+    quote! {
+        let __nano_payload: #ty = match #decode_call {
+            #private::Result::Ok(payload) => payload,
+            #private::Result::Err(reply) => return #private::#ready::Ready(reply),
+        };
+    }
+}
+
+/// The expression passed for one parameter.
+fn argument(param: &Param, private: &TokenStream) -> TokenStream {
+    match param.kind {
+        ParamKind::Session { borrowed: true } => quote!(__nano_call.session()),
+        ParamKind::Session { borrowed: false } => {
+            quote!(#private::Session::clone(__nano_call.session()))
+        }
+        ParamKind::Context { .. } => quote!(__nano_ctx),
+        ParamKind::Payload { raw: true } => quote!(#private::Bytes::clone(__nano_call.payload())),
+        ParamKind::Payload { raw: false } => quote!(__nano_payload),
     }
 }
 

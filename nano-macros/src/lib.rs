@@ -8,14 +8,16 @@
 //! - `#[handler]` marks a method as a route. It only has meaning inside a `#[component]` block;
 //!   anywhere else it is an error.
 //!
-//! The crate is split by phase: `ast` builds a model from the syntax, `validate` checks it,
-//! and `expand` (which never fails) writes the code. Every mistake is a `syn::Error` on the
-//! offending tokens; all of them are reported at once, and the user's `impl` block is still
-//! emitted so the rest of the crate (and the IDE) keeps working.
+//! The crate is split by phase: `attr` reads the attributes' options, `ast` builds a model of
+//! the block, `validate` checks it, and `expand` (which never fails) writes the code. Every
+//! mistake is a `syn::Error` on the offending tokens; all of them are reported at once, and the
+//! user's `impl` block is still emitted, with a stand-in `impl Component`, so that the rest of
+//! the crate (and the IDE) keeps working and shows no second, misleading error.
 //!
 //! See the `nano-core` documentation of `component` for the accepted forms.
 
 mod ast;
+mod attr;
 mod expand;
 mod naming;
 mod validate;
@@ -69,9 +71,10 @@ use proc_macro::TokenStream;
 ///   (`send_message` → `sendmessage`, like nano's `strings.ToLower`), `"camelCase"`
 ///   (`sendMessage`), `"PascalCase"` (`SendMessage`), `"snake_case"` (`send_message`). Default:
 ///   the method name as written.
-/// - `lifecycle`: the component implements `nano_core::Lifecycle` itself (init, after init,
-///   before shutdown, shutdown hooks); otherwise an empty implementation is generated.
 /// - `crate = "::path::to::nano_core"`: where nano-core is, for crates that re-export it.
+///
+/// Each option is given at most once. Lifecycle hooks need no option: implement
+/// `nano_core::Lifecycle` for the type and the component runs them.
 ///
 /// # Handlers
 ///
@@ -82,12 +85,38 @@ use proc_macro::TokenStream;
 /// - receiver `&self`, or `&mut self`: then the component is an *actor*, whose handlers, timers
 ///   and posted closures run one at a time on its own task;
 /// - then the session: `&Session` or `Session`;
-/// - then at most one payload: any `serde::de::DeserializeOwned` type, decoded with the app's
-///   serializer; `bytes::Bytes` for the raw payload; or nothing;
+/// - then, in either order, at most one payload and at most one context:
+///   - the payload: any `serde::de::DeserializeOwned` type, decoded with the app's serializer,
+///     or `bytes::Bytes` for the raw payload;
+///   - the context, `ctx: &Context<Self>` (`nano_core::Context`): the app's scheduler and, for
+///     an actor, the component's own `ActorHandle`, e.g. to start a timer;
 /// - returning `()` (a notify; a request to it gets `{}`), any `T: Serialize` (the response),
 ///   `bytes::Bytes` (a raw response), `Result<T, E>` or `Result<(), E>` where `E` converts into
 ///   `HandlerError` (an error becomes an error response), or `Deferred` (the handler answers
 ///   later with `Session::respond`).
+///
+/// Parameters are recognized by the last segment of their type's name: `Session`, `Context`
+/// and `Bytes` (with any path before it).
+///
+/// ```
+/// use std::time::Duration;
+/// use nano_core::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Match { round: u32 }
+///
+/// #[component(name = "match")]
+/// impl Match {
+///     /// `match.start`: round 2 starts ten seconds later, on the match's own task.
+///     #[handler]
+///     fn start(&mut self, _session: &Session, round: u32, ctx: &Context<Self>) {
+///         self.round = round;
+///         if let Some(actor) = ctx.actor() {
+///             actor.after(Duration::from_secs(10), |game: &mut Match| game.round += 1);
+///         }
+///     }
+/// }
+/// ```
 ///
 /// # Errors
 ///
@@ -171,17 +200,21 @@ pub fn component(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let (model, mut errors) = ast::parse(args, &mut block);
+    validate::check_block(&block, &mut errors);
     if let Some(model) = &model {
         validate::check(model, &mut errors);
     }
-    match (
-        model,
-        errors.into_iter().reduce(|mut all, next| {
-            all.combine(next);
-            all
-        }),
-    ) {
+    let error = errors.into_iter().reduce(|mut all, next| {
+        all.combine(next);
+        all
+    });
+    match (model, error) {
         (Some(model), None) => expand::expand(&model, &block).into(),
+        // A generic block's stand-in would only add errors about its parameters.
+        (Some(model), Some(error)) if block.generics.params.is_empty() => {
+            let fallback = expand::fallback(&model);
+            with_errors(quote::quote!(#block #fallback), error)
+        }
         (_, Some(error)) => with_errors(quote::quote!(#block), error),
         (None, None) => quote::quote!(#block).into(),
     }

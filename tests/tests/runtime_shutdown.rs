@@ -119,7 +119,7 @@ macro_rules! hooked {
     ($name:ident, $route:literal) => {
         struct $name(Log);
 
-        #[component(name = $route, lifecycle)]
+        #[component(name = $route)]
         impl $name {
             #[handler]
             fn ping(&self, _session: &Session) {}
@@ -153,7 +153,7 @@ hooked!(Second, "second");
 
 struct ActorHooks(Log);
 
-#[component(name = "actor", lifecycle)]
+#[component(name = "actor")]
 impl ActorHooks {
     #[handler]
     fn ping(&mut self, _session: &Session) {}

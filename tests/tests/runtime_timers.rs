@@ -1,10 +1,11 @@
 //! Timers on the app's scheduler and on actor components, with tokio's paused clock: exact
-//! call counts, no sleeps.
+//! call counts, no sleeps. And a timer a handler starts, seen by a client over TCP.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use nano_client::Client;
 use nano_core::prelude::*;
 
 fn counter() -> (Arc<AtomicU64>, impl Fn() -> u64) {
@@ -96,7 +97,7 @@ struct Clock {
     ticks: u64,
 }
 
-#[component(name = "clock", lifecycle)]
+#[component(name = "clock")]
 impl Clock {
     #[handler]
     fn ticks(&mut self, _session: &Session) -> u64 {
@@ -144,5 +145,53 @@ async fn a_panicking_timer_does_not_stop_the_scheduler() {
     tokio::time::sleep(Duration::from_millis(3_500)).await;
     settle().await;
     assert_eq!(calls(), 3);
+    app.shutdown().await;
+}
+
+/// A round that ends a given time after its `start`: the handler starts the timer through its
+/// context, on the component's own task.
+#[derive(Default)]
+struct Round {
+    players: Group,
+    ended: u32,
+}
+
+#[component(name = "round")]
+impl Round {
+    #[handler]
+    fn start(
+        &mut self,
+        session: &Session,
+        ctx: &Context<Self>,
+        millis: u64,
+    ) -> Result<u32, HandlerError> {
+        self.players.add(session)?;
+        let actor = ctx
+            .actor()
+            .ok_or_else(|| HandlerError::internal("no actor"))?;
+        actor.after(Duration::from_millis(millis), |round: &mut Round| {
+            round.ended += 1;
+            let _ = round.players.broadcast("onRoundOver", &round.ended);
+        });
+        Ok(self.ended)
+    }
+}
+
+#[tokio::test]
+async fn a_timer_started_by_a_handler_pushes_to_the_client_over_tcp() {
+    let app = App::builder().register(Round::default()).build().unwrap();
+    let addr = app.listen_tcp("127.0.0.1:0").await.unwrap().to_string();
+    let client = Client::connect(&addr).await.unwrap();
+    let mut over = client.subscribe("onRoundOver");
+    let ended: u32 = client.request("round.start", &20u64).await.unwrap();
+    assert_eq!(ended, 0);
+
+    let push = tokio::time::timeout(Duration::from_secs(10), over.recv())
+        .await
+        .expect("the round's timer fired")
+        .expect("the connection is open");
+    assert_eq!(push.decode::<u32>().unwrap(), 1);
+    let round = app.actor::<Round>().unwrap();
+    assert_eq!(round.call(|round| round.ended).await.unwrap(), 1);
     app.shutdown().await;
 }

@@ -1,4 +1,4 @@
-//! `#[component(lifecycle)]`: the component implements `Lifecycle` itself.
+//! A component with a `Lifecycle` implementation and no attribute option: nano-rs finds it.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ struct Clock {
     ticks: u64,
 }
 
-#[component(name = "clock", lifecycle)]
+#[component(name = "clock")]
 impl Clock {
     #[handler]
     fn ticks(&mut self, _session: &Session) -> u64 {
@@ -27,4 +27,28 @@ impl Lifecycle for Clock {
     fn shutdown(&self) {}
 }
 
-fn main() {}
+/// No `Lifecycle` implementation: no hooks, and nothing to write.
+struct Plain;
+
+#[component(name = "plain")]
+impl Plain {
+    #[handler]
+    fn ping(&self, _session: &Session) {}
+}
+
+/// The implementation may come before the block, from a macro, or from anywhere in the crate.
+struct Early;
+
+impl Lifecycle for Early {
+    fn before_shutdown(&self) {}
+}
+
+#[component(name = "early")]
+impl Early {
+    #[handler]
+    fn ping(&self, _session: &Session) {}
+}
+
+fn main() {
+    let _ = App::builder().register(Clock::default()).register(Plain).register(Early);
+}
