@@ -73,7 +73,7 @@ pub(crate) struct Output {
 /// `report`'s arguments.
 #[derive(Args, Debug)]
 pub(crate) struct Report {
-    /// A run's JSON lines (bench/results/<run>/runs.jsonl)
+    /// A run's JSON lines (bench/results/RUN/runs.jsonl)
     pub(crate) input: PathBuf,
     /// The Markdown file to write (BENCHMARKS.md)
     pub(crate) output: PathBuf,
