@@ -1,6 +1,7 @@
 //! `nano-bench report`: the tables of `BENCHMARKS.md` from a run's JSON lines.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ fn number(row: &Value, key: &str) -> f64 {
 
 /// Reads `input` (one JSON object per line; a line `{"machine": ...}` describes the run) and
 /// writes the report to `output`.
-pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
+pub(crate) fn write(input: &Path, output: &Path) -> Result<(), Error> {
     let lines = std::fs::read_to_string(input)?;
     let rows: Vec<Value> = lines
         .lines()
@@ -71,7 +72,7 @@ pub(crate) fn write(input: &str, output: &str) -> Result<(), Error> {
         (
             "latency",
             "Latency at half the maximum request rate",
-            "paced to half of nano-rs's maximum request rate from the same run",
+            "paced to half of nano-rs's maximum request rate from the same run; each latency is measured from the request's scheduled send time, so a stall counts for every request it delays (no coordinated omission)",
         ),
         (
             "broadcast",

@@ -26,9 +26,10 @@
 #![allow(clippy::print_stdout)]
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use nano_core::prelude::*;
-use nano_examples::{Args, http_get, init_logging, serve_chat_page};
+use nano_examples::{Args, Flag, http_get, init_logging, serve_chat_page};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -153,18 +154,35 @@ impl Room {
     }
 }
 
+const FLAGS: &[Flag] = &[
+    Flag::value(
+        "--http",
+        "ADDR",
+        "address of the page and the WebSocket endpoint /nano",
+    )
+    .default_value("127.0.0.1:3250"),
+    Flag::value("--tcp", "ADDR", "TCP address to listen on").default_value("127.0.0.1:3251"),
+    Flag::value("--heartbeat", "SECONDS", "heartbeat interval (0: none)").default_value("30"),
+    Flag::switch(
+        "--smoke",
+        "free ports, a WebSocket and a TCP client through a conversation, exit 0",
+    ),
+];
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
-    let args = Args::from_env();
-    let http_addr = args.addr("--http", "127.0.0.1:3250");
-    let tcp_addr = args.addr("--tcp", "127.0.0.1:3251");
+    let args = Args::from_env("chat", FLAGS);
+    let http_addr = args.addr("--http");
+    let tcp_addr = args.addr("--tcp");
+    let heartbeat: u64 = args.value("--heartbeat");
 
     let app = App::builder()
         .register(Room {
             members: Group::new("room"),
         })
         .push_routes(["onMembers", "onNewUser", "onMessage", "onLeave"])
+        .heartbeat_interval(Duration::from_secs(heartbeat))
         .build()?;
     let tcp = app.listen_tcp(tcp_addr).await?;
 

@@ -46,7 +46,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use nano_cluster::{Cluster, ClusterConfig, ClusterError, ClusterStats};
 use nano_core::prelude::*;
-use nano_examples::{Args, init_logging, serve_chat_page};
+use nano_examples::{Args, Flag, init_logging, serve_chat_page};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -257,15 +257,41 @@ fn rpc_error(error: ClusterError) -> HandlerError {
     }
 }
 
+const FLAGS: &[Flag] = &[
+    Flag::value("--role", "ROLE", "what this node is")
+        .one_of(&["gate", "room"])
+        .default_value("gate"),
+    Flag::value(
+        "--node",
+        "NAME",
+        "this node's name in the cluster [default: the role]",
+    ),
+    Flag::value("--nats", "URL", "the NATS server").default_value("nats://127.0.0.1:4222"),
+    Flag::value("--tcp", "ADDR", "gate: TCP address to listen on").default_value("127.0.0.1:3350"),
+    Flag::value(
+        "--ws",
+        "ADDR",
+        "gate: address of the chat page and WebSocket /nano",
+    )
+    .default_value("127.0.0.1:3351"),
+    Flag::value(
+        "--request-timeout",
+        "SECONDS",
+        "how long a request to another node may take",
+    )
+    .default_value("5"),
+];
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
-    let args = Args::from_env();
-    let role = args.value("--role", "gate");
-    let node = args.value("--node", &role);
-    let timeout: f64 = args.value("--request-timeout", "5").parse()?;
-    let config = ClusterConfig::new(args.value("--nats", "nats://127.0.0.1:4222"), node.clone())
-        .request_timeout(Duration::from_secs_f64(timeout));
+    let args = Args::from_env("cluster", FLAGS);
+    let role: String = args.value("--role");
+    let node = args.get("--node").unwrap_or(&role).to_owned();
+    let timeout: f64 = args.value("--request-timeout");
+    let (tcp_addr, ws_addr) = (args.addr("--tcp"), args.addr("--ws"));
+    let config = ClusterConfig::new(args.value::<String>("--nats"), node.clone())
+        .request_timeout(Duration::try_from_secs_f64(timeout)?);
     let cluster = Cluster::connect(config).await?;
 
     let app = if role == "gate" {
@@ -284,9 +310,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             });
         let app = cluster.attach(builder).build()?;
         cluster.start(&app).await?;
-        let tcp = app.listen_tcp(args.addr("--tcp", "127.0.0.1:3350")).await?;
+        let tcp = app.listen_tcp(tcp_addr).await?;
         // The chat page and the WebSocket endpoint (`/nano`), as in the chat example.
-        let (ws, _page) = serve_chat_page(&app, args.addr("--ws", "127.0.0.1:3351")).await?;
+        let (ws, _page) = serve_chat_page(&app, ws_addr).await?;
         tracing::info!(
             "cluster gate {node}: TCP {tcp}, chat page http://{ws}/, WebSocket ws://{ws}/nano"
         );

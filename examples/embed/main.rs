@@ -18,7 +18,7 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use nano_core::prelude::*;
-use nano_examples::{Args, http_get, init_logging};
+use nano_examples::{Args, Flag, http_get, init_logging};
 use nano_ws::WsConfig;
 use serde_json::{Value, json};
 
@@ -46,10 +46,23 @@ async fn stats(State(app): State<App>) -> Json<Value> {
     Json(json!({ "players_online": metrics.sessions_open, "messages_in": metrics.messages_in }))
 }
 
+const FLAGS: &[Flag] = &[
+    Flag::value(
+        "--http",
+        "ADDR",
+        "address of the HTTP service (REST, page, /game)",
+    )
+    .default_value("127.0.0.1:3280"),
+    Flag::switch(
+        "--smoke",
+        "a free port, one player and the REST routes, a graceful shutdown, exit 0",
+    ),
+];
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
-    let args = Args::from_env();
+    let args = Args::from_env("embed", FLAGS);
     let app = App::builder().register(Lobby::default()).build()?;
 
     let router = axum::Router::new()
@@ -61,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/api/stats", get(stats))
         .route("/game", nano_ws::axum::route(app.clone(), WsConfig::new()))
         .with_state(app.clone());
-    let listener = tokio::net::TcpListener::bind(args.addr("--http", "127.0.0.1:3280")).await?;
+    let listener = tokio::net::TcpListener::bind(args.addr("--http")).await?;
     let addr = listener.local_addr()?;
     // axum stops accepting when nano-rs starts shutting down; nano-rs drives the shutdown.
     let server = tokio::spawn({

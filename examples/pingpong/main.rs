@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use nano_core::prelude::*;
-use nano_examples::{Args, init_logging};
+use nano_examples::{Args, Flag, init_logging};
 use nano_ws::WsConfig;
 
 struct PingPong {
@@ -52,23 +52,35 @@ impl PingPong {
     }
 }
 
+const FLAGS: &[Flag] = &[
+    Flag::value("--tcp", "ADDR", "TCP address to listen on").default_value("127.0.0.1:3260"),
+    Flag::value("--ws", "ADDR", "WebSocket address to listen on (path /)")
+        .default_value("127.0.0.1:3261"),
+    Flag::value("--heartbeat", "SECONDS", "heartbeat interval (0: none)").default_value("30"),
+    Flag::value("--max-connections", "N", "most sessions at once").default_value("100000"),
+    Flag::switch(
+        "--smoke",
+        "free ports, one exchange over each transport, exit 0",
+    ),
+];
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
-    let args = Args::from_env();
-    let heartbeat: u64 = args.value("--heartbeat", "30").parse()?;
+    let args = Args::from_env("pingpong", FLAGS);
+    let heartbeat: u64 = args.value("--heartbeat");
     let app = App::builder()
         .register(PingPong {
             all: Group::new("all"),
         })
         .push_routes(["pong"])
         .heartbeat_interval(Duration::from_secs(heartbeat))
-        .max_connections(args.value("--max-connections", "100000").parse()?)
+        .max_connections(args.value("--max-connections"))
         // Load generators send far faster than players.
         .rate_limit(None)
         .build()?;
-    let tcp = app.listen_tcp(args.addr("--tcp", "127.0.0.1:3260")).await?;
-    let ws = nano_ws::listen(&app, args.addr("--ws", "127.0.0.1:3261"), WsConfig::new()).await?;
+    let tcp = app.listen_tcp(args.addr("--tcp")).await?;
+    let ws = nano_ws::listen(&app, args.addr("--ws"), WsConfig::new()).await?;
     tracing::info!("pingpong: TCP {tcp}, WebSocket ws://{ws}/");
     println!("pingpong listening tcp={tcp} ws={ws}");
 

@@ -1,68 +1,17 @@
 //! # nano-examples
 //!
 //! Runnable examples of nano-rs (`cargo run --example <name>` from the repository root), and the
-//! small helpers they share: command-line flags, logging, and the `--smoke` mode that the test
-//! command uses to check every example end to end.
+//! small helpers they share: command-line flags (each example declares the flags it accepts;
+//! `--help` lists them, anything else is refused with status 2), logging, and the `--smoke`
+//! mode that the test command uses to check every example end to end.
 
 use std::net::SocketAddr;
 
 mod chat_page;
+mod flags;
 
 pub use chat_page::serve_chat_page;
-
-/// Command-line flags of an example: `--name value` pairs and bare `--flags`.
-#[derive(Debug, Clone)]
-pub struct Args {
-    args: Vec<String>,
-}
-
-impl Args {
-    /// The process's arguments.
-    pub fn from_env() -> Self {
-        Self {
-            args: std::env::args().skip(1).collect(),
-        }
-    }
-
-    /// Arguments given explicitly (for tests).
-    pub fn from_vec(args: Vec<String>) -> Self {
-        Self { args }
-    }
-
-    /// Whether the bare flag `--name` is present.
-    pub fn flag(&self, name: &str) -> bool {
-        self.args.iter().any(|arg| arg == name)
-    }
-
-    /// The value after `--name`, or `default`.
-    pub fn value(&self, name: &str, default: &str) -> String {
-        self.args
-            .iter()
-            .position(|arg| arg == name)
-            .and_then(|index| self.args.get(index + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_owned())
-    }
-
-    /// An address flag: the value after `--name`, else `default`; in smoke mode the port
-    /// becomes 0 (any free port) unless the flag was given.
-    pub fn addr(&self, name: &str, default: &str) -> SocketAddr {
-        let given = self.args.iter().any(|arg| arg == name);
-        let text = self.value(name, default);
-        let mut addr: SocketAddr = text
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}: `{text}` is not an address"));
-        if self.smoke() && !given {
-            addr.set_port(0);
-        }
-        addr
-    }
-
-    /// `--smoke`: start, serve one real client exchange, exit 0.
-    pub fn smoke(&self) -> bool {
-        self.flag("--smoke")
-    }
-}
+pub use flags::{Args, Flag, FlagError};
 
 /// Logs to stderr; `RUST_LOG` overrides the default level (`info`).
 pub fn init_logging() {

@@ -16,7 +16,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nano_core::prelude::*;
-use nano_examples::{Args, init_logging};
+use nano_examples::{Args, Flag, init_logging};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -85,10 +85,18 @@ impl Lifecycle for Clock {
     }
 }
 
+const FLAGS: &[Flag] = &[
+    Flag::value("--tcp", "ADDR", "TCP address to listen on").default_value("127.0.0.1:3270"),
+    Flag::switch(
+        "--smoke",
+        "a free port, one client receives two ticks, exit 0",
+    ),
+];
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
-    let args = Args::from_env();
+    let args = Args::from_env("timers", FLAGS);
     let app = App::builder()
         .register(Clock {
             listeners: Group::new("clock"),
@@ -96,7 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .push_routes(["onTime", "onAlarm"])
         .build()?;
-    let tcp = app.listen_tcp(args.addr("--tcp", "127.0.0.1:3270")).await?;
+    let tcp = app.listen_tcp(args.addr("--tcp")).await?;
     tracing::info!(
         "timers: TCP {tcp}; call `clock.subscribe` to receive `onTime`, `clock.alarm` for `onAlarm`"
     );

@@ -12,6 +12,7 @@
 #![allow(clippy::print_stdout)]
 
 use bytes::BytesMut;
+use clap::Parser;
 use nano_core::protocol::{
     EncodedPacket, HandshakeResponse, Message, Packet, PacketCodec, PacketType, Route, ServerSys,
     encode_data_packet,
@@ -20,16 +21,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::{Decoder, Encoder};
 
+/// The framing of the nano protocol with no framework: echoes requests, pushes notifies back.
+#[derive(Parser)]
+#[command(name = "raw-echo")]
+struct Flags {
+    /// Address to listen on
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:3290")]
+    tcp: String,
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let addr = args
-        .iter()
-        .position(|arg| arg == "--tcp")
-        .and_then(|index| args.get(index + 1))
-        .cloned()
-        .unwrap_or_else(|| "127.0.0.1:3290".to_owned());
-    let listener = TcpListener::bind(&addr).await?;
+    let flags = Flags::parse();
+    let listener = TcpListener::bind(&flags.tcp).await?;
     println!("raw-echo listening tcp={}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;

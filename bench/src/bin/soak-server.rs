@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use clap::Parser;
 use nano_core::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -126,15 +127,18 @@ impl Admin {
     }
 }
 
+/// A chat server with many rooms, the target of `nano-bench soak`.
+#[derive(Parser)]
+#[command(name = "soak-server")]
+struct Flags {
+    /// Address to listen on
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:3300")]
+    tcp: String,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let addr = args
-        .iter()
-        .position(|arg| arg == "--tcp")
-        .and_then(|index| args.get(index + 1))
-        .cloned()
-        .unwrap_or_else(|| "127.0.0.1:3300".to_owned());
+    let flags = Flags::parse();
     let rooms = Rooms::default();
     let slot = Arc::new(Mutex::new(None));
     let app = App::builder()
@@ -152,7 +156,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     *slot
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(app.clone());
-    let tcp = app.listen_tcp(addr).await?;
+    let tcp = app.listen_tcp(flags.tcp).await?;
     println!("soak-server listening tcp={tcp}");
     app.run().await?;
     println!("soak-server shut down cleanly");

@@ -5,22 +5,33 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::open_all;
-use crate::Options;
+use super::{Options, open_all};
 use crate::conn::Error;
 use crate::stats::{Latencies, Window, report, rss_kib};
 
+/// `connections`' own options.
+#[derive(clap::Args, Clone, Debug)]
+pub(crate) struct Connections {
+    /// Process id of the server (on this machine), to report its memory per session
+    #[arg(long)]
+    pid: Option<u32>,
+}
+
 /// Opens `conns` sessions (measuring the handshake rate), holds them for the duration while
 /// answering heartbeats, and reports the server's RSS per session when `--pid` is given.
-pub(crate) async fn connections(options: &Options) -> Result<Value, Error> {
-    let rss_before = options.pid.and_then(rss_kib);
+pub(crate) async fn connections(
+    options: &Options,
+    connections: &Connections,
+) -> Result<Value, Error> {
+    let pid = connections.pid;
+    let rss_before = pid.and_then(rss_kib);
     let opening = Instant::now();
     let conns = open_all(options).await?;
     let open_time = opening.elapsed();
     let count = conns.len();
     // Let the server settle, then read its memory.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_after = options.pid.and_then(rss_kib);
+    let rss_after = pid.and_then(rss_kib);
 
     let window = Window::start();
     let end = Instant::now() + options.duration;
@@ -54,15 +65,14 @@ pub(crate) async fn connections(options: &Options) -> Result<Value, Error> {
     while let Some(done) = tasks.join_next().await {
         dropped += done?;
     }
-    let rss_end = options.pid.and_then(rss_kib);
-    let mut latencies = Latencies::default();
+    let rss_end = pid.and_then(rss_kib);
     let mut summary = report(
         "connections",
-        options.target.transport(),
+        options.target().transport(),
         count,
         options.duration,
         count as u64,
-        &mut latencies,
+        &Latencies::default(),
         dropped,
         window.cpu_percent(),
     );

@@ -11,10 +11,10 @@ use nano_core::protocol::Message;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
-use super::open_all;
-use crate::Options;
+use super::{Options, open_all};
 use crate::conn::{Conn, Error};
 use crate::stats::rss_kib;
+use crate::values;
 
 #[derive(Default)]
 struct Totals {
@@ -25,21 +25,33 @@ struct Totals {
     pings_answered: AtomicU64,
 }
 
-/// Soak options beyond the common ones.
+/// `soak`'s own options.
+#[derive(clap::Args, Clone, Debug)]
 pub(crate) struct Soak {
-    pub(crate) rooms: u32,
-    pub(crate) message_interval: Duration,
-    pub(crate) shutdown: bool,
+    /// Chat rooms the clients are spread over
+    #[arg(long, value_name = "N", default_value = "100", value_parser = values::at_least_one())]
+    rooms: usize,
+    /// Time between two messages of one client
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = values::duration)]
+    message_interval: Duration,
+    /// End with SIGTERM to the server while every client has a request in flight (each must
+    /// be answered), instead of the clients leaving
+    #[arg(long, requires = "pid")]
+    shutdown: bool,
+    /// Process id of the server (on this machine), to sample its memory and to signal it
+    #[arg(long)]
+    pid: Option<u32>,
 }
 
-pub(crate) async fn soak(options: &Options, soak: Soak) -> Result<Value, Error> {
+/// Runs the clients for the duration, sampling the server's memory, then ends the run as
+/// `--shutdown` says and reports what the clients and the server saw.
+pub(crate) async fn soak(options: &Options, soak: &Soak) -> Result<Value, Error> {
     let started = Instant::now();
     let mut conns = open_all(options).await?;
     let count = conns.len();
     for (index, conn) in conns.iter_mut().enumerate() {
         let join = conn.route("room.join");
-        #[allow(clippy::cast_possible_truncation)]
-        let body = Bytes::from(json!({ "room": (index as u32) % soak.rooms }).to_string());
+        let body = Bytes::from(json!({ "room": index % soak.rooms }).to_string());
         let id = conn.request(&join, &body).await?;
         while !matches!(conn.recv().await?, Message::Response { id: got, .. } if got == id) {}
     }
@@ -59,25 +71,13 @@ pub(crate) async fn soak(options: &Options, soak: Soak) -> Result<Value, Error> 
         });
     }
 
-    // Server memory, every 10 s.
-    let mut curve = Vec::new();
-    let sampler_start = Instant::now();
-    while Instant::now() < end {
-        if let Some(kib) = options.pid.and_then(rss_kib) {
-            curve.push(json!([sampler_start.elapsed().as_secs(), kib]));
-        }
-        tokio::time::sleep(
-            Duration::from_secs(10).min(end.saturating_duration_since(Instant::now())),
-        )
-        .await;
-    }
-
+    let curve = sample_rss(soak.pid, end).await;
     let mut outcome = json!({ "scenario": "soak", "conns": count, "duration_s": options.duration.as_secs(),
         "rooms": soak.rooms, "message_interval_s": soak.message_interval.as_secs_f64(),
         "connect_s": (connect_time.as_secs_f64() * 10.0).round() / 10.0 });
     if soak.shutdown {
         barrier.wait().await;
-        let pid = options.pid.ok_or("--shutdown needs --pid")?;
+        let pid = soak.pid.ok_or("--shutdown needs --pid")?;
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()?;
@@ -97,24 +97,43 @@ pub(crate) async fn soak(options: &Options, soak: Soak) -> Result<Value, Error> 
     } else {
         // Everyone has left: the server must have cleaned up every session and room.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let mut admin = Conn::connect(&options.target, &options.handshake_json).await?;
-        let route = admin.route("admin.stats");
-        let id = admin.request(&route, &Bytes::from_static(b"null")).await?;
-        loop {
-            if let Message::Response {
-                id: got, payload, ..
-            } = admin.recv().await?
-                && got == id
-            {
-                outcome["server_after"] = serde_json::from_slice(&payload)?;
-                break;
-            }
-        }
-        if let Some(kib) = options.pid.and_then(rss_kib) {
+        outcome["server_after"] = server_stats(options).await?;
+        if let Some(kib) = soak.pid.and_then(rss_kib) {
             outcome["server_rss_kib_after"] = kib.into();
         }
     }
     Ok(outcome)
+}
+
+/// The RSS of process `pid` every 10 s until `end`, as `[seconds, KiB]` pairs (none without a
+/// pid).
+async fn sample_rss(pid: Option<u32>, end: Instant) -> Vec<Value> {
+    let mut curve = Vec::new();
+    let start = Instant::now();
+    while Instant::now() < end {
+        if let Some(kib) = pid.and_then(rss_kib) {
+            curve.push(json!([start.elapsed().as_secs(), kib]));
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        tokio::time::sleep(Duration::from_secs(10).min(left)).await;
+    }
+    curve
+}
+
+/// What soak-server's `admin.stats` answers: its counters, rooms and members.
+async fn server_stats(options: &Options) -> Result<Value, Error> {
+    let mut admin = Conn::connect(&options.target(), &options.handshake_json).await?;
+    let route = admin.route("admin.stats");
+    let id = admin.request(&route, &Bytes::from_static(b"null")).await?;
+    loop {
+        if let Message::Response {
+            id: got, payload, ..
+        } = admin.recv().await?
+            && got == id
+        {
+            return Ok(serde_json::from_slice(&payload)?);
+        }
+    }
 }
 
 async fn client(
