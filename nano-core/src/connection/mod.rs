@@ -219,17 +219,22 @@ impl Connection {
     }
 
     fn next_deadline(&self, handshake_deadline: Instant) -> Instant {
-        let mut deadline = self.next_beat;
-        if self.phase != Phase::Working {
-            deadline = deadline.min(handshake_deadline);
+        if self.phase == Phase::Working {
+            self.next_beat
+        } else {
+            self.next_beat.min(handshake_deadline)
         }
-        if let Some(beat) = self.host.heartbeat() {
-            // "More than two intervals": one millisecond past.
-            deadline = deadline.min(self.last_seen + beat * 2 + Duration::from_millis(1));
-        }
-        deadline
     }
 
+    /// The handshake deadline, or a heartbeat tick: the client's liveness is checked, then the
+    /// server's heartbeat sent.
+    ///
+    /// Liveness is checked at the ticks, as nano does, not at "two intervals after the last
+    /// packet": a pomelo client answers a server heartbeat one interval later and ignores the
+    /// ones that arrive while it waits, so when its timer lines up with the server's it beats
+    /// only every two intervals, a little late each time. Checked at the ticks, it is never
+    /// found silent for more than two intervals; a client that is, is dropped at the next
+    /// tick (between two and three intervals after its last packet).
     fn on_timer(&mut self, handshake_deadline: Instant) -> Result<(), End> {
         let now = Instant::now();
         if self.phase != Phase::Working && now >= handshake_deadline {
@@ -238,16 +243,17 @@ impl Connection {
         let Some(beat) = self.host.heartbeat() else {
             return Ok(());
         };
+        if now < self.next_beat {
+            return Ok(());
+        }
         if now.duration_since(self.last_seen) > beat * 2 {
             return Err(End::HeartbeatTimeout);
         }
-        if now >= self.next_beat {
-            if self.phase == Phase::Working {
-                let heartbeat = EncodedPacket::heartbeat();
-                let _ = self.session.inner().outbox.push_always(heartbeat);
-            }
-            self.next_beat = now + beat;
+        if self.phase == Phase::Working {
+            let heartbeat = EncodedPacket::heartbeat();
+            let _ = self.session.inner().outbox.push_always(heartbeat);
         }
+        self.next_beat = now + beat;
         Ok(())
     }
 
