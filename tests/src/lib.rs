@@ -8,6 +8,7 @@ pub mod examples;
 pub mod nats;
 pub mod node;
 pub mod raw;
+pub mod wait;
 
 use std::path::Path;
 
