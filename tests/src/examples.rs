@@ -1,8 +1,14 @@
-//! Running the built example binaries as black boxes.
+//! Running the example binaries as black boxes. Each is built by cargo first, into the target
+//! directory and profile of the running test, so a test always starts the examples of the
+//! sources it was built from.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
+
+use serde_json::Value;
 
 /// A running example; killed when dropped.
 pub struct RunningExample {
@@ -42,22 +48,82 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Starts example `name` with `args` (building it first if needed) and waits for its address
-/// line (`<name> listening key=addr ...`).
+/// Builds example `name` (package `nano-examples`) and returns the path of its binary.
+///
+/// Cargo builds into the running test's target directory with its profile, and is a no-op when
+/// the binary is up to date; it runs once per example in a test process. Calling cargo from a
+/// running test is safe: `cargo test` holds its build lock only while it compiles.
+///
+/// # Panics
+///
+/// When the build fails (cargo's output is in the message).
+pub fn build(name: &str) -> PathBuf {
+    static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    // Held during the build: tests starting the same example wait for one build.
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(binary) = built.get(name) {
+        return binary.clone();
+    }
+    let profile_dir = target_dir();
+    let profile = match profile_dir.file_name().and_then(|dir| dir.to_str()) {
+        Some("debug") | None => "dev",
+        Some(profile) => profile,
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .current_dir(crate::workspace_root())
+        .args([
+            "build",
+            "--locked",
+            "--quiet",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args([
+            "-p",
+            "nano-examples",
+            "--example",
+            name,
+            "--profile",
+            profile,
+        ])
+        .arg("--target-dir")
+        .arg(profile_dir.parent().expect("the target directory"))
+        .output()
+        .expect("run cargo build");
+    assert!(
+        output.status.success(),
+        "building example {name} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let binary = example_binary(&output.stdout, name)
+        .unwrap_or_else(|| panic!("cargo did not report the binary of example {name}"));
+    built.insert(name.to_owned(), binary.clone());
+    binary
+}
+
+/// The executable of example `name` among cargo's JSON messages.
+fn example_binary(messages: &[u8], name: &str) -> Option<PathBuf> {
+    String::from_utf8_lossy(messages)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|message| {
+            message["reason"] == "compiler-artifact"
+                && message["target"]["name"] == name
+                && message["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|kind| kind == "example"))
+        })
+        .and_then(|message| message["executable"].as_str().map(PathBuf::from))
+}
+
+/// Starts example `name` with `args` (building it first, see [`build`]) and waits for its
+/// address line (`<name> listening key=addr ...`).
 ///
 /// # Panics
 ///
 /// When the example cannot be built or started.
 pub fn start(name: &str, args: &[&str]) -> RunningExample {
-    let binary = target_dir().join("examples").join(name);
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
-            .args(["build", "--example", name])
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building example {name} failed");
-    }
+    let binary = build(name);
     let mut child = Command::new(&binary)
         .args(args)
         .stdout(Stdio::piped())

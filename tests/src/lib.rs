@@ -8,6 +8,16 @@ pub mod examples;
 pub mod nats;
 pub mod node;
 pub mod raw;
+pub mod wait;
+
+use std::path::Path;
+
+/// The root of the workspace (where `Cargo.lock` and `README.md` are).
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests package is in the workspace")
+}
 
 /// The code blocks of `README.md`, compiled and run as doc tests so the README cannot rot.
 #[cfg(doctest)]

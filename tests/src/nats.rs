@@ -1,8 +1,10 @@
 //! A NATS server for the cluster tests: Debian's `nats-server` on 127.0.0.1 and a free port.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::wait::wait_until_blocking;
 
 /// A running `nats-server`; killed when dropped.
 pub struct Nats {
@@ -32,29 +34,15 @@ impl Nats {
             "--ports_file_dir",
             dir.to_str().expect("utf-8 path"),
         ]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let port = loop {
-            let found = std::fs::read_dir(&dir)
-                .ok()
-                .into_iter()
-                .flatten()
-                .flatten()
-                .find(|entry| entry.path().extension().is_some_and(|ext| ext == "ports"))
-                .and_then(|entry| std::fs::read_to_string(entry.path()).ok())
-                .and_then(|text| {
-                    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-                    let url = value["nats"][0].as_str()?.to_owned();
-                    url.rsplit(':').next()?.parse::<u16>().ok()
-                });
-            if let Some(port) = found {
-                break port;
-            }
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let mut port = None;
+        let started = wait_until_blocking(Duration::from_secs(10), || {
+            port = read_port(&dir);
+            port.is_some()
+        });
+        assert!(started, "nats-server did not start");
         Nats {
             child: Some(child),
-            port,
+            port: port.expect("a port"),
             dir,
         }
     }
@@ -81,11 +69,10 @@ impl Nats {
         self.stop();
         let port = self.port.to_string();
         self.child = Some(spawn(&["-a", "127.0.0.1", "-p", &port]));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not restart");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let restarted = wait_until_blocking(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        });
+        assert!(restarted, "nats-server did not restart");
     }
 }
 
@@ -94,6 +81,18 @@ impl Drop for Nats {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The port in the ports file that `nats-server` writes into `dir` once it listens.
+fn read_port(dir: &Path) -> Option<u16> {
+    let entry = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .find(|entry| entry.path().extension().is_some_and(|ext| ext == "ports"))?;
+    let text = std::fs::read_to_string(entry.path()).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let url = value["nats"][0].as_str()?.to_owned();
+    url.rsplit(':').next()?.parse::<u16>().ok()
 }
 
 fn spawn(args: &[&str]) -> Child {

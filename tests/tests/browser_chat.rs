@@ -3,6 +3,9 @@
 //! the other shows it; one closes, the other shows the leave. A screenshot is saved as
 //! `target/browser-chat.png`. The same with the cluster example, each page from another gate.
 
+use std::time::Duration;
+
+use nano_tests::wait::wait_until;
 use nano_tests::{examples, node};
 use serde_json::{Value, json};
 
@@ -43,23 +46,17 @@ fn browser_pages_on_two_gates_of_a_cluster_chat() {
             let probe = nano_client::Client::connect(gate.addr("tcp"))
                 .await
                 .unwrap();
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            loop {
-                let nodes: Vec<String> = probe.request("gate.nodes", &()).await.unwrap();
-                if nodes
+            let mut nodes: Vec<String> = Vec::new();
+            let both_seen = wait_until(Duration::from_secs(10), async || {
+                nodes = probe.request("gate.nodes", &()).await.unwrap();
+                nodes
                     .iter()
                     .filter(|node| node.starts_with("room-"))
                     .count()
                     == 2
-                {
-                    break;
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "the gate sees {nodes:?}"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
+            })
+            .await;
+            assert!(both_seen, "the gate sees {nodes:?}");
         });
     }
     chat_in_two_pages(

@@ -11,6 +11,7 @@ use nano_core::protocol::{Message, PacketType, Route};
 use nano_tests::examples::{self, RunningExample};
 use nano_tests::nats::Nats;
 use nano_tests::raw::RawConn;
+use nano_tests::wait::wait_until;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 
@@ -50,21 +51,19 @@ fn backend(nats: &Nats, node: &str) -> RunningExample {
     )
 }
 
-/// Polls the gate's view of the cluster until it is `expected` (or fails after `within`).
+/// Polls the gate's view of the cluster until it is `expected` (or fails after `within`), and
+/// returns how long that took.
 async fn wait_for_nodes(probe: &Client, expected: &[&str], within: Duration) -> Duration {
     let started = Instant::now();
-    loop {
-        if let Ok(nodes) = probe.request::<_, Vec<String>>("gate.nodes", &()).await
-            && nodes == expected
-        {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < within,
-            "the gate did not see {expected:?} within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let seen = wait_until(within, async || {
+        probe
+            .request::<_, Vec<String>>("gate.nodes", &())
+            .await
+            .is_ok_and(|nodes| nodes == expected)
+    })
+    .await;
+    assert!(seen, "the gate did not see {expected:?} within {within:?}");
+    started.elapsed()
 }
 
 /// The next Data message as it is on the wire (routes not resolved), skipping heartbeats.
@@ -82,15 +81,12 @@ async fn next_message(raw: &mut RawConn<TcpStream>) -> Message {
 
 /// Waits (at most 5 s) until the sessions closed on `observer`'s room backend exceed `before`.
 async fn closed_count_rises(observer: &Client, before: u64, failure: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    let risen = wait_until(Duration::from_secs(5), async || {
         let now: u64 = observer.request("room.closed_count", &()).await.unwrap();
-        if now > before {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{failure}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        now > before
+    })
+    .await;
+    assert!(risen, "{failure}");
 }
 
 async fn client(target: &str, backend: &str) -> Client {
@@ -351,7 +347,10 @@ async fn a_gate_and_two_backends_survive_failures() {
     );
 
     // Restart NATS: every node reconnects and the cluster forms again. Wait past the drop
-    // time, so that nodes that failed to reconnect would have been dropped.
+    // time, so that nodes that failed to reconnect would have been dropped. This wait is real
+    // and is the point: a node that did not reconnect shows only by its absence once its last
+    // announcement is older than the drop time (3 s), noticed at the next check (every 1 s);
+    // there is no event to wait for instead.
     nats.restart();
     tokio::time::sleep(Duration::from_secs(4)).await;
     wait_for_nodes(
@@ -365,11 +364,12 @@ async fn a_gate_and_two_backends_survive_failures() {
     let doubled: Value = bob.request("gate.double", &5).await.unwrap();
     assert_eq!(doubled["result"], 10);
 
-    // NATS down for longer than the drop time: the nodes drop each other. When it is back,
-    // their heartbeats carry no routes; each node asks the ones it does not know for theirs,
-    // and the cluster forms again. ann's session continues on a fresh stand-in, uid and all.
+    // NATS down for longer than the drop time: the nodes drop each other (the gate's view
+    // empties; the others have the same drop time). When it is back, their heartbeats carry no
+    // routes; each node asks the ones it does not know for theirs, and the cluster forms again.
+    // ann's session continues on a fresh stand-in, uid and all.
     nats.stop();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    wait_for_nodes(&probe, &[], Duration::from_secs(10)).await;
     nats.restart();
     wait_for_nodes(
         &probe,
@@ -389,37 +389,30 @@ async fn a_gate_and_two_backends_survive_failures() {
         leaving.close().await;
     }
     drop(raw);
-    let gate_emptied = async {
-        loop {
-            let stats: Value = probe.request("gate.stats", &()).await.unwrap();
-            if (
-                &stats["clients"],
-                &stats["bound_sessions"],
-                &stats["local_groups"],
-            ) == (&json!(0), &json!(0), &json!(0))
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), gate_emptied)
-        .await
-        .expect("the gate still holds state for departed clients");
+    let gate_emptied = wait_until(Duration::from_secs(10), async || {
+        let stats: Value = probe.request("gate.stats", &()).await.unwrap();
+        (
+            &stats["clients"],
+            &stats["bound_sessions"],
+            &stats["local_groups"],
+        ) == (&json!(0), &json!(0), &json!(0))
+    })
+    .await;
+    assert!(
+        gate_emptied,
+        "the gate still holds state for departed clients"
+    );
     for node in ["room-a", "room-b"] {
         let last = client(&tcp, node).await;
-        let backend_emptied = async {
-            loop {
-                let stats: Value = last.request("room.stats", &()).await.unwrap();
-                if stats["stand_ins"] == 1 && stats["pending_calls"] == 0 {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), backend_emptied)
-            .await
-            .unwrap_or_else(|_| panic!("{node} still holds stand-ins of departed clients"));
+        let backend_emptied = wait_until(Duration::from_secs(10), async || {
+            let stats: Value = last.request("room.stats", &()).await.unwrap();
+            stats["stand_ins"] == 1 && stats["pending_calls"] == 0
+        })
+        .await;
+        assert!(
+            backend_emptied,
+            "{node} still holds stand-ins of departed clients"
+        );
     }
 }
 
@@ -537,12 +530,12 @@ async fn call_as_gate(nats: &async_nats::Client, node: &str, gate: &str, session
     serde_json::from_slice(&reply.payload[4..4 + header_len]).unwrap()
 }
 
+/// Waits (at most 10 s) for `done`, failing with `what`.
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        wait_until(Duration::from_secs(10), async || done()).await,
+        "{what}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

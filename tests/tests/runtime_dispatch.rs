@@ -12,6 +12,7 @@ use nano_core::prelude::*;
 use nano_core::protocol::{Message, Route};
 use nano_core::{Pipeline, Serializer};
 use nano_tests::raw::RawConn;
+use nano_tests::wait::wait_until;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -446,7 +447,14 @@ async fn connections_beyond_max_connections_are_refused() {
     }
     // A slot frees up when one leaves.
     held.pop().unwrap().close().await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        wait_until(Duration::from_secs(5), async || {
+            app.metrics().sessions_open == 2
+        })
+        .await,
+        "the server did not notice the leave: {:?}",
+        app.metrics()
+    );
     let again = Client::connect(&addr).await.unwrap();
     let _: Value = again.request("echo.echo", &1).await.unwrap();
     app.shutdown().await;

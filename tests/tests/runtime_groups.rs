@@ -7,6 +7,7 @@ use std::time::Duration;
 use nano_client::Client;
 use nano_core::prelude::*;
 use nano_core::{GroupError, testing};
+use nano_tests::wait::wait_until;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
@@ -133,7 +134,15 @@ async fn broadcast_reaches_every_member_over_the_network_and_leavers_drop_out() 
     for client in clients.drain(10..) {
         client.close().await;
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A session leaves its groups before it stops counting as open.
+    assert!(
+        wait_until(Duration::from_secs(5), async || {
+            app.metrics().sessions_open == 10
+        })
+        .await,
+        "the server did not notice the leavers: {:?}",
+        app.metrics()
+    );
     let newcomer = Client::connect(&addr).await.unwrap();
     assert_eq!(
         newcomer

@@ -7,6 +7,7 @@ use std::time::Duration;
 use nano_client::{Client, ClientError, CloseReason};
 use nano_core::SessionError;
 use nano_core::prelude::*;
+use nano_tests::wait::wait_until;
 use serde_json::{Value, json};
 
 #[derive(Default)]
@@ -42,11 +43,11 @@ impl Lobby {
         "bye"
     }
 
+    /// Answers from another task, after the handler has returned.
     #[handler]
-    fn later(&self, session: &Session, delay_ms: u64) -> Deferred {
+    fn later(&self, session: &Session) -> Deferred {
         let (session, mid) = (session.clone(), session.last_mid());
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             session.respond(mid, &json!({ "late": true })).unwrap();
         });
         Deferred
@@ -80,7 +81,7 @@ async fn values_uid_and_deferred_responses() {
             expected
         );
     }
-    let late: Value = client.request("lobby.later", &50).await.unwrap();
+    let late: Value = client.request("lobby.later", &()).await.unwrap();
     assert_eq!(late, json!({ "late": true }));
     app.shutdown().await;
 }
@@ -183,13 +184,12 @@ async fn closing_runs_callbacks_leaves_groups_and_resets_counters() {
     assert!(held.is_closed());
 
     second.close().await;
-    for _ in 0..100 {
-        if app.metrics().sessions_open == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let all_closed = wait_until(Duration::from_secs(5), async || {
+        app.metrics().sessions_open == 0
+    })
+    .await;
     let metrics = app.metrics();
+    assert!(all_closed, "{metrics:?}");
     assert_eq!((metrics.sessions_open, metrics.sessions_total), (0, 2));
     app.shutdown().await;
 }

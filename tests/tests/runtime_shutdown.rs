@@ -8,26 +8,38 @@ use std::time::Duration;
 use nano_client::{Client, ClientBuilder, CloseReason};
 use nano_core::prelude::*;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
+/// Handlers that count their calls and wait: `work` until the test releases it, `forever`
+/// for ever.
+#[derive(Default)]
 struct Slow {
     entered: Arc<AtomicUsize>,
     all_in: Arc<Notify>,
     expected: usize,
+    release: CancellationToken,
+}
+
+impl Slow {
+    fn enter(&self) {
+        if self.entered.fetch_add(1, Ordering::SeqCst) + 1 == self.expected {
+            self.all_in.notify_one();
+        }
+    }
 }
 
 #[component(name = "slow")]
 impl Slow {
     #[handler]
     async fn work(&self, _session: &Session, n: u64) -> u64 {
-        if self.entered.fetch_add(1, Ordering::SeqCst) + 1 == self.expected {
-            self.all_in.notify_one();
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.enter();
+        self.release.cancelled().await;
         n * 2
     }
 
     #[handler]
     async fn forever(&self, _session: &Session) {
+        self.enter();
         std::future::pending::<()>().await;
     }
 }
@@ -35,13 +47,14 @@ impl Slow {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_accepted_before_shutdown_gets_its_response() {
     const CLIENTS: usize = 40;
-    let entered = Arc::new(AtomicUsize::new(0));
     let all_in = Arc::new(Notify::new());
+    let release = CancellationToken::new();
     let app = App::builder()
         .register(Slow {
-            entered: entered.clone(),
             all_in: all_in.clone(),
             expected: CLIENTS,
+            release: release.clone(),
+            ..Slow::default()
         })
         .build()
         .unwrap();
@@ -57,12 +70,15 @@ async fn every_request_accepted_before_shutdown_gets_its_response() {
             client.request::<_, u64>("slow.work", &(n as u64)).await
         }));
     }
-    // Every handler is running: shut down now.
+    // Every handler is running: shut down now, and let the handlers finish only once the
+    // shutdown has started.
     all_in.notified().await;
     let shutdown = tokio::spawn({
         let app = app.clone();
         async move { app.shutdown().await }
     });
+    app.accepting_stopped().await;
+    release.cancel();
     for (n, request) in requests.into_iter().enumerate() {
         assert_eq!(request.await.unwrap().unwrap(), n as u64 * 2, "request {n}");
     }
@@ -86,11 +102,12 @@ async fn every_request_accepted_before_shutdown_gets_its_response() {
 
 #[tokio::test]
 async fn a_handler_that_never_finishes_is_cut_off_at_the_deadline() {
+    let all_in = Arc::new(Notify::new());
     let app = App::builder()
         .register(Slow {
-            entered: Arc::default(),
-            all_in: Arc::default(),
-            expected: 0,
+            all_in: all_in.clone(),
+            expected: 1,
+            ..Slow::default()
         })
         .shutdown_timeout(Duration::from_millis(300))
         .build()
@@ -101,7 +118,8 @@ async fn a_handler_that_never_finishes_is_cut_off_at_the_deadline() {
         let client = client.clone();
         tokio::spawn(async move { client.request::<_, ()>("slow.forever", &()).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The handler is running: shut down now.
+    all_in.notified().await;
     let started = std::time::Instant::now();
     app.shutdown().await;
     assert!(

@@ -7,6 +7,7 @@ use nano_client::{Client, ClientBuilder, CloseReason};
 use nano_core::SlowConsumerPolicy;
 use nano_core::prelude::*;
 use nano_tests::raw::RawConn;
+use nano_tests::wait::wait_until;
 use serde_json::Value;
 
 #[derive(Default)]
@@ -23,7 +24,7 @@ impl Feed {
     }
 
     /// Floods every member with `count` pushes of 4 KiB, at the pace of a busy game loop
-    /// (yielding every few pushes so connections get to write).
+    /// (yielding to the runtime every few pushes so connections get to write).
     #[handler]
     async fn flood(&self, _session: &Session, count: usize) -> Value {
         let members = self.members.clone();
@@ -35,7 +36,7 @@ impl Feed {
                 delivered += report.delivered;
                 failed += report.failed;
                 if n % 8 == 0 {
-                    tokio::time::sleep(Duration::from_micros(100)).await;
+                    tokio::task::yield_now().await;
                 }
             }
             serde_json::json!({ "delivered": delivered, "failed": failed })
@@ -107,13 +108,24 @@ async fn with_the_kick_policy_a_slow_consumer_is_kicked() {
     let mut sleeper = sleeper(&addr).await;
     let reader = Client::connect(&addr).await.unwrap();
     let _: Value = reader.request("feed.join", &()).await.unwrap();
-    let _: Value = reader.request("feed.flood", &2_000).await.unwrap();
+    let flood = tokio::spawn({
+        let reader = reader.clone();
+        async move { reader.request::<_, Value>("feed.flood", &2_000).await }
+    });
+    // The server kicks the sleeper as soon as its queue is full, and gives it a moment to take
+    // the Kick before closing: it reads from then on.
+    assert!(
+        wait_until(Duration::from_secs(10), async || app.metrics().kicks == 1).await,
+        "the sleeper was not kicked: {:?}",
+        app.metrics()
+    );
     // The sleeper, reading at last, finds some pushes and then the Kick.
     let packets = sleeper.until_closed().await;
     let kick = packets.last().expect("packets");
     assert_eq!(kick.kind, nano_core::protocol::PacketType::Kick);
     assert_eq!(&kick.body[..], br#"{"reason":"slow consumer"}"#);
     assert_eq!(app.metrics().kicks, 1);
+    flood.await.unwrap().unwrap();
     // The reader is untouched.
     assert_eq!(reader.close_reason(), None::<CloseReason>);
     let pong: String = reader.request("feed.ping", &()).await.unwrap();
