@@ -42,9 +42,9 @@ pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
 #[non_exhaustive]
 pub struct Config {
     /// The server sends a heartbeat every interval and announces it in the handshake
-    /// (`sys.heartbeat`); a client found silent for more than two intervals at one of those
-    /// heartbeats is disconnected, so between two and three intervals after its last packet
-    /// (as nano checks it: pomelo clients may beat only every two intervals).
+    /// (`sys.heartbeat`); a client not heard from since the heartbeat before last is
+    /// disconnected at the next one, so between two and three intervals after its last packet
+    /// (nano checks at its heartbeats too: a pomelo client may beat only every two intervals).
     /// Default: [`DEFAULT_HEARTBEAT_INTERVAL`] (30 s). Zero disables heartbeats.
     pub heartbeat_interval: Duration,
     /// A connection that has not completed the handshake (handshake and ack) within this time

@@ -102,8 +102,14 @@ struct Connection {
     phase: Phase,
     /// Shutdown has started: finish the in-flight handler, then kick.
     draining: bool,
+    /// When the client was last heard from (or the server last stopped reading).
     last_seen: Instant,
+    /// The server's next heartbeat.
     next_beat: Instant,
+    /// The server's heartbeat before last: a client not heard from since is dropped.
+    beat_before_last: Instant,
+    /// The server's last heartbeat.
+    last_beat: Instant,
     rate: Option<TokenBucket>,
 }
 
@@ -119,6 +125,8 @@ impl Connection {
             draining: false,
             last_seen: now,
             next_beat,
+            beat_before_last: now,
+            last_beat: now,
             rate,
         }
     }
@@ -226,15 +234,16 @@ impl Connection {
         }
     }
 
-    /// The handshake deadline, or a heartbeat tick: the client's liveness is checked, then the
+    /// The handshake deadline, or a heartbeat: the client's liveness is checked, then the
     /// server's heartbeat sent.
     ///
-    /// Liveness is checked at the ticks, as nano does, not at "two intervals after the last
-    /// packet": a pomelo client answers a server heartbeat one interval later and ignores the
-    /// ones that arrive while it waits, so when its timer lines up with the server's it beats
-    /// only every two intervals, a little late each time. Checked at the ticks, it is never
-    /// found silent for more than two intervals; a client that is, is dropped at the next
-    /// tick (between two and three intervals after its last packet).
+    /// A client not heard from since the server's heartbeat before last is dropped: silent
+    /// for two heartbeat intervals as the server's own heartbeats measure them, so between two
+    /// and three intervals after its last packet (nano checks at its heartbeats too). Measured
+    /// from the heartbeats rather than as "two intervals from now", a pomelo client is never
+    /// dropped for the server's timer firing late: it answers a server heartbeat one interval
+    /// later and ignores those that arrive while it waits, so it may beat only every two
+    /// intervals, each beat just after a server heartbeat.
     fn on_timer(&mut self, handshake_deadline: Instant) -> Result<(), End> {
         let now = Instant::now();
         if self.phase != Phase::Working && now >= handshake_deadline {
@@ -246,13 +255,14 @@ impl Connection {
         if now < self.next_beat {
             return Ok(());
         }
-        if now.duration_since(self.last_seen) > beat * 2 {
+        if self.last_seen < self.beat_before_last {
             return Err(End::HeartbeatTimeout);
         }
         if self.phase == Phase::Working {
             let heartbeat = EncodedPacket::heartbeat();
             let _ = self.session.inner().outbox.push_always(heartbeat);
         }
+        (self.beat_before_last, self.last_beat) = (self.last_beat, now);
         self.next_beat = now + beat;
         Ok(())
     }
@@ -275,7 +285,9 @@ impl Connection {
             }
             (Phase::Handshaken, PacketType::HandshakeAck) => {
                 self.phase = Phase::Working;
-                self.next_beat = Instant::now() + self.host.heartbeat().unwrap_or(NEVER);
+                let now = Instant::now();
+                (self.beat_before_last, self.last_beat) = (now, now);
+                self.next_beat = now + self.host.heartbeat().unwrap_or(NEVER);
                 Ok(None)
             }
             (Phase::Working, PacketType::Data) => self.on_data(packet.body),
