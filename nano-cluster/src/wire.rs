@@ -148,6 +148,9 @@ pub(crate) struct Held {
 }
 
 #[cfg(test)]
+mod golden;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -300,7 +300,7 @@ pub(super) async fn relay(
     remote.finish();
 }
 
-pub(super) fn reply_to_answer(reply: Reply) -> (Answer, Bytes) {
+pub(crate) fn reply_to_answer(reply: Reply) -> (Answer, Bytes) {
     match reply {
         Reply::Payload(payload) => (
             Answer {

@@ -6,6 +6,8 @@ mod backend;
 mod gate;
 mod membership;
 
+#[cfg(test)]
+pub(crate) use backend::reply_to_answer;
 use gate::{Forwarder, answer_to_reply, apply_answer_to};
 
 use std::collections::HashMap;
