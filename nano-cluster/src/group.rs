@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::ClusterError;
 use crate::cluster::Inner;
-use crate::wire::{self, Event, GroupPush, Held};
+use crate::wire::{self, Event, EventKind, GroupPush, Held};
 
 /// A group across the cluster: every node keeps the members connected to it, and a
 /// broadcast is published once on NATS and pushed by each node to its own members.
@@ -106,7 +106,7 @@ impl ClusterGroup {
         match self.inner.gate_of(session) {
             Some(gate) => {
                 // Waits for the client's node to have joined (and subscribed).
-                let event = Event::new(session.id(), "join", self.name.clone());
+                let event = Event::new(session.id(), EventKind::Join, self.name.clone());
                 self.inner.confirm_event(&gate, &event).await
             }
             None => crate::local_groups::join(&self.inner, &self.name, session).await,
@@ -122,7 +122,7 @@ impl ClusterGroup {
         self.check_name()?;
         if session.transport() == TransportKind::Remote {
             if let Some(gate) = self.inner.gate_of(session) {
-                let event = Event::new(session.id(), "leave", self.name.clone());
+                let event = Event::new(session.id(), EventKind::Leave, self.name.clone());
                 self.inner.send_event(&gate, &event).await;
             }
             return Ok(());
@@ -216,7 +216,7 @@ impl ClusterGroup {
             };
             let release = Event {
                 key,
-                ..Event::new(session.id(), "release", self.name.clone())
+                ..Event::new(session.id(), EventKind::Release, self.name.clone())
             };
             let held = (subject.into(), wire::encode(&push, &payload));
             if ordered.send(held).await.is_ok() {

@@ -278,9 +278,9 @@ pub(super) async fn relay(
             biased;
             () = finish.notified() => break,
             event = remote.next_event(), if open => match event {
-                Some(RemoteEvent::Packet(packet)) => ("packet", String::new(), packet.into_bytes()),
-                Some(RemoteEvent::Kick(reason)) => ("kick", reason, Bytes::new()),
-                Some(RemoteEvent::Close) => ("close", String::new(), Bytes::new()),
+                Some(RemoteEvent::Packet(packet)) => (EventKind::Packet, String::new(), packet.into_bytes()),
+                Some(RemoteEvent::Kick(reason)) => (EventKind::Kick, reason, Bytes::new()),
+                Some(RemoteEvent::Close) => (EventKind::Close, String::new(), Bytes::new()),
                 // Closing was sent: answers may still follow until the client's node confirms.
                 Some(_) | None => {
                     open = false;
@@ -304,14 +304,14 @@ pub(crate) fn reply_to_answer(reply: Reply) -> (Answer, Bytes) {
     match reply {
         Reply::Payload(payload) => (
             Answer {
-                kind: "payload".to_owned(),
+                kind: AnswerKind::Payload,
                 ..Answer::default()
             },
             payload,
         ),
         Reply::Error(error) => (
             Answer {
-                kind: "error".to_owned(),
+                kind: AnswerKind::Error,
                 code: error.code(),
                 msg: error.message().to_owned(),
                 ..Answer::default()
@@ -320,7 +320,7 @@ pub(crate) fn reply_to_answer(reply: Reply) -> (Answer, Bytes) {
         ),
         _ => (
             Answer {
-                kind: "none".to_owned(),
+                kind: AnswerKind::None,
                 ..Answer::default()
             },
             Bytes::new(),

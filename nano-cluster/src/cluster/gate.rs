@@ -291,7 +291,7 @@ impl Inner {
             let Some((event, payload)) = wire::decode::<Event>(&message.payload) else {
                 continue;
             };
-            if event.kind == "release" {
+            if event.kind == EventKind::Release {
                 // A held broadcast's turn: it arrived before this release (same publisher), so
                 // it is held already or waiting in its group's feed.
                 if self.groups.get(&event.name).is_some() {
@@ -326,8 +326,8 @@ impl Inner {
         let Some(session) = lock(&self.clients).get(&event.session).cloned() else {
             return format!("session {} is closed", event.session);
         };
-        match event.kind.as_str() {
-            "packet" => match EncodedPacket::from_wire(payload) {
+        match event.kind {
+            EventKind::Packet => match EncodedPacket::from_wire(payload) {
                 Ok(packet) => {
                     // Encoded on the backend without this node's dictionary.
                     let packet = match self.app.get() {
@@ -338,19 +338,21 @@ impl Inner {
                 }
                 Err(err) => tracing::warn!(error = %err, "malformed packet from a backend"),
             },
-            "kick" => session.kick(event.name),
-            "close" => session.close(),
-            "join" => {
+            EventKind::Kick => session.kick(event.name),
+            EventKind::Close => session.close(),
+            EventKind::Join => {
                 if let Err(err) = crate::local_groups::join(self, &event.name, &session).await {
                     return err.to_string();
                 }
             }
-            "leave" => {
+            EventKind::Leave => {
                 if let Err(err) = self.groups.leave(&event.name, &session) {
                     return err.to_string();
                 }
             }
-            other => tracing::debug!(kind = other, "unknown cluster event"),
+            // Handled by the inbox loop, which holds the broadcasts.
+            EventKind::Release => {}
+            EventKind::Unknown(kind) => tracing::debug!(%kind, "unknown cluster event ignored"),
         }
         String::new()
     }
@@ -441,9 +443,45 @@ pub(super) fn apply_answer_to(session: &Session, answer: &Answer) {
 }
 
 pub(super) fn answer_to_reply(answer: Answer, payload: Bytes) -> Reply {
-    match answer.kind.as_str() {
-        "payload" => Reply::Payload(payload),
-        "error" => Reply::Error(HandlerError::new(answer.code, answer.msg)),
-        _ => Reply::None,
+    match answer.kind {
+        AnswerKind::Payload => Reply::Payload(payload),
+        AnswerKind::Error => Reply::Error(HandlerError::new(answer.code, answer.msg)),
+        AnswerKind::None => Reply::None,
+        AnswerKind::Unknown(kind) => {
+            tracing::debug!(%kind, "unknown answer kind: answered with nothing");
+            Reply::None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_become_replies_and_unknown_kinds_answer_nothing() {
+        let answer = |kind| Answer {
+            kind,
+            code: 409,
+            msg: "taken".to_owned(),
+            ..Answer::default()
+        };
+        let body = Bytes::from_static(b"{}");
+        assert!(matches!(
+            answer_to_reply(answer(AnswerKind::Payload), body.clone()),
+            Reply::Payload(payload) if payload == body
+        ));
+        assert!(matches!(
+            answer_to_reply(answer(AnswerKind::Error), Bytes::new()),
+            Reply::Error(error) if error.code() == 409 && error.message() == "taken"
+        ));
+        assert!(matches!(
+            answer_to_reply(answer(AnswerKind::None), Bytes::new()),
+            Reply::None
+        ));
+        assert!(matches!(
+            answer_to_reply(answer(AnswerKind::Unknown("later".to_owned())), body),
+            Reply::None
+        ));
     }
 }

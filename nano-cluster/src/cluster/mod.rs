@@ -29,7 +29,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::local_groups::{GroupFeed, LocalGroups};
 use crate::registry::{Heartbeat, Registry};
-use crate::wire::{self, Announce, Answer, Call, Closed, Event, GroupPush, SessionInfo};
+use crate::wire::{
+    self, Announce, Answer, AnswerKind, Call, Closed, Event, EventKind, GroupPush, SessionInfo,
+};
 use crate::{ClusterConfig, ClusterError, ClusterGroup, ClusterStats};
 
 /// Chooses the node that serves `route` for `session` among `candidates` (live nodes serving

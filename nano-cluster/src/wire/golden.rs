@@ -52,7 +52,7 @@ fn object(value: Value) -> Map<String, Value> {
 
 #[test]
 fn the_length_prefix_is_a_big_endian_u32() {
-    let event = Event::new(7, "close", String::new());
+    let event = Event::new(7, EventKind::Close, String::new());
     assert_eq!(
         &encode(&event, b"")[..],
         b"\x00\x00\x00\x26{\"session\":7,\"kind\":\"close\",\"name\":\"\"}"
@@ -171,33 +171,33 @@ fn answers_with_a_uid_and_synced_changes() {
 fn events_of_each_kind() {
     let packet = b"\x04\x00\x00\x05\x06\x02hi";
     assert_frame(
-        &Event::new(7, "packet", String::new()),
+        &Event::new(7, EventKind::Packet, String::new()),
         packet,
         &framed(r#"{"session":7,"kind":"packet","name":""}"#, packet),
     );
     assert_frame(
-        &Event::new(7, "kick", "bye"),
+        &Event::new(7, EventKind::Kick, "bye"),
         b"",
         &framed(r#"{"session":7,"kind":"kick","name":"bye"}"#, b""),
     );
     assert_frame(
-        &Event::new(7, "close", String::new()),
+        &Event::new(7, EventKind::Close, String::new()),
         b"",
         &framed(r#"{"session":7,"kind":"close","name":""}"#, b""),
     );
     assert_frame(
-        &Event::new(7, "join", "lobby"),
+        &Event::new(7, EventKind::Join, "lobby"),
         b"",
         &framed(r#"{"session":7,"kind":"join","name":"lobby"}"#, b""),
     );
     assert_frame(
-        &Event::new(7, "leave", "lobby"),
+        &Event::new(7, EventKind::Leave, "lobby"),
         b"",
         &framed(r#"{"session":7,"kind":"leave","name":"lobby"}"#, b""),
     );
     let release = Event {
         key: "room-a.7b.9".to_owned(),
-        ..Event::new(7, "release", "lobby")
+        ..Event::new(7, EventKind::Release, "lobby")
     };
     assert_frame(
         &release,
