@@ -11,10 +11,12 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use nano_core::{App, HandlerError, Reply, Session, TransportKind};
 use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use super::lock;
 use super::node::Node;
-use super::relay::{Outlet, relay};
+use super::relay::{Outlet, Relay};
+use super::tasks::Tasks;
 use crate::ClusterError;
 use crate::wire::{self, Answer, AnswerKind, Call, Closed, Event, SessionInfo};
 
@@ -46,12 +48,40 @@ pub(super) struct Backend {
     /// Clients that left recently, so that a call overtaken by the news of its client's
     /// departure does not create a stand-in that nobody would end.
     departed: Mutex<HashMap<ClientKey, Instant>>,
+    /// The calls from other nodes running here.
+    serving: Tasks,
+    /// Cancelled when the node stops waiting for the calls running here: their handlers are
+    /// dropped, and the calls answered 503.
+    cancel_calls: CancellationToken,
 }
 
 impl Backend {
     /// How many stand-ins there are.
     pub(super) fn len(&self) -> usize {
         lock(&self.remotes).len()
+    }
+
+    /// How many calls from other nodes run here.
+    pub(super) fn calls_running(&self) -> usize {
+        self.serving.len()
+    }
+
+    /// Lets the calls from other nodes running here finish, for at most `grace` (their
+    /// callers stop waiting about then); the handlers still running then are cancelled, and
+    /// their calls answered 503. Calls that arrive meanwhile are answered 503 at once.
+    pub(super) async fn finish_calls(&self, grace: Duration) {
+        self.serving.close();
+        if tokio::time::timeout(grace, self.serving.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                calls = self.serving.len(),
+                "cancelling the calls from other nodes still running"
+            );
+            self.cancel_calls.cancel();
+            self.serving.wait().await;
+        }
     }
 
     /// Ends the stand-ins of the clients of `gate` (their close callbacks run).
@@ -139,11 +169,14 @@ impl Node {
                 continue;
             };
             refusing = false;
-            let this = self.clone();
-            tokio::spawn(async move {
+            let (this, reply_to) = (self.clone(), message.reply.clone());
+            let started = self.backend.serving.spawn(async move {
                 this.serve_call(message).await;
                 drop(permit);
             });
+            if !started && let Some(reply_to) = reply_to {
+                self.answer_error(&reply_to, shutting_down()).await;
+            }
         }
     }
 
@@ -184,7 +217,11 @@ impl Node {
             None => (app.remote_session(0).session().clone(), None),
         };
         let reply = match app.dispatch(&session, &call.route, call.mid, payload) {
-            Some(future) => future.await,
+            Some(future) => tokio::select! {
+                biased;
+                reply = future => reply,
+                () = self.backend.cancel_calls.cancelled() => Reply::Error(shutting_down()),
+            },
             None => Reply::Error(HandlerError::not_found(format!(
                 "unknown route `{}`",
                 call.route
@@ -226,7 +263,8 @@ impl Node {
                     return None;
                 }
                 None => {
-                    let remote = self.new_stand_in(app, info);
+                    // `None` once the node stops.
+                    let remote = self.new_stand_in(app, info)?;
                     let handle = (remote.session.clone(), remote.outlet.clone());
                     remotes.insert(key, remote);
                     handle
@@ -240,26 +278,28 @@ impl Node {
         Some((session, outlet))
     }
 
-    /// A new stand-in for `info`'s client, and the relay that serves it.
-    fn new_stand_in(&self, app: &App, info: &SessionInfo) -> Remote {
+    /// A new stand-in for `info`'s client, and the relay that serves it (`None` once the
+    /// node's tasks are closed).
+    fn new_stand_in(&self, app: &App, info: &SessionInfo) -> Option<Remote> {
         let remote = app.remote_session(info.id);
         let session = remote.session().clone();
         session.set(GATE_KEY, info.gate.clone());
         let finish = Arc::new(Notify::new());
         let (outlet, queued) = mpsc::channel(OUTLET_QUEUE);
-        let events = self.link.inbox(&info.gate, "event");
-        tokio::spawn(relay(
+        let relay = Relay {
             remote,
-            queued,
-            finish.clone(),
-            self.link.nats.clone(),
-            events,
-        ));
-        Remote {
-            session,
-            finish,
-            outlet,
-        }
+            outlet: queued,
+            nats: self.link.nats.clone(),
+            events: self.link.inbox(&info.gate, "event").into(),
+            open: true,
+        };
+        self.tasks
+            .spawn(relay.run(finish.clone()))
+            .then_some(Remote {
+                session,
+                finish,
+                outlet,
+            })
     }
 
     /// The client's node and the ordered outlet (the relay) of the stand-in `session`, if it
@@ -303,10 +343,18 @@ impl Node {
                 () = self.stop.cancelled() => return,
                 _ = ticker.tick() => {}
             }
-            for (gate, ids) in self.backend.clients_by_gate() {
-                for chunk in ids.chunks(AUDIT_CHUNK) {
-                    self.audit(&gate, chunk).await;
-                }
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                () = self.audit_all() => {}
+            }
+        }
+    }
+
+    /// Audits every gate this node has stand-ins for.
+    async fn audit_all(&self) {
+        for (gate, ids) in self.backend.clients_by_gate() {
+            for chunk in ids.chunks(AUDIT_CHUNK) {
+                self.audit(&gate, chunk).await;
             }
         }
     }
@@ -373,6 +421,12 @@ impl Node {
             })
         }
     }
+}
+
+/// What a call from another node gets when this node stops before running it, or while
+/// running it.
+fn shutting_down() -> HandlerError {
+    HandlerError::new(503, "node shutting down")
 }
 
 /// The answer that carries a handler's reply.

@@ -222,7 +222,8 @@ impl Node {
         };
         let payload = Bytes::from(serde_json::to_vec(&closed).unwrap_or_default());
         let (nats, subject) = (self.link.nats.clone(), self.link.subject("sessions.closed"));
-        tokio::spawn(async move {
+        // Not once the node has stopped: it left, and the others ended its clients' stand-ins.
+        self.tasks.spawn(async move {
             let _ = nats.publish(subject, payload).await;
         });
     }

@@ -122,18 +122,29 @@ impl Node {
             return;
         }
         let this = self.clone();
-        tokio::spawn(async move {
-            let subject = this.link.node_subject(&node, "routes");
-            let request = Request::new().timeout(Some(this.link.config.request_timeout));
-            if let Ok(reply) = this.link.nats.send_request(subject, request).await
-                && let Ok(announce) = serde_json::from_slice::<Announce>(&reply.payload)
-                && announce.node == node
-                && let Some(routes) = announce.routes
-            {
-                this.learned(&node, announce.instance, routes);
+        let asked = node.clone();
+        let started = self.tasks.spawn(async move {
+            tokio::select! {
+                () = this.stop.cancelled() => {}
+                () = this.fetch_routes(&asked) => {}
             }
-            lock(&this.membership.fetching).remove(&node);
+            lock(&this.membership.fetching).remove(&asked);
         });
+        if !started {
+            lock(&self.membership.fetching).remove(&node);
+        }
+    }
+
+    async fn fetch_routes(&self, node: &str) {
+        let subject = self.link.node_subject(node, "routes");
+        let request = Request::new().timeout(Some(self.link.config.request_timeout));
+        if let Ok(reply) = self.link.nats.send_request(subject, request).await
+            && let Ok(announce) = serde_json::from_slice::<Announce>(&reply.payload)
+            && announce.node == node
+            && let Some(routes) = announce.routes
+        {
+            self.learned(node, announce.instance, routes);
+        }
     }
 
     /// Every `heartbeat`: announces this node, and drops what has outlived its use.

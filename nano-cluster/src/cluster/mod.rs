@@ -16,6 +16,7 @@ mod membership;
 mod node;
 mod relay;
 mod start;
+mod tasks;
 
 #[cfg(test)]
 pub(crate) use backend::reply_to_answer;
@@ -162,9 +163,13 @@ impl Cluster {
     /// # Errors
     ///
     /// [`ClusterError::NodeNameTaken`] when a live node already runs under this node's name;
-    /// [`ClusterError::Nats`] when subscribing fails.
+    /// [`ClusterError::Nats`] when subscribing fails; [`ClusterError::Stopped`] after
+    /// [`shutdown`](Self::shutdown).
     pub async fn start(&self, app: &App) -> Result<(), ClusterError> {
         let node = &self.node;
+        if node.stop.is_cancelled() {
+            return Err(ClusterError::Stopped);
+        }
         let Some(feeds) = lock(&node.unstarted).take() else {
             return Ok(()); // Started already.
         };
@@ -246,18 +251,17 @@ impl Cluster {
     }
 
     /// Leaves the cluster (the other nodes drop this one at once, which also happens by itself
-    /// when the app starts shutting down), ends the stand-ins of other nodes' clients here
-    /// (their close callbacks run), fails the calls still waiting, and stops every task of
-    /// the node. Call it after the app has shut down.
+    /// when the app starts shutting down), lets the calls from other nodes still running here
+    /// finish, ends the stand-ins of other nodes' clients here (their close callbacks run),
+    /// fails this node's calls still waiting with [`ClusterError::Stopped`], and stops every
+    /// task of the node: when it returns, none runs. Call it after the app has shut down.
+    ///
+    /// Calls from other nodes still running get at most the request timeout to finish (their
+    /// callers stop waiting about then); the handlers still running then are cancelled (their
+    /// futures dropped) and their calls answered with error 503 `node shutting down`.
+    /// Calling it again waits for the first call's work to end.
     pub async fn shutdown(&self) {
-        let node = &self.node;
-        node.leave().await;
-        if node.stop.is_cancelled() {
-            return;
-        }
-        node.stop.cancel();
-        // Stand-ins end here (their close callbacks run); calls still waiting fail.
-        node.backend.end_all();
-        node.calls.fail_all(|| ClusterError::Stopped);
+        self.node.leave().await;
+        self.node.shut_down().await;
     }
 }

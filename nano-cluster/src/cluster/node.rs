@@ -12,8 +12,9 @@ use super::calls::Calls;
 use super::gate::Gate;
 use super::link::Link;
 use super::membership::Membership;
+use super::tasks::Tasks;
 use crate::local_groups::{GroupFeed, LocalGroups};
-use crate::{ClusterConfig, ClusterStats};
+use crate::{ClusterConfig, ClusterError, ClusterStats};
 
 /// One node's state. Each side keeps its own; the node's methods that involve several sides
 /// live with the side that starts them.
@@ -35,6 +36,9 @@ pub(crate) struct Node {
     /// Cancelled by [`Cluster::shutdown`](super::Cluster::shutdown): every task of the node
     /// ends.
     pub(crate) stop: CancellationToken,
+    /// Every background task of the node (but the calls from other nodes, which the backend
+    /// keeps): its loops, the relays of its stand-ins, short-lived ones.
+    pub(super) tasks: Tasks,
 }
 
 impl Node {
@@ -51,7 +55,25 @@ impl Node {
             unstarted: Mutex::new(Some(feeds)),
             leaving: CancellationToken::new(),
             stop: CancellationToken::new(),
+            tasks: Tasks::default(),
         }
+    }
+
+    /// Stops the node, once it has left: the calls from other nodes running here finish (or
+    /// are cancelled after the request timeout), then every task ends: stand-ins end here
+    /// (their relays send what they have queued, their close callbacks run), calls still
+    /// waiting fail. Returns when no task of the node runs.
+    pub(super) async fn shut_down(&self) {
+        self.backend
+            .finish_calls(self.link.config.request_timeout)
+            .await;
+        if !self.stop.is_cancelled() {
+            self.stop.cancel();
+            self.backend.end_all();
+            self.calls.fail_all(|| ClusterError::Stopped);
+        }
+        self.tasks.close();
+        self.tasks.wait().await;
     }
 
     /// What this node holds for the cluster right now.
@@ -64,6 +86,7 @@ impl Node {
             stand_ins: self.backend.len(),
             pending_calls: self.calls.len(),
             local_groups: self.groups.len(),
+            tasks: self.tasks.len() + self.backend.calls_running(),
         }
     }
 }

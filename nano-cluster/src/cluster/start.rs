@@ -64,16 +64,17 @@ impl Node {
             inbox,
             closed,
         } = subscriptions;
-        tokio::spawn(self.clone().membership(membership));
-        tokio::spawn(self.clone().serve_calls(calls));
-        tokio::spawn(Inbox::new(self.clone(), feeds).run(inbox));
-        tokio::spawn(self.clone().serve_closed(closed));
-        tokio::spawn(self.clone().announce_loop());
-        tokio::spawn(self.clone().audit_loop());
+        let tasks = &self.tasks;
+        tasks.spawn(self.clone().membership(membership));
+        tasks.spawn(self.clone().serve_calls(calls));
+        tasks.spawn(Inbox::new(self.clone(), feeds).run(inbox));
+        tasks.spawn(self.clone().serve_closed(closed));
+        tasks.spawn(self.clone().announce_loop());
+        tasks.spawn(self.clone().audit_loop());
         // Leave as soon as the app starts shutting down: the others stop sending it new calls
         // while it finishes the ones it has.
         let (this, running) = (self.clone(), app.clone());
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             tokio::select! {
                 () = running.accepting_stopped() => this.leave().await,
                 () = this.stop.cancelled() => {}
