@@ -107,11 +107,12 @@ impl LocalGroups {
                 break;
             }
             subscribed = true;
+            let subject = self.subject(name);
             let subscription = self
                 .nats
-                .subscribe(self.subject(name))
+                .subscribe(subject.clone())
                 .await
-                .map_err(|err| ClusterError::Nats(err.to_string()))?;
+                .map_err(|err| ClusterError::nats(format!("subscribe to {subject}"), err))?;
             // Unless another task created the group meanwhile (dropping `subscription` then
             // unsubscribes it), the inbox task pushes its broadcasts, in order with answers
             // and events.
@@ -126,10 +127,10 @@ impl LocalGroups {
         }
         if subscribed {
             // The subscription is registered with NATS before the join is confirmed.
-            self.nats
-                .flush()
-                .await
-                .map_err(|err| ClusterError::Nats(err.to_string()))?;
+            self.nats.flush().await.map_err(|err| {
+                let context = format!("flush the subscription to {}", self.subject(name));
+                ClusterError::nats(context, err)
+            })?;
         }
         Ok(())
     }

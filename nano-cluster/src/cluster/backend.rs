@@ -405,12 +405,12 @@ impl Node {
         let reply = self
             .link
             .nats
-            .send_request(subject, request)
+            .send_request(subject.clone(), request)
             .await
             .map_err(|err| match err.kind() {
                 RequestErrorKind::TimedOut => ClusterError::Timeout(gate.to_owned()),
                 RequestErrorKind::NoResponders => ClusterError::Unavailable(gate.to_owned()),
-                _ => ClusterError::Nats(err.to_string()),
+                _ => ClusterError::nats(format!("send an event to {subject}"), err),
             })?;
         if reply.payload.is_empty() {
             Ok(())

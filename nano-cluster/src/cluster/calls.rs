@@ -100,13 +100,13 @@ impl Node {
         let reply = format!("{}{id}", self.link.answers());
         self.link
             .nats
-            .publish_with_reply(subject, reply, wire::encode(call, payload))
+            .publish_with_reply(subject.clone(), reply, wire::encode(call, payload))
             .await
-            .map_err(|err| ClusterError::Nats(err.to_string()))?;
+            .map_err(|err| ClusterError::nats(format!("publish a call to {subject}"), err))?;
         let timeout = self.link.config.request_timeout;
         let result = match tokio::time::timeout(timeout, answered).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(ClusterError::Nats("the answer was lost".to_owned())),
+            Ok(Err(_)) => Err(ClusterError::AnswerLost(node.to_owned())),
             Err(_) => Err(ClusterError::Timeout(node.to_owned())),
         };
         if matches!(result, Err(ClusterError::Unavailable(_))) {
@@ -125,7 +125,7 @@ impl Node {
             Err(ClusterError::Unavailable(pending.node))
         } else {
             wire::decode::<Answer>(&message.payload)
-                .ok_or_else(|| ClusterError::Nats("malformed answer".to_owned()))
+                .ok_or(ClusterError::MalformedAnswer(pending.node))
         };
         let _ = pending.answer.send(result);
     }

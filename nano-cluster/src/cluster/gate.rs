@@ -180,7 +180,8 @@ impl Node {
                 // `call` forgot a node nobody listens on (the session's next message chooses
                 // again); a timeout keeps the binding: the handler may still be running there,
                 // and the session's state is there.
-                tracing::warn!(%node, route, error = %err, "forwarding failed");
+                let error = &err as &(dyn std::error::Error + 'static);
+                tracing::warn!(%node, route, error, "forwarding failed");
                 Reply::Error(HandlerError::new(
                     503,
                     format!("`{route}` is unavailable right now"),

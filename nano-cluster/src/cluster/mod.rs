@@ -98,7 +98,7 @@ impl Cluster {
             .max_reconnects(None)
             .connect(config.nats_url.as_str())
             .await
-            .map_err(|err| ClusterError::Nats(err.to_string()))?;
+            .map_err(|err| ClusterError::nats(format!("connect to {}", config.nats_url), err))?;
         Self::with_client(config, nats)
     }
 

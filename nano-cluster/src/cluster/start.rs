@@ -26,9 +26,9 @@ impl Node {
         let subscribe = |subject: String| async move {
             self.link
                 .nats
-                .subscribe(subject)
+                .subscribe(subject.clone())
                 .await
-                .map_err(|err| ClusterError::Nats(err.to_string()))
+                .map_err(|err| ClusterError::nats(format!("subscribe to {subject}"), err))
         };
         let (link, node) = (&self.link, self.link.node());
         Ok(Subscriptions {
