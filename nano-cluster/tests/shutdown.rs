@@ -51,7 +51,8 @@ struct Nodes {
 async fn nodes(nats: &Nats, prefix: &str, grace: Duration) -> Nodes {
     let (go, closed) = (Arc::new(Semaphore::new(0)), Arc::new(AtomicUsize::new(0)));
     let config = |node: &str| ClusterConfig::new(nats.url(), node).prefix(prefix);
-    let backend = Cluster::connect(config("work-1").request_timeout(grace))
+    // A relay queue of one: the push and the answer still go out in order.
+    let backend = Cluster::connect(config("work-1").request_timeout(grace).relay_queue(1))
         .await
         .unwrap();
     let work = Work {

@@ -23,10 +23,6 @@ use crate::wire::{self, Answer, AnswerKind, Call, Closed, Event, SessionInfo};
 /// Where a stand-in session's client lives, kept in the session's value store.
 const GATE_KEY: &str = "nano.cluster.gate";
 
-/// How many messages (answers, held broadcasts) may wait in a stand-in's outlet behind its
-/// pushes.
-const OUTLET_QUEUE: usize = 16;
-
 /// Session ids per audit request (8 bytes or so each, far below NATS's payload limit).
 const AUDIT_CHUNK: usize = 1_000;
 
@@ -285,7 +281,7 @@ impl Node {
         let session = remote.session().clone();
         session.set(GATE_KEY, info.gate.clone());
         let finish = Arc::new(Notify::new());
-        let (outlet, queued) = mpsc::channel(OUTLET_QUEUE);
+        let (outlet, queued) = mpsc::channel(self.link.config.relay_queue);
         let relay = Relay {
             remote,
             outlet: queued,
