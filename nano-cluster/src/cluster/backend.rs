@@ -1,24 +1,21 @@
-//! The backend side of a node: calls from other nodes run on the local app, stand-in sessions
-//! for their clients (whose [`relay`](super::relay) carries what handlers send them), audits
-//! of those stand-ins, and what a handler does to a stand-in's client on its node.
+//! The backend side of a node: stand-in sessions for other nodes' clients (created by the
+//! calls [`serving`](super::serving) runs; a [`relay`](super::relay) carries what handlers send
+//! them), their ends and audits, and what a handler does to a stand-in's client on its node.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_nats::{Message, Request, RequestErrorKind, Subject, Subscriber};
-use bytes::Bytes;
+use async_nats::{Request, RequestErrorKind, Subscriber};
 use futures_util::StreamExt;
-use nano_core::{App, HandlerError, Reply, Session, TransportKind};
-use tokio::sync::{Notify, Semaphore, mpsc};
-use tokio_util::sync::CancellationToken;
+use nano_core::{App, Session, TransportKind};
+use tokio::sync::{Notify, mpsc};
 
 use super::lock;
 use super::node::Node;
 use super::relay::{Outlet, Relay};
-use super::tasks::Tasks;
 use crate::ClusterError;
-use crate::wire::{self, Answer, AnswerKind, Call, Closed, Event, SessionInfo};
+use crate::wire::{self, Closed, Event, SessionInfo};
 
 /// Where a stand-in session's client lives, kept in the session's value store.
 const GATE_KEY: &str = "nano.cluster.gate";
@@ -44,11 +41,6 @@ pub(super) struct Backend {
     /// Clients that left recently, so that a call overtaken by the news of its client's
     /// departure does not create a stand-in that nobody would end.
     departed: Mutex<HashMap<ClientKey, Instant>>,
-    /// The calls from other nodes running here.
-    serving: Tasks,
-    /// Cancelled when the node stops waiting for the calls running here: their handlers are
-    /// dropped, and the calls answered 503.
-    cancel_calls: CancellationToken,
 }
 
 impl Backend {
@@ -56,30 +48,6 @@ impl Backend {
     pub(super) fn len(&self) -> usize {
         lock(&self.remotes).len()
     }
-
-    /// How many calls from other nodes run here.
-    pub(super) fn calls_running(&self) -> usize {
-        self.serving.len()
-    }
-
-    /// Lets the calls from other nodes running here finish, for at most `grace` (their
-    /// callers stop waiting about then); the handlers still running then are cancelled, and
-    /// their calls answered 503. Calls that arrive meanwhile are answered 503 at once.
-    pub(super) async fn finish_calls(&self, grace: Duration) {
-        self.serving.close();
-        if tokio::time::timeout(grace, self.serving.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                calls = self.serving.len(),
-                "cancelling the calls from other nodes still running"
-            );
-            self.cancel_calls.cancel();
-            self.serving.wait().await;
-        }
-    }
-
     /// Ends the stand-ins of the clients of `gate` (their close callbacks run).
     pub(super) fn end_stand_ins_of(&self, gate: &str) {
         let gone: Vec<Remote> = {
@@ -142,112 +110,9 @@ fn end(remotes: Vec<Remote>) {
 }
 
 impl Node {
-    /// Runs calls from other nodes on the local app, at most `max_calls_in_flight` at once;
-    /// the calls beyond are answered "busy" at once.
-    pub(super) async fn serve_calls(self: Arc<Self>, mut calls: Subscriber) {
-        let limit = self.link.config.max_calls_in_flight;
-        let in_flight = Arc::new(Semaphore::new(limit));
-        let mut refusing = false;
-        loop {
-            let message = tokio::select! {
-                () = self.stop.cancelled() => return,
-                message = calls.next() => match message { Some(message) => message, None => return },
-            };
-            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-                if !refusing {
-                    tracing::warn!(
-                        limit,
-                        "too many calls in flight: refusing calls until some finish"
-                    );
-                    refusing = true;
-                }
-                self.refuse_busy(&message).await;
-                continue;
-            };
-            refusing = false;
-            let (this, reply_to) = (self.clone(), message.reply.clone());
-            let started = self.backend.serving.spawn(async move {
-                this.serve_call(message).await;
-                drop(permit);
-            });
-            if !started && let Some(reply_to) = reply_to {
-                self.answer_error(&reply_to, shutting_down()).await;
-            }
-        }
-    }
-
-    async fn refuse_busy(&self, message: &Message) {
-        if let Some(reply_to) = &message.reply {
-            self.answer_error(reply_to, HandlerError::new(503, "node busy"))
-                .await;
-        }
-    }
-
-    /// Answers a call with `error` at once, without running it.
-    async fn answer_error(&self, reply_to: &Subject, error: HandlerError) {
-        let (answer, payload) = reply_to_answer(Reply::Error(error));
-        self.link
-            .publish(reply_to.to_string(), wire::encode(&answer, &payload))
-            .await;
-    }
-
-    /// Runs one call from another node and answers it.
-    async fn serve_call(&self, message: Message) {
-        let Some(reply_to) = message.reply.clone() else {
-            return;
-        };
-        let Some((call, payload)) = wire::decode::<Call>(&message.payload) else {
-            return;
-        };
-        let Ok(app) = self.link.app() else { return };
-        let (session, outlet) = match &call.session {
-            Some(info) => match self.stand_in(app, info) {
-                Some((session, outlet)) => (session, Some(outlet)),
-                None => {
-                    let closed = format!("session {} is closed", info.id);
-                    self.answer_error(&reply_to, HandlerError::new(410, closed))
-                        .await;
-                    return;
-                }
-            },
-            None => (app.remote_session(0).session().clone(), None),
-        };
-        let reply = match app.dispatch(&session, &call.route, call.mid, payload) {
-            Some(future) => tokio::select! {
-                biased;
-                reply = future => reply,
-                () = self.backend.cancel_calls.cancelled() => Reply::Error(shutting_down()),
-            },
-            None => Reply::Error(HandlerError::not_found(format!(
-                "unknown route `{}`",
-                call.route
-            ))),
-        };
-        let (mut answer, payload) = reply_to_answer(reply);
-        answer.uid = session.uid();
-        if let Some(info) = &call.session {
-            answer.synced_changes(&info.synced, session.synced());
-        }
-        self.send_answer(reply_to, wire::encode(&answer, &payload), outlet)
-            .await;
-    }
-
-    /// Sends a call's answer: a session's goes out after the pushes its handler queued (same
-    /// publisher, same inbox on the client's node: they arrive in order).
-    async fn send_answer(&self, reply_to: Subject, answer: Bytes, outlet: Option<Outlet>) {
-        let answer = (reply_to, answer);
-        let unsent = match outlet {
-            Some(outlet) => outlet.send(answer).await.err().map(|err| err.0),
-            None => Some(answer),
-        };
-        if let Some((reply_to, answer)) = unsent {
-            self.link.publish(reply_to.to_string(), answer).await;
-        }
-    }
-
     /// The local stand-in for a client of another node (created on first use), and its
     /// outlet: what goes out in order after its pushes (answers, held broadcasts).
-    fn stand_in(&self, app: &App, info: &SessionInfo) -> Option<(Session, Outlet)> {
+    pub(super) fn stand_in(&self, app: &App, info: &SessionInfo) -> Option<(Session, Outlet)> {
         let key = (info.gate.clone(), info.id);
         let (session, outlet) = {
             let mut remotes = lock(&self.backend.remotes);
@@ -416,40 +281,5 @@ impl Node {
                 message: String::from_utf8_lossy(&reply.payload).into_owned(),
             })
         }
-    }
-}
-
-/// What a call from another node gets when this node stops before running it, or while
-/// running it.
-fn shutting_down() -> HandlerError {
-    HandlerError::new(503, "node shutting down")
-}
-
-/// The answer that carries a handler's reply.
-pub(crate) fn reply_to_answer(reply: Reply) -> (Answer, Bytes) {
-    match reply {
-        Reply::Payload(payload) => (
-            Answer {
-                kind: AnswerKind::Payload,
-                ..Answer::default()
-            },
-            payload,
-        ),
-        Reply::Error(error) => (
-            Answer {
-                kind: AnswerKind::Error,
-                code: error.code(),
-                msg: error.message().to_owned(),
-                ..Answer::default()
-            },
-            Bytes::new(),
-        ),
-        _ => (
-            Answer {
-                kind: AnswerKind::None,
-                ..Answer::default()
-            },
-            Bytes::new(),
-        ),
     }
 }

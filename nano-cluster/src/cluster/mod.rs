@@ -2,9 +2,9 @@
 //! [`membership`] (who is alive and what they serve), [`gate`] (this node's clients and the
 //! node each of their messages goes to), [`calls`] (calls this node makes, and their answers),
 //! [`inbox`] (what other nodes send this node, in order, with [`holding`] for held
-//! broadcasts), [`backend`] (calls from other nodes and their stand-in sessions, each with
-//! its [`relay`]). [`link`] is what every side shares; [`node`] holds the sides together;
-//! [`start`] subscribes and starts the node's tasks.
+//! broadcasts), [`serving`] (calls from other nodes) and [`backend`] (their stand-in
+//! sessions, each with its [`relay`]). [`link`] is what every side shares; [`node`] holds the
+//! sides together; [`start`] subscribes and starts the node's tasks, which [`tasks`] tracks.
 
 mod backend;
 mod calls;
@@ -15,12 +15,13 @@ mod link;
 mod membership;
 mod node;
 mod relay;
+mod serving;
 mod start;
 mod tasks;
 
-#[cfg(test)]
-pub(crate) use backend::reply_to_answer;
 pub(crate) use node::Node;
+#[cfg(test)]
+pub(crate) use serving::reply_to_answer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -259,7 +260,8 @@ impl Cluster {
     /// Calls from other nodes still running get at most the request timeout to finish (their
     /// callers stop waiting about then); the handlers still running then are cancelled (their
     /// futures dropped) and their calls answered with error 503 `node shutting down`.
-    /// Calling it again waits for the first call's work to end.
+    /// Calling it again waits for the first call's work to end. Do not await it in a handler
+    /// running for another node: it would wait for that very call.
     pub async fn shutdown(&self) {
         self.node.leave().await;
         self.node.shut_down().await;

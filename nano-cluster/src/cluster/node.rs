@@ -12,6 +12,7 @@ use super::calls::Calls;
 use super::gate::Gate;
 use super::link::Link;
 use super::membership::Membership;
+use super::serving::Serving;
 use super::tasks::Tasks;
 use crate::local_groups::{GroupFeed, LocalGroups};
 use crate::{ClusterConfig, ClusterError, ClusterStats};
@@ -24,6 +25,7 @@ pub(crate) struct Node {
     pub(super) gate: Gate,
     pub(super) calls: Calls,
     pub(super) backend: Backend,
+    pub(super) serving: Serving,
     /// Local members of cluster groups.
     pub(crate) groups: LocalGroups,
     /// The feeds of new groups, until the inbox task takes them when the node starts (so
@@ -36,8 +38,8 @@ pub(crate) struct Node {
     /// Cancelled by [`Cluster::shutdown`](super::Cluster::shutdown): every task of the node
     /// ends.
     pub(crate) stop: CancellationToken,
-    /// Every background task of the node (but the calls from other nodes, which the backend
-    /// keeps): its loops, the relays of its stand-ins, short-lived ones.
+    /// Every background task of the node but the calls from other nodes (in `serving`): its
+    /// loops, the relays of its stand-ins, short-lived ones.
     pub(super) tasks: Tasks,
 }
 
@@ -51,6 +53,7 @@ impl Node {
             gate: Gate::new(),
             calls: Calls::new(),
             backend: Backend::default(),
+            serving: Serving::default(),
             groups,
             unstarted: Mutex::new(Some(feeds)),
             leaving: CancellationToken::new(),
@@ -64,9 +67,7 @@ impl Node {
     /// (their relays send what they have queued, their close callbacks run), calls still
     /// waiting fail. Returns when no task of the node runs.
     pub(super) async fn shut_down(&self) {
-        self.backend
-            .finish_calls(self.link.config.request_timeout)
-            .await;
+        self.serving.finish(self.link.config.request_timeout).await;
         if !self.stop.is_cancelled() {
             self.stop.cancel();
             self.backend.end_all();
@@ -86,7 +87,7 @@ impl Node {
             stand_ins: self.backend.len(),
             pending_calls: self.calls.len(),
             local_groups: self.groups.len(),
-            tasks: self.tasks.len() + self.backend.calls_running(),
+            tasks: self.tasks.len() + self.serving.len(),
         }
     }
 }
