@@ -25,6 +25,7 @@ pub struct ClusterConfig {
     pub(crate) request_timeout: Duration,
     pub(crate) max_calls_in_flight: usize,
     pub(crate) audit_interval: Duration,
+    pub(crate) relay_queue: usize,
 }
 
 /// Whether `text` can be one token of a NATS subject (a node, prefix or group name).
@@ -38,11 +39,15 @@ pub(crate) fn is_subject_token(text: &str) -> bool {
 /// Default of [`ClusterConfig::max_calls_in_flight`].
 pub const DEFAULT_MAX_CALLS_IN_FLIGHT: usize = 10_000;
 
+/// Default of [`ClusterConfig::relay_queue`].
+pub const DEFAULT_RELAY_QUEUE: usize = 16;
+
 impl ClusterConfig {
     /// A node called `node` (unique in the cluster) on the NATS server at `nats_url`.
     /// Defaults: announces every 1 s, peers silent for 3 s are dropped, forwarded requests
     /// and RPCs time out after 5 s, at most 10,000 calls from other nodes run at once,
-    /// backends check their stand-in sessions every 30 s, subjects start with `nano`.
+    /// backends check their stand-in sessions every 30 s, 16 messages may wait in a stand-in's
+    /// relay, subjects start with `nano`.
     pub fn new(nats_url: impl Into<String>, node: impl Into<String>) -> Self {
         Self {
             nats_url: nats_url.into(),
@@ -53,6 +58,7 @@ impl ClusterConfig {
             request_timeout: Duration::from_secs(5),
             max_calls_in_flight: DEFAULT_MAX_CALLS_IN_FLIGHT,
             audit_interval: Duration::from_secs(30),
+            relay_queue: DEFAULT_RELAY_QUEUE,
         }
     }
 
@@ -95,6 +101,16 @@ impl ClusterConfig {
         self
     }
 
+    /// How many answers and cluster-group broadcasts of one stand-in session (a backend's
+    /// session for a client of another node) may wait in its relay, behind the pushes its
+    /// handlers sent before them (default [`DEFAULT_RELAY_QUEUE`], 16). The relay sends them
+    /// in order; a handler whose answer or broadcast finds the queue full waits for room, and
+    /// nothing is dropped. At least 1.
+    pub fn relay_queue(mut self, messages: usize) -> Self {
+        self.relay_queue = messages.max(1);
+        self
+    }
+
     /// The first token of every NATS subject (default `nano`); clusters sharing a NATS server
     /// use different prefixes.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -128,5 +144,17 @@ mod tests {
         for bad in ["", "a.b", "x*", "x>", "a b", "a\tb", "a\nb"] {
             assert!(!is_subject_token(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn queues_and_limits_are_at_least_one() {
+        let config = ClusterConfig::new("", "gate-1");
+        assert_eq!(
+            (config.relay_queue, config.max_calls_in_flight),
+            (DEFAULT_RELAY_QUEUE, DEFAULT_MAX_CALLS_IN_FLIGHT)
+        );
+        let config = config.relay_queue(0).max_calls_in_flight(0);
+        assert_eq!((config.relay_queue, config.max_calls_in_flight), (1, 1));
+        assert_eq!(config.relay_queue(64).relay_queue, 64);
     }
 }

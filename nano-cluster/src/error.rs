@@ -12,9 +12,22 @@ pub enum ClusterError {
     /// The node name (or subject prefix) is not a single NATS subject token.
     #[error("invalid node name `{0}`: use letters, digits, `-` or `_`")]
     InvalidNode(String),
-    /// NATS refused or failed.
-    #[error("NATS: {0}")]
-    Nats(String),
+    /// NATS refused or failed: what the node could not do, with the NATS client's error as
+    /// the [`source`](std::error::Error::source).
+    #[error("NATS: cannot {context}")]
+    Nats {
+        /// What failed, e.g. `subscribe to nano.node.room-1.call`.
+        context: String,
+        /// The NATS client's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A call's answer was lost on this node (the call was forgotten before its answer came).
+    #[error("the answer of node `{0}` was lost")]
+    AnswerLost(String),
+    /// The node answered with bytes this version cannot read.
+    #[error("node `{0}` sent a malformed answer")]
+    MalformedAnswer(String),
     /// No live node serves the route.
     #[error("no node serves `{0}`")]
     NoNode(String),
@@ -50,4 +63,17 @@ pub enum ClusterError {
     /// A group name that is not one NATS subject token.
     #[error("invalid group name `{0}`: use letters, digits, `-` or `_`")]
     InvalidGroup(String),
+}
+
+impl ClusterError {
+    /// NATS failed to do what `context` says.
+    pub(crate) fn nats(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        ClusterError::Nats {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
 }

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::ClusterError;
-use crate::cluster::Inner;
-use crate::wire::{self, Event, GroupPush, Held};
+use crate::cluster::Node;
+use crate::local_groups::FeedTo;
+use crate::wire::{self, Event, EventKind, GroupPush, Held};
 
 /// A group across the cluster: every node keeps the members connected to it, and a
 /// broadcast is published once on NATS and pushed by each node to its own members.
@@ -31,7 +32,7 @@ use crate::wire::{self, Event, GroupPush, Held};
 /// ```
 #[derive(Clone)]
 pub struct ClusterGroup {
-    inner: Arc<Inner>,
+    node: Arc<Node>,
     name: String,
 }
 
@@ -57,14 +58,14 @@ pub struct ClusterMember {
     pub synced: Map<String, Value>,
 }
 
-/// The members of `inner`'s local part of group `name`.
-fn local_members(inner: &Inner, name: &str) -> Vec<ClusterMember> {
-    inner.groups.get(name).map_or_else(Vec::new, |group| {
+/// The members of `node`'s local part of group `name`.
+fn local_members(node: &Node, name: &str) -> Vec<ClusterMember> {
+    node.groups.get(name).map_or_else(Vec::new, |group| {
         group
             .members()
             .iter()
             .map(|session| ClusterMember {
-                node: inner.config.node().to_owned(),
+                node: node.link.node().to_owned(),
                 session: session.id(),
                 uid: session.uid(),
                 synced: session.synced(),
@@ -74,18 +75,18 @@ fn local_members(inner: &Inner, name: &str) -> Vec<ClusterMember> {
 }
 
 /// Answers another node's question: the members of a group connected here.
-pub(crate) async fn answer_members(inner: &Inner, message: &async_nats::Message) {
+pub(crate) async fn answer_members(node: &Node, message: &async_nats::Message) {
     let Some(reply) = message.reply.clone() else {
         return;
     };
     let name = String::from_utf8_lossy(&message.payload);
-    let members = serde_json::to_vec(&local_members(inner, &name)).unwrap_or_default();
-    inner.publish(reply.to_string(), members.into()).await;
+    let members = serde_json::to_vec(&local_members(node, &name)).unwrap_or_default();
+    node.link.publish(reply.to_string(), members.into()).await;
 }
 
 impl ClusterGroup {
-    pub(crate) fn new(inner: Arc<Inner>, name: String) -> Self {
-        Self { inner, name }
+    pub(crate) fn new(node: Arc<Node>, name: String) -> Self {
+        Self { node, name }
     }
 
     /// The group's name (one NATS subject token).
@@ -101,15 +102,24 @@ impl ClusterGroup {
     /// for a stand-in, [`ClusterError::Remote`] (code 400) with the reason its client's node
     /// gave, or [`ClusterError::Timeout`]/[`ClusterError::Unavailable`] when that node does not
     /// answer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not leave `session` a member (for a stand-in, the join
+    /// may already be on its way to the client's node), but never leaves this node's part of
+    /// the group without its subscription: call `add` again, or `leave`, to be sure.
     pub async fn add(&self, session: &Session) -> Result<(), ClusterError> {
         self.check_name()?;
-        match self.inner.gate_of(session) {
+        match self.node.gate_of(session) {
             Some(gate) => {
                 // Waits for the client's node to have joined (and subscribed).
-                let event = Event::new(session.id(), "join", self.name.clone());
-                self.inner.confirm_event(&gate, &event).await
+                let event = Event::new(session.id(), EventKind::Join, self.name.clone());
+                self.node.confirm_event(&gate, &event).await
             }
-            None => crate::local_groups::join(&self.inner, &self.name, session).await,
+            None => {
+                let to = FeedTo::Queue;
+                self.node.groups.join(&self.name, session, to).await
+            }
         }
     }
 
@@ -118,16 +128,21 @@ impl ClusterGroup {
     /// # Errors
     ///
     /// [`ClusterError::Group`] for a local session that is not a member.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe for a local session (it leaves before the first await); for a stand-in,
+    /// dropping the future may or may not have sent the leave to the client's node.
     pub async fn leave(&self, session: &Session) -> Result<(), ClusterError> {
         self.check_name()?;
         if session.transport() == TransportKind::Remote {
-            if let Some(gate) = self.inner.gate_of(session) {
-                let event = Event::new(session.id(), "leave", self.name.clone());
-                self.inner.send_event(&gate, &event).await;
+            if let Some(gate) = self.node.gate_of(session) {
+                let event = Event::new(session.id(), EventKind::Leave, self.name.clone());
+                self.node.send_event(&gate, &event).await;
             }
             return Ok(());
         }
-        self.inner.groups.leave(&self.name, session)?;
+        self.node.groups.leave(&self.name, session)?;
         Ok(())
     }
 
@@ -140,18 +155,22 @@ impl ClusterGroup {
     /// # Errors
     ///
     /// [`ClusterError::InvalidGroup`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only asks.
     pub async fn members(&self) -> Result<Vec<ClusterMember>, ClusterError> {
         self.check_name()?;
-        let inner = &self.inner;
-        let peers = inner.peers();
+        let node = &self.node;
+        let peers = node.peers();
         let asks = peers.iter().map(|peer| async move {
-            let subject = inner.config.subject(&format!("node.{peer}.members"));
+            let subject = node.link.node_subject(peer, "members");
             let request = Request::new()
                 .payload(Bytes::from(self.name.clone()))
                 .timeout(Some(
-                    inner.config.request_timeout.min(Duration::from_secs(1)),
+                    node.link.config.request_timeout.min(Duration::from_secs(1)),
                 ));
-            match inner.nats.send_request(subject, request).await {
+            match node.link.nats.send_request(subject, request).await {
                 Ok(reply) => {
                     serde_json::from_slice::<Vec<ClusterMember>>(&reply.payload).unwrap_or_default()
                 }
@@ -161,7 +180,7 @@ impl ClusterGroup {
                 }
             }
         });
-        let mut members = local_members(inner, &self.name);
+        let mut members = local_members(node, &self.name);
         for answer in join_all(asks).await {
             members.extend(answer);
         }
@@ -170,7 +189,7 @@ impl ClusterGroup {
 
     /// Members connected to this node.
     pub fn local_count(&self) -> usize {
-        self.inner
+        self.node
             .groups
             .get(&self.name)
             .map_or(0, |group| group.count())
@@ -182,12 +201,16 @@ impl ClusterGroup {
     ///
     /// [`ClusterError::Serializer`], [`ClusterError::NotStarted`],
     /// [`ClusterError::InvalidGroup`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`broadcast_raw`](Self::broadcast_raw).
     pub async fn broadcast<T: Serialize + ?Sized>(
         &self,
         route: &str,
         value: &T,
     ) -> Result<(), ClusterError> {
-        let payload = self.inner.app()?.serializer().serialize(value)?;
+        let payload = self.node.link.app()?.serializer().serialize(value)?;
         self.broadcast_raw(route, payload).await
     }
 
@@ -196,17 +219,23 @@ impl ClusterGroup {
     /// # Errors
     ///
     /// [`ClusterError::InvalidGroup`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may or may not have sent the broadcast, never half of it to some
+    /// nodes: it is one NATS message. A broadcast held for ordering whose release was not
+    /// sent still goes out, at most a second late.
     pub async fn broadcast_raw(&self, route: &str, payload: Bytes) -> Result<(), ClusterError> {
         self.check_name()?;
-        let inner = &self.inner;
-        let subject = inner.config.subject(&format!("group.{}", self.name));
+        let node = &self.node;
+        let subject = node.groups.subject(&self.name);
         // From a handler running for a client of another node: the broadcast goes out through
         // that session's relay, in order with the handler's pushes and answer, and its gate
         // holds it until the release that follows (same publisher, so it arrives first).
         if let Some(session) = nano_core::remote::dispatched_session()
-            && let Some((gate, ordered)) = inner.ordered_for(&session)
+            && let Some((gate, ordered)) = node.ordered_for(&session)
         {
-            let key = inner.broadcast_key();
+            let key = node.broadcast_key();
             let push = GroupPush {
                 route: route.to_owned(),
                 held: Some(Held {
@@ -216,12 +245,12 @@ impl ClusterGroup {
             };
             let release = Event {
                 key,
-                ..Event::new(session.id(), "release", self.name.clone())
+                ..Event::new(session.id(), EventKind::Release, self.name.clone())
             };
             let held = (subject.into(), wire::encode(&push, &payload));
             if ordered.send(held).await.is_ok() {
                 let release = (
-                    inner.inbox(&gate, "event").into(),
+                    node.link.inbox(&gate, "event").into(),
                     wire::encode(&release, &[]),
                 );
                 let _ = ordered.send(release).await;
@@ -238,8 +267,9 @@ impl ClusterGroup {
             route: route.to_owned(),
             held: None,
         };
-        let subject = self.inner.config.subject(&format!("group.{}", self.name));
-        self.inner
+        let subject = self.node.groups.subject(&self.name);
+        self.node
+            .link
             .publish(subject, wire::encode(&push, &payload))
             .await;
         Ok(())

@@ -25,6 +25,7 @@
 //!   node to its own members.
 //! - **Visible state** ([`Cluster::stats`]): peers, clients seen by other nodes, bindings,
 //!   stand-in sessions, calls waiting, local groups; all return to zero when the clients leave.
+//!   And the node's background tasks: none is left once [`Cluster::shutdown`] returns.
 //!
 //! # Examples
 //!
@@ -67,7 +68,7 @@ mod wire;
 /// The NATS client nano-cluster is built on, for [`Cluster::with_client`] (same version).
 pub use async_nats;
 pub use cluster::{Cluster, RouteFn};
-pub use config::{ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT};
+pub use config::{ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT, DEFAULT_RELAY_QUEUE};
 pub use error::ClusterError;
 pub use group::{ClusterGroup, ClusterMember};
 pub use stats::ClusterStats;

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 /// A snapshot of what one node holds for the cluster ([`Cluster::stats`](crate::Cluster::stats)).
 ///
-/// Every figure returns to zero (or to the number of live peers) when the clients are gone:
-/// a figure that only grows is a leak worth reporting.
+/// Every figure returns to zero (or to the number of live peers, or the node's own few tasks)
+/// when the clients are gone: a figure that only grows is a leak worth reporting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ClusterStats {
@@ -22,4 +22,9 @@ pub struct ClusterStats {
     /// Cluster groups this node has a part of (with local members, or empty since the last
     /// heartbeat).
     pub local_groups: usize,
+    /// Background tasks of the node: a fixed few while it runs, one relay per stand-in, one
+    /// per call from another node running here, and short-lived ones (a departure being
+    /// told, routes being asked for); 0 once [`Cluster::shutdown`](crate::Cluster::shutdown)
+    /// has returned.
+    pub tasks: usize,
 }

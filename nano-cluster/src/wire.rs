@@ -43,11 +43,26 @@ pub(crate) struct Call {
     pub(crate) session: Option<SessionInfo>,
 }
 
+/// What an [`Answer`] carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AnswerKind {
+    /// The handler's reply: the payload.
+    Payload,
+    /// The handler's error: [`Answer::code`] and [`Answer::msg`].
+    Error,
+    /// Nothing to answer (a notify, or a handler that answers later).
+    #[default]
+    None,
+    /// A kind this version does not know (sent by a newer node), as it was named.
+    #[serde(untagged)]
+    Unknown(String),
+}
+
 /// The answer to a [`Call`].
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Answer {
-    /// `payload`, `error` or `none`.
-    pub(crate) kind: String,
+    pub(crate) kind: AnswerKind,
     #[serde(default)]
     pub(crate) code: i32,
     #[serde(default)]
@@ -83,14 +98,35 @@ impl Answer {
     }
 }
 
-/// Something a backend's handlers did to a client connected to a gate.
+/// What an [`Event`] is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum EventKind {
+    /// A push (or late response): the payload is an encoded packet.
+    Packet,
+    /// Kick the client, with the reason in [`Event::name`].
+    Kick,
+    /// Close the client's connection.
+    Close,
+    /// Add the client to the cluster group named in [`Event::name`] (confirmed: see
+    /// [`Event`]).
+    Join,
+    /// Remove the client from the cluster group named in [`Event::name`].
+    Leave,
+    /// Push the broadcast held under [`Event::key`] to group [`Event::name`] now: it was held
+    /// so as to keep its place among the session's pushes and answers.
+    Release,
+    /// A kind this version does not know (sent by a newer node), as it was named: ignored.
+    #[serde(untagged)]
+    Unknown(String),
+}
+
+/// Something a backend's handlers did to a client connected to a gate. One sent as a request
+/// is confirmed with an empty reply, or with what went wrong.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Event {
     pub(crate) session: u64,
-    /// `packet` (the payload is an encoded packet), `kick`, `close`, `join` or `leave` (a
-    /// cluster group, named in `name`), or `release` (push the broadcast `key` to group `name`
-    /// now: it was held so as to keep its place among the session's pushes and answers).
-    pub(crate) kind: String,
+    pub(crate) kind: EventKind,
     #[serde(default)]
     pub(crate) name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -99,10 +135,10 @@ pub(crate) struct Event {
 
 impl Event {
     /// An event of `kind` for `session` (a group's `name`, or a kick's reason).
-    pub(crate) fn new(session: u64, kind: &str, name: impl Into<String>) -> Self {
+    pub(crate) fn new(session: u64, kind: EventKind, name: impl Into<String>) -> Self {
         Self {
             session,
-            kind: kind.to_owned(),
+            kind,
             name: name.into(),
             key: String::new(),
         }
@@ -148,6 +184,9 @@ pub(crate) struct Held {
 }
 
 #[cfg(test)]
+mod golden;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -170,7 +209,7 @@ mod tests {
 
     #[test]
     fn frames_round_trip_and_malformed_ones_are_refused() {
-        let event = Event::new(7, "kick", "bye".to_owned());
+        let event = Event::new(7, EventKind::Kick, "bye".to_owned());
         let bytes = encode(&event, b"payload");
         let (decoded, payload) = decode::<Event>(&bytes).unwrap();
         assert_eq!((decoded.session, &payload[..]), (7, &b"payload"[..]));
@@ -182,5 +221,24 @@ mod tests {
         ] {
             assert!(decode::<Event>(&Bytes::copy_from_slice(bad)).is_none());
         }
+    }
+
+    #[test]
+    fn kinds_unknown_to_this_version_decode_as_unknown() {
+        let frame = |header: &str| {
+            let mut bytes = u32::try_from(header.len()).unwrap().to_be_bytes().to_vec();
+            bytes.extend_from_slice(header.as_bytes());
+            Bytes::from(bytes)
+        };
+        let (event, _) =
+            decode::<Event>(&frame(r#"{"session":7,"kind":"teleport","name":"x"}"#)).unwrap();
+        assert_eq!(event.kind, EventKind::Unknown("teleport".to_owned()));
+        let (answer, _) = decode::<Answer>(&frame(r#"{"kind":"later","code":0}"#)).unwrap();
+        assert_eq!(answer.kind, AnswerKind::Unknown("later".to_owned()));
+        // Passed on as they came.
+        assert_eq!(serde_json::to_string(&answer.kind).unwrap(), r#""later""#);
+        // A kind that is not a name is a malformed frame.
+        assert!(decode::<Event>(&frame(r#"{"session":7,"kind":3}"#)).is_none());
+        assert!(decode::<Answer>(&frame(r#"{"kind":null}"#)).is_none());
     }
 }

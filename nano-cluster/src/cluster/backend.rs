@@ -1,125 +1,134 @@
-//! The backend side of a node: calls from other nodes run on the local app, stand-in sessions
-//! for their clients and the relay of what handlers send them, audits of those stand-ins.
+//! The backend side of a node: stand-in sessions for other nodes' clients (created by the
+//! calls [`serving`](super::serving) runs; a [`relay`](super::relay) carries what handlers send
+//! them), their ends and audits, and what a handler does to a stand-in's client on its node.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-impl Inner {
-    /// Backend side: runs calls from other nodes on the local app, at most
-    /// `max_calls_in_flight` at once; the calls beyond are answered "busy" at once.
-    pub(super) async fn serve_calls(self: Arc<Self>, mut calls: async_nats::Subscriber) {
-        let in_flight = Arc::new(Semaphore::new(self.config.max_calls_in_flight));
-        let mut refusing = false;
-        loop {
-            let message = tokio::select! {
-                () = self.stop.cancelled() => return,
-                message = calls.next() => match message { Some(message) => message, None => return },
-            };
-            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-                if !refusing {
-                    tracing::warn!(
-                        limit = self.config.max_calls_in_flight,
-                        "too many calls in flight: refusing calls until some finish"
-                    );
-                    refusing = true;
-                }
-                self.refuse_busy(&message).await;
-                continue;
-            };
-            refusing = false;
-            let this = self.clone();
-            tokio::spawn(async move {
-                this.serve_call(message).await;
-                drop(permit);
-            });
-        }
+use async_nats::{Request, RequestErrorKind, Subscriber};
+use futures_util::StreamExt;
+use nano_core::{App, Session, TransportKind};
+use tokio::sync::{Notify, mpsc};
+
+use super::lock;
+use super::node::Node;
+use super::relay::{Outlet, Relay};
+use crate::ClusterError;
+use crate::wire::{self, Closed, Event, SessionInfo};
+
+/// Where a stand-in session's client lives, kept in the session's value store.
+const GATE_KEY: &str = "nano.cluster.gate";
+
+/// Session ids per audit request (8 bytes or so each, far below NATS's payload limit).
+const AUDIT_CHUNK: usize = 1_000;
+
+/// A gate's client: (gate, session id).
+type ClientKey = (String, u64);
+
+/// A stand-in session on a backend, and how to end it.
+struct Remote {
+    session: Session,
+    finish: Arc<Notify>,
+    outlet: Outlet,
+}
+
+/// Other nodes' clients as this node serves them.
+#[derive(Default)]
+pub(super) struct Backend {
+    /// The stand-in sessions.
+    remotes: Mutex<HashMap<ClientKey, Remote>>,
+    /// Clients that left recently, so that a call overtaken by the news of its client's
+    /// departure does not create a stand-in that nobody would end.
+    departed: Mutex<HashMap<ClientKey, Instant>>,
+}
+
+impl Backend {
+    /// How many stand-ins there are.
+    pub(super) fn len(&self) -> usize {
+        lock(&self.remotes).len()
+    }
+    /// Ends the stand-ins of the clients of `gate` (their close callbacks run).
+    pub(super) fn end_stand_ins_of(&self, gate: &str) {
+        let gone: Vec<Remote> = {
+            let mut remotes = lock(&self.remotes);
+            let keys: Vec<ClientKey> = remotes
+                .keys()
+                .filter(|(of, _)| of == gate)
+                .cloned()
+                .collect();
+            keys.iter().filter_map(|key| remotes.remove(key)).collect()
+        };
+        end(gone);
     }
 
-    pub(super) async fn refuse_busy(&self, message: &async_nats::Message) {
-        if let Some(reply_to) = &message.reply {
-            self.answer_error(reply_to, HandlerError::new(503, "node busy"))
-                .await;
-        }
+    /// Ends every stand-in.
+    pub(super) fn end_all(&self) {
+        let remotes: Vec<Remote> = lock(&self.remotes)
+            .drain()
+            .map(|(_, remote)| remote)
+            .collect();
+        end(remotes);
     }
 
-    /// Answers a call with `error` at once, without running it.
-    async fn answer_error(&self, reply_to: &async_nats::Subject, error: HandlerError) {
-        let (answer, payload) = reply_to_answer(Reply::Error(error));
-        self.publish(reply_to.to_string(), wire::encode(&answer, &payload))
-            .await;
+    /// Clients of `gate` left; ends their stand-ins, and remembers them for a while (a call
+    /// for them may still be on its way).
+    fn departed(&self, gate: &str, sessions: impl IntoIterator<Item = u64>) {
+        let now = Instant::now();
+        let mut ended = Vec::new();
+        {
+            let mut remotes = lock(&self.remotes);
+            let mut departed = lock(&self.departed);
+            for id in sessions {
+                let key = (gate.to_owned(), id);
+                ended.extend(remotes.remove(&key));
+                departed.insert(key, now);
+            }
+        }
+        end(ended);
     }
 
-    pub(super) async fn serve_call(&self, message: async_nats::Message) {
-        let Some(reply_to) = message.reply.clone() else {
-            return;
-        };
-        let Some((call, payload)) = wire::decode::<Call>(&message.payload) else {
-            return;
-        };
-        let Ok(app) = self.app() else { return };
-        let (session, outlet) = match &call.session {
-            Some(info) => match self.stand_in(app, info) {
-                Some((session, outlet)) => (session, Some(outlet)),
-                None => {
-                    let closed = format!("session {} is closed", info.id);
-                    self.answer_error(&reply_to, HandlerError::new(410, closed))
-                        .await;
-                    return;
-                }
-            },
-            None => (app.remote_session(0).session().clone(), None),
-        };
-        let reply = match app.dispatch(&session, &call.route, call.mid, payload) {
-            Some(future) => future.await,
-            None => Reply::Error(HandlerError::not_found(format!(
-                "unknown route `{}`",
-                call.route
-            ))),
-        };
-        let (mut answer, payload) = reply_to_answer(reply);
-        answer.uid = session.uid();
-        if let Some(info) = &call.session {
-            answer.synced_changes(&info.synced, session.synced());
-        }
-        let answer = (reply_to, wire::encode(&answer, &payload));
-        // A session's answer goes out after the pushes its handler queued (same publisher,
-        // same inbox on the client's node: they arrive in order).
-        let unsent = match outlet {
-            Some(outlet) => outlet.send(answer).await.err().map(|err| err.0),
-            None => Some(answer),
-        };
-        if let Some((reply_to, answer)) = unsent {
-            self.publish(reply_to.to_string(), answer).await;
-        }
+    /// Forgets the departures older than `keep`.
+    pub(super) fn forget_departures_older_than(&self, keep: Duration) {
+        lock(&self.departed).retain(|_, since| since.elapsed() < keep);
     }
 
-    /// Backend side: the local stand-in for a client of another node (created on first use),
-    /// and its outlet: what goes out in order after its pushes (answers, held broadcasts).
+    /// The ids of the clients each gate has stand-ins here for.
+    fn clients_by_gate(&self) -> HashMap<String, Vec<u64>> {
+        let mut by_gate: HashMap<String, Vec<u64>> = HashMap::new();
+        for (gate, id) in lock(&self.remotes).keys() {
+            by_gate.entry(gate.clone()).or_default().push(*id);
+        }
+        by_gate
+    }
+}
+
+fn end(remotes: Vec<Remote>) {
+    for remote in remotes {
+        remote.finish.notify_one();
+    }
+}
+
+impl Node {
+    /// The local stand-in for a client of another node (created on first use), and its
+    /// outlet: what goes out in order after its pushes (answers, held broadcasts).
     pub(super) fn stand_in(&self, app: &App, info: &SessionInfo) -> Option<(Session, Outlet)> {
         let key = (info.gate.clone(), info.id);
         let (session, outlet) = {
-            let mut remotes = lock(&self.remotes);
+            let mut remotes = lock(&self.backend.remotes);
             match remotes.get(&key) {
                 Some(remote) => (remote.session.clone(), remote.outlet.clone()),
-                None if lock(&self.departed).contains_key(&key) || self.stop.is_cancelled() => {
+                None if lock(&self.backend.departed).contains_key(&key)
+                    || self.stop.is_cancelled() =>
+                {
                     return None;
                 }
                 None => {
-                    let remote = app.remote_session(info.id);
-                    let session = remote.session().clone();
-                    session.set(GATE_KEY, info.gate.clone());
-                    let finish = Arc::new(Notify::new());
-                    let (outlet, queued) = mpsc::channel(OUTLET_QUEUE);
-                    remotes.insert(
-                        key,
-                        Remote {
-                            session: session.clone(),
-                            finish: finish.clone(),
-                            outlet: outlet.clone(),
-                        },
-                    );
-                    let events = self.inbox(&info.gate, "event");
-                    tokio::spawn(relay(remote, queued, finish, self.nats.clone(), events));
-                    (session, outlet)
+                    // `None` once the node stops.
+                    let remote = self.new_stand_in(app, info)?;
+                    let handle = (remote.session.clone(), remote.outlet.clone());
+                    remotes.insert(key, remote);
+                    handle
                 }
             }
         };
@@ -130,11 +139,35 @@ impl Inner {
         Some((session, outlet))
     }
 
-    /// Backend side: the client's node and the ordered outlet (the relay) of the stand-in
-    /// `session`, if it is one.
+    /// A new stand-in for `info`'s client, and the relay that serves it (`None` once the
+    /// node's tasks are closed).
+    fn new_stand_in(&self, app: &App, info: &SessionInfo) -> Option<Remote> {
+        let remote = app.remote_session(info.id);
+        let session = remote.session().clone();
+        session.set(GATE_KEY, info.gate.clone());
+        let finish = Arc::new(Notify::new());
+        let (outlet, queued) = mpsc::channel(self.link.config.relay_queue);
+        let relay = Relay {
+            remote,
+            outlet: queued,
+            nats: self.link.nats.clone(),
+            events: self.link.inbox(&info.gate, "event").into(),
+            open: true,
+        };
+        self.tasks
+            .spawn(relay.run(finish.clone()))
+            .then_some(Remote {
+                session,
+                finish,
+                outlet,
+            })
+    }
+
+    /// The client's node and the ordered outlet (the relay) of the stand-in `session`, if it
+    /// is one.
     pub(crate) fn ordered_for(&self, session: &Session) -> Option<(String, Outlet)> {
         let gate = self.gate_of(session)?;
-        let outlet = lock(&self.remotes)
+        let outlet = lock(&self.backend.remotes)
             .get(&(gate.clone(), session.id()))?
             .outlet
             .clone();
@@ -143,12 +176,12 @@ impl Inner {
 
     /// A key for a held broadcast, unique in the cluster (node, run, counter).
     pub(crate) fn broadcast_key(&self) -> String {
-        let seq = self.next_call.fetch_add(1, Ordering::Relaxed);
-        format!("{}.{:x}.{seq}", self.config.node, self.instance)
+        let seq = self.calls.next_id();
+        format!("{}.{:x}.{seq}", self.link.node(), self.link.instance)
     }
 
-    /// Backend side: a client left its node; end its stand-in here.
-    pub(super) async fn serve_closed(self: Arc<Self>, mut closed: async_nats::Subscriber) {
+    /// A client left its node; end its stand-in here.
+    pub(super) async fn serve_closed(self: Arc<Self>, mut closed: Subscriber) {
         loop {
             let message = tokio::select! {
                 () = self.stop.cancelled() => return,
@@ -157,60 +190,50 @@ impl Inner {
             let Ok(closed) = serde_json::from_slice::<Closed>(&message.payload) else {
                 continue;
             };
-            self.departed(closed.gate, [closed.session]);
+            self.backend.departed(&closed.gate, [closed.session]);
         }
     }
 
-    /// Backend side: clients of `gate` left; end their stand-ins here, and remember them for
-    /// a while (a call for them may still be on its way).
-    pub(super) fn departed(&self, gate: String, sessions: impl IntoIterator<Item = u64>) {
-        let now = std::time::Instant::now();
-        let mut ended = Vec::new();
-        {
-            let mut remotes = lock(&self.remotes);
-            let mut departed = lock(&self.departed);
-            for id in sessions {
-                let key = (gate.clone(), id);
-                ended.extend(remotes.remove(&key));
-                departed.insert(key, now);
-            }
-        }
-        for remote in ended {
-            remote.finish.notify_one();
-        }
-    }
-
-    /// Backend side: every `audit_interval`, asks each gate which of the clients it has
-    /// stand-ins for are gone, and ends those (a departure missed during a NATS outage).
+    /// Every `audit_interval`, asks each gate which of the clients it has stand-ins for are
+    /// gone, and ends those (a departure missed during a NATS outage).
     pub(super) async fn audit_loop(self: Arc<Self>) {
-        let mut ticker = tokio::time::interval(self.config.audit_interval);
+        let mut ticker = tokio::time::interval(self.link.config.audit_interval);
         ticker.tick().await;
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => return,
                 _ = ticker.tick() => {}
             }
-            let mut by_gate: HashMap<String, Vec<u64>> = HashMap::new();
-            for (gate, id) in lock(&self.remotes).keys() {
-                by_gate.entry(gate.clone()).or_default().push(*id);
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                () = self.audit_all() => {}
             }
-            for (gate, ids) in by_gate {
-                for chunk in ids.chunks(AUDIT_CHUNK) {
-                    let subject = self.config.subject(&format!("node.{gate}.sessions"));
-                    let request = Request::new()
-                        .payload(serde_json::to_vec(chunk).unwrap_or_default().into())
-                        .timeout(Some(self.config.request_timeout));
-                    let Ok(reply) = self.nats.send_request(subject, request).await else {
-                        continue; // The gate is unreachable: dropping it ends its stand-ins.
-                    };
-                    if let Ok(gone) = serde_json::from_slice::<Vec<u64>>(&reply.payload)
-                        && !gone.is_empty()
-                    {
-                        tracing::info!(%gate, sessions = gone.len(), "ending stand-ins of departed clients");
-                        self.departed(gate.clone(), gone);
-                    }
-                }
+        }
+    }
+
+    /// Audits every gate this node has stand-ins for.
+    async fn audit_all(&self) {
+        for (gate, ids) in self.backend.clients_by_gate() {
+            for chunk in ids.chunks(AUDIT_CHUNK) {
+                self.audit(&gate, chunk).await;
             }
+        }
+    }
+
+    /// Asks `gate` which of its clients `ids` are gone, and ends their stand-ins.
+    async fn audit(&self, gate: &str, ids: &[u64]) {
+        let subject = self.link.node_subject(gate, "sessions");
+        let request = Request::new()
+            .payload(serde_json::to_vec(ids).unwrap_or_default().into())
+            .timeout(Some(self.link.config.request_timeout));
+        let Ok(reply) = self.link.nats.send_request(subject, request).await else {
+            return; // The gate is unreachable: dropping it ends its stand-ins.
+        };
+        if let Ok(gone) = serde_json::from_slice::<Vec<u64>>(&reply.payload)
+            && !gone.is_empty()
+        {
+            tracing::info!(%gate, sessions = gone.len(), "ending stand-ins of departed clients");
+            self.backend.departed(gate, gone);
         }
     }
 
@@ -222,8 +245,10 @@ impl Inner {
         }
     }
 
+    /// Sends an event to a client of `gate`.
     pub(crate) async fn send_event(&self, gate: &str, event: &Event) {
-        self.publish(self.inbox(gate, "event"), wire::encode(event, &[]))
+        self.link
+            .publish(self.link.inbox(gate, "event"), wire::encode(event, &[]))
             .await;
     }
 
@@ -234,18 +259,19 @@ impl Inner {
         gate: &str,
         event: &Event,
     ) -> Result<(), ClusterError> {
-        let subject = self.inbox(gate, "event");
+        let subject = self.link.inbox(gate, "event");
         let request = Request::new()
             .payload(wire::encode(event, &[]))
-            .timeout(Some(self.config.request_timeout));
+            .timeout(Some(self.link.config.request_timeout));
         let reply = self
+            .link
             .nats
-            .send_request(subject, request)
+            .send_request(subject.clone(), request)
             .await
             .map_err(|err| match err.kind() {
                 RequestErrorKind::TimedOut => ClusterError::Timeout(gate.to_owned()),
                 RequestErrorKind::NoResponders => ClusterError::Unavailable(gate.to_owned()),
-                _ => ClusterError::Nats(err.to_string()),
+                _ => ClusterError::nats(format!("send an event to {subject}"), err),
             })?;
         if reply.payload.is_empty() {
             Ok(())
@@ -255,75 +281,5 @@ impl Inner {
                 message: String::from_utf8_lossy(&reply.payload).into_owned(),
             })
         }
-    }
-}
-
-/// Backend side: carries what a stand-in's handlers send (pushes, kicks, closing, then what
-/// comes through its outlet: answers, held broadcasts and their releases)
-/// to the client's node, in the order they were sent, until the client's node says the
-/// session is over.
-pub(super) async fn relay(
-    mut remote: nano_core::remote::RemoteSession,
-    mut outlet: mpsc::Receiver<(async_nats::Subject, Bytes)>,
-    finish: Arc<Notify>,
-    nats: Client,
-    events: String,
-) {
-    let id = remote.session().id();
-    let mut open = true;
-    loop {
-        // Biased: an answer is queued after its handler returned, so the pushes that handler
-        // queued are already waiting and go first.
-        let (kind, name, payload) = tokio::select! {
-            biased;
-            () = finish.notified() => break,
-            event = remote.next_event(), if open => match event {
-                Some(RemoteEvent::Packet(packet)) => ("packet", String::new(), packet.into_bytes()),
-                Some(RemoteEvent::Kick(reason)) => ("kick", reason, Bytes::new()),
-                Some(RemoteEvent::Close) => ("close", String::new(), Bytes::new()),
-                // Closing was sent: answers may still follow until the client's node confirms.
-                Some(_) | None => {
-                    open = false;
-                    continue;
-                }
-            },
-            Some((subject, message)) = outlet.recv() => {
-                let _ = nats.publish(subject, message).await;
-                continue;
-            }
-        };
-        let event = Event::new(id, kind, name);
-        let _ = nats
-            .publish(events.clone(), wire::encode(&event, &payload))
-            .await;
-    }
-    remote.finish();
-}
-
-pub(super) fn reply_to_answer(reply: Reply) -> (Answer, Bytes) {
-    match reply {
-        Reply::Payload(payload) => (
-            Answer {
-                kind: "payload".to_owned(),
-                ..Answer::default()
-            },
-            payload,
-        ),
-        Reply::Error(error) => (
-            Answer {
-                kind: "error".to_owned(),
-                code: error.code(),
-                msg: error.message().to_owned(),
-                ..Answer::default()
-            },
-            Bytes::new(),
-        ),
-        _ => (
-            Answer {
-                kind: "none".to_owned(),
-                ..Answer::default()
-            },
-            Bytes::new(),
-        ),
     }
 }

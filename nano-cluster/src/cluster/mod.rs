@@ -1,123 +1,47 @@
-//! [`Cluster`]: one node's link to the others. The node's work is split by side:
+//! [`Cluster`]: one node's link to the others. The node's state and work are split by side:
 //! [`membership`] (who is alive and what they serve), [`gate`] (this node's clients and the
-//! calls it makes), [`backend`] (calls from other nodes and their stand-in sessions).
+//! node each of their messages goes to), [`calls`] (calls this node makes, and their answers),
+//! [`inbox`] (what other nodes send this node, in order, with [`holding`] for held
+//! broadcasts), [`serving`] (calls from other nodes) and [`backend`] (their stand-in
+//! sessions, each with its [`relay`]). [`link`] is what every side shares; [`node`] holds the
+//! sides together; [`start`] subscribes and starts the node's tasks, which [`tasks`] tracks.
 
 mod backend;
+mod calls;
 mod gate;
+mod holding;
+mod inbox;
+mod link;
 mod membership;
+mod node;
+mod relay;
+mod serving;
+mod start;
+mod tasks;
 
-use gate::{Forwarder, answer_to_reply, apply_answer_to};
+pub(crate) use node::Node;
+#[cfg(test)]
+pub(crate) use serving::reply_to_answer;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::{Client, Request, RequestErrorKind, StatusCode};
-use bytes::Bytes;
-use futures_util::StreamExt;
-use futures_util::stream::SelectAll;
-use nano_core::protocol::EncodedPacket;
-use nano_core::remote::Reply;
-use nano_core::remote::{RemoteEvent, RemoteRouter, ReplyFuture};
-use nano_core::{App, AppBuilder, HandlerError, Session, TransportKind};
+use async_nats::Client;
+use nano_core::{App, AppBuilder, Session};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 
-use crate::local_groups::{GroupFeed, LocalGroups};
-use crate::registry::{Heartbeat, Registry};
-use crate::wire::{self, Announce, Answer, Call, Closed, Event, GroupPush, SessionInfo};
+use gate::Forwarder;
+
 use crate::{ClusterConfig, ClusterError, ClusterGroup, ClusterStats};
 
 /// Chooses the node that serves `route` for `session` among `candidates` (live nodes serving
 /// it, in name order).
 pub type RouteFn = Arc<dyn Fn(&Session, &str, &[String]) -> Option<String> + Send + Sync>;
 
-/// Where a stand-in session's client lives, kept in the session's value store.
-const GATE_KEY: &str = "nano.cluster.gate";
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// How many messages (answers, held broadcasts) may wait in a stand-in's outlet behind its
-/// pushes.
-const OUTLET_QUEUE: usize = 16;
-
-/// A stand-in's outlet: messages to publish (subject, bytes) in order after the pushes its
-/// handlers queued before them.
-type Outlet = mpsc::Sender<(async_nats::Subject, Bytes)>;
-
-/// Session ids per audit request (8 bytes or so each, far below NATS's payload limit).
-const AUDIT_CHUNK: usize = 1_000;
-
-/// A stand-in session on a backend, and how to end it.
-struct Remote {
-    session: Session,
-    finish: Arc<Notify>,
-    outlet: Outlet,
-}
-
-/// A call to another node waiting for its answer.
-struct Pending {
-    node: String,
-    answer: oneshot::Sender<Result<(Answer, Bytes), ClusterError>>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) config: ClusterConfig,
-    pub(crate) nats: Client,
-    registry: Mutex<Registry>,
-    pub(crate) app: OnceLock<App>,
-    route_fn: RwLock<Option<RouteFn>>,
-    /// Gate side: client sessions of this node that other nodes have seen.
-    clients: Mutex<HashMap<u64, Session>>,
-    /// Session id -> component -> the node serving it for that session.
-    bindings: Mutex<HashMap<u64, HashMap<String, String>>>,
-    /// Backend side: (gate, session id) -> the stand-in session.
-    remotes: Mutex<HashMap<(String, u64), Remote>>,
-    /// Local members of cluster groups.
-    pub(crate) groups: LocalGroups,
-    /// Calls this node made, by id, until answered.
-    pending: Mutex<HashMap<u64, Pending>>,
-    next_call: AtomicU64,
-    /// The first id of this node's client sessions (see [`session_id_base`]).
-    first_session_id: u64,
-    /// Which run of this node this is, so that the others tell a restart from a heartbeat.
-    instance: u64,
-    /// Nodes whose routes are being asked for.
-    fetching: Mutex<std::collections::HashSet<String>>,
-    /// Cancelled when the node leaves (its app starts shutting down, or
-    /// [`Cluster::shutdown`]): it stops announcing itself, and the others forget it.
-    leaving: CancellationToken,
-    /// Cancelled by [`Cluster::shutdown`]: every task of the node ends.
-    stop: CancellationToken,
-    /// Backend side: clients that left recently, by (gate, session id), so that a call
-    /// overtaken by the news of its client's departure does not create a stand-in that
-    /// nobody would end.
-    departed: Mutex<HashMap<(String, u64), std::time::Instant>>,
-    /// Subscriptions of cluster groups, for the inbox task (see [`Inner::serve_inbox`]).
-    /// (One per group this node joins: bounded by the number of groups.)
-    pub(crate) new_groups: mpsc::UnboundedSender<GroupFeed>,
-    new_groups_rx: Mutex<Option<mpsc::UnboundedReceiver<GroupFeed>>>,
-}
-
-/// Where this process's session ids start: a random one of 2^20 namespaces of 2^32 ids each,
-/// so that client sessions on different nodes (and on a restarted node) have different ids.
-/// Two nodes share a namespace with a probability of about one in a million per pair.
-fn session_id_base() -> u64 {
-    ((random_u64() % (1 << 20)) << 32) + 1
-}
-
-/// A random number (from the standard library's randomly keyed hasher).
-fn random_u64() -> u64 {
-    use std::hash::BuildHasher;
-    std::hash::RandomState::new().hash_one(std::process::id())
-}
+/// Locks a mutex, ignoring poisoning (the workspace's one helper for it).
+pub(crate) use nano_core::__private::lock;
 
 /// One node of a nano-rs cluster, linked to the others through NATS.
 ///
@@ -147,13 +71,13 @@ fn random_u64() -> u64 {
 /// ```
 #[derive(Clone)]
 pub struct Cluster {
-    inner: Arc<Inner>,
+    node: Arc<Node>,
 }
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cluster")
-            .field("node", &self.inner.config.node)
+            .field("node", &self.node.link.node())
             .finish_non_exhaustive()
     }
 }
@@ -172,7 +96,7 @@ impl Cluster {
             .max_reconnects(None)
             .connect(config.nats_url.as_str())
             .await
-            .map_err(|err| ClusterError::Nats(err.to_string()))?;
+            .map_err(|err| ClusterError::nats(format!("connect to {}", config.nats_url), err))?;
         Self::with_client(config, nats)
     }
 
@@ -200,35 +124,14 @@ impl Cluster {
     /// [`ClusterError::InvalidNode`] for a node name that is not one NATS subject token.
     pub fn with_client(config: ClusterConfig, nats: Client) -> Result<Cluster, ClusterError> {
         config.check()?;
-        let (new_groups, new_groups_rx) = mpsc::unbounded_channel();
         Ok(Cluster {
-            inner: Arc::new(Inner {
-                config,
-                nats,
-                registry: Mutex::new(Registry::default()),
-                app: OnceLock::new(),
-                route_fn: RwLock::new(None),
-                clients: Mutex::new(HashMap::new()),
-                bindings: Mutex::new(HashMap::new()),
-                remotes: Mutex::new(HashMap::new()),
-                groups: LocalGroups::default(),
-                pending: Mutex::new(HashMap::new()),
-                next_call: AtomicU64::new(1),
-                first_session_id: session_id_base(),
-                instance: random_u64(),
-                fetching: Mutex::new(std::collections::HashSet::new()),
-                leaving: CancellationToken::new(),
-                stop: CancellationToken::new(),
-                departed: Mutex::new(HashMap::new()),
-                new_groups,
-                new_groups_rx: Mutex::new(Some(new_groups_rx)),
-            }),
+            node: Arc::new(Node::new(config, nats)),
         })
     }
 
     /// This node's name.
     pub fn node(&self) -> &str {
-        &self.inner.config.node
+        self.node.link.node()
     }
 
     /// Chooses nodes with `route_fn` instead of the default (sticky per session and component;
@@ -238,22 +141,18 @@ impl Cluster {
         &self,
         route_fn: impl Fn(&Session, &str, &[String]) -> Option<String> + Send + Sync + 'static,
     ) {
-        *self
-            .inner
-            .route_fn
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(route_fn));
+        self.node.gate.route_with(Arc::new(route_fn));
     }
 
     /// Prepares an app to be a node: routes it does not serve are forwarded, its clients'
     /// departures are told to the other nodes, and its session ids are drawn from a range of
     /// its own (see [`AppBuilder::first_session_id`]), so that they are unique in the cluster.
     pub fn attach(&self, builder: AppBuilder) -> AppBuilder {
-        let inner = self.inner.clone();
+        let node = self.node.clone();
         builder
-            .first_session_id(self.inner.first_session_id)
-            .remote_router(Forwarder(self.inner.clone()))
-            .on_session_closed(move |session| inner.client_left(session))
+            .first_session_id(self.node.gate.first_session_id())
+            .remote_router(Forwarder(self.node.clone()))
+            .on_session_closed(move |session| node.client_left(session))
     }
 
     /// Joins the cluster with `app` (built from [`attach`](Self::attach)): subscribes, announces
@@ -262,66 +161,31 @@ impl Cluster {
     /// # Errors
     ///
     /// [`ClusterError::NodeNameTaken`] when a live node already runs under this node's name;
-    /// [`ClusterError::Nats`] when subscribing fails.
+    /// [`ClusterError::Nats`] when subscribing fails; [`ClusterError::Stopped`] after
+    /// [`shutdown`](Self::shutdown).
     pub async fn start(&self, app: &App) -> Result<(), ClusterError> {
-        let inner = &self.inner;
-        let Some(new_groups) = lock(&inner.new_groups_rx).take() else {
+        let node = &self.node;
+        if node.stop.is_cancelled() {
+            return Err(ClusterError::Stopped);
+        }
+        let Some(feeds) = lock(&node.unstarted).take() else {
             return Ok(()); // Started already.
         };
-        if inner.name_taken().await {
-            *lock(&inner.new_groups_rx) = Some(new_groups);
-            return Err(ClusterError::NodeNameTaken(inner.config.node.clone()));
-        }
-        let subscriptions = match inner.subscribe_all().await {
+        let subscriptions = if node.name_taken().await {
+            Err(ClusterError::NodeNameTaken(node.link.node().to_owned()))
+        } else {
+            node.subscribe_all().await
+        };
+        let subscriptions = match subscriptions {
             Ok(subscriptions) => subscriptions,
             Err(err) => {
-                *lock(&inner.new_groups_rx) = Some(new_groups);
+                *lock(&node.unstarted) = Some(feeds);
                 return Err(err);
             }
         };
-        let _ = inner.app.set(app.clone());
-        let Subscriptions {
-            announces,
-            hellos,
-            leaves,
-            route_asks,
-            audits,
-            member_asks,
-            calls,
-            inbox,
-            closed,
-        } = subscriptions;
-        let this = inner.clone();
-        tokio::spawn(async move {
-            this.membership(announces, hellos, leaves, route_asks, audits, member_asks)
-                .await;
-        });
-        let this = inner.clone();
-        tokio::spawn(async move { this.serve_calls(calls).await });
-        let this = inner.clone();
-        tokio::spawn(async move { this.serve_inbox(inbox, new_groups).await });
-        let this = inner.clone();
-        tokio::spawn(async move { this.serve_closed(closed).await });
-        let this = inner.clone();
-        tokio::spawn(async move { this.announce_loop().await });
-        let this = inner.clone();
-        tokio::spawn(async move { this.audit_loop().await });
-        // Leave as soon as the app starts shutting down: the others stop sending it new calls
-        // while it finishes the ones it has.
-        let (this, running) = (inner.clone(), app.clone());
-        tokio::spawn(async move {
-            tokio::select! {
-                () = running.accepting_stopped() => this.leave().await,
-                () = this.stop.cancelled() => {}
-            }
-        });
-
-        // A hello is a full announcement that also asks the others for theirs.
-        inner
-            .publish(inner.config.subject("hello"), inner.announcement(true))
-            .await;
-        let _ = inner.nats.flush().await;
-        tracing::info!(node = %inner.config.node, routes = app.routes().len(), "joined the cluster");
+        node.run(app, subscriptions, feeds);
+        node.hello().await;
+        tracing::info!(node = %node.link.node(), routes = app.routes().len(), "joined the cluster");
         Ok(())
     }
 
@@ -330,7 +194,7 @@ impl Cluster {
     pub async fn wait_for_route(&self, route: &str, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if lock(&self.inner.registry).serves(route) {
+            if self.node.membership.serves(route) {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -342,20 +206,12 @@ impl Cluster {
 
     /// The live peers (other nodes) this node knows, with the number of routes each serves.
     pub fn nodes(&self) -> HashMap<String, usize> {
-        lock(&self.inner.registry).nodes()
+        self.node.membership.nodes()
     }
 
     /// What this node holds for the cluster right now.
     pub fn stats(&self) -> ClusterStats {
-        let inner = &self.inner;
-        ClusterStats {
-            peers: lock(&inner.registry).len(),
-            clients: lock(&inner.clients).len(),
-            bound_sessions: lock(&inner.bindings).len(),
-            stand_ins: lock(&inner.remotes).len(),
-            pending_calls: lock(&inner.pending).len(),
-            local_groups: inner.groups.len(),
-        }
+        self.node.stats()
     }
 
     /// Calls `route` on whichever node serves it (this one included) and returns its answer.
@@ -369,7 +225,7 @@ impl Cluster {
         route: &str,
         value: &T,
     ) -> Result<R, ClusterError> {
-        self.inner.rpc(None, route, value).await
+        self.node.rpc(None, route, value).await
     }
 
     /// Like [`rpc`](Self::rpc), on behalf of a client session: the handler sees that session
@@ -384,193 +240,27 @@ impl Cluster {
         route: &str,
         value: &T,
     ) -> Result<R, ClusterError> {
-        self.inner.rpc(Some(session), route, value).await
+        self.node.rpc(Some(session), route, value).await
     }
 
     /// A group whose members may be connected to any node; see [`ClusterGroup`].
     pub fn group(&self, name: impl Into<String>) -> ClusterGroup {
-        ClusterGroup::new(self.inner.clone(), name.into())
+        ClusterGroup::new(self.node.clone(), name.into())
     }
 
     /// Leaves the cluster (the other nodes drop this one at once, which also happens by itself
-    /// when the app starts shutting down), ends the stand-ins of other nodes' clients here
-    /// (their close callbacks run), fails the calls still waiting, and stops every task of
-    /// the node. Call it after the app has shut down.
+    /// when the app starts shutting down), lets the calls from other nodes still running here
+    /// finish, ends the stand-ins of other nodes' clients here (their close callbacks run),
+    /// fails this node's calls still waiting with [`ClusterError::Stopped`], and stops every
+    /// task of the node: when it returns, none runs. Call it after the app has shut down.
+    ///
+    /// Calls from other nodes still running get at most the request timeout to finish (their
+    /// callers stop waiting about then); the handlers still running then are cancelled (their
+    /// futures dropped) and their calls answered with error 503 `node shutting down`.
+    /// Calling it again waits for the first call's work to end. Do not await it in a handler
+    /// running for another node: it would wait for that very call.
     pub async fn shutdown(&self) {
-        let inner = &self.inner;
-        inner.leave().await;
-        if inner.stop.is_cancelled() {
-            return;
-        }
-        inner.stop.cancel();
-        // Stand-ins end here (their close callbacks run); calls still waiting fail.
-        let remotes: Vec<Remote> = lock(&inner.remotes)
-            .drain()
-            .map(|(_, remote)| remote)
-            .collect();
-        for remote in remotes {
-            remote.finish.notify_one();
-        }
-        let pending: Vec<Pending> = lock(&inner.pending)
-            .drain()
-            .map(|(_, pending)| pending)
-            .collect();
-        for pending in pending {
-            let _ = pending.answer.send(Err(ClusterError::Stopped));
-        }
-    }
-}
-
-/// Every subscription of a node.
-struct Subscriptions {
-    announces: async_nats::Subscriber,
-    hellos: async_nats::Subscriber,
-    leaves: async_nats::Subscriber,
-    route_asks: async_nats::Subscriber,
-    audits: async_nats::Subscriber,
-    member_asks: async_nats::Subscriber,
-    calls: async_nats::Subscriber,
-    inbox: async_nats::Subscriber,
-    closed: async_nats::Subscriber,
-}
-
-impl Inner {
-    async fn subscribe_all(&self) -> Result<Subscriptions, ClusterError> {
-        let subscribe = |rest: String| async move {
-            self.nats
-                .subscribe(self.config.subject(&rest))
-                .await
-                .map_err(|err| ClusterError::Nats(err.to_string()))
-        };
-        let node = &self.config.node;
-        Ok(Subscriptions {
-            announces: subscribe("announce".to_owned()).await?,
-            hellos: subscribe("hello".to_owned()).await?,
-            leaves: subscribe("leave".to_owned()).await?,
-            route_asks: subscribe(format!("node.{node}.routes")).await?,
-            audits: subscribe(format!("node.{node}.sessions")).await?,
-            member_asks: subscribe(format!("node.{node}.members")).await?,
-            calls: subscribe(format!("node.{node}.call")).await?,
-            // Events for this node's clients and answers to its calls share one
-            // subscription, so that they are handled in the order they were sent: a
-            // backend's pushes reach the client before the response of the handler that
-            // pushed them.
-            inbox: subscribe(format!("node.{node}.in.>")).await?,
-            closed: subscribe("sessions.closed".to_owned()).await?,
-        })
-    }
-
-    /// Whether a live node already runs under this node's name (it answers for its routes).
-    async fn name_taken(&self) -> bool {
-        let subject = self
-            .config
-            .subject(&format!("node.{}.routes", self.config.node));
-        let request = Request::new().timeout(Some(Duration::from_millis(500)));
-        match self.nats.send_request(subject, request).await {
-            Ok(reply) => serde_json::from_slice::<Announce>(&reply.payload)
-                .is_ok_and(|announce| announce.instance != self.instance),
-            // Nobody answers (or nobody listens): the name is free.
-            Err(_) => false,
-        }
-    }
-
-    /// Says goodbye (once): the others drop this node at once, and it stops announcing itself.
-    async fn leave(&self) {
-        if self.leaving.is_cancelled() {
-            return;
-        }
-        self.leaving.cancel();
-        self.publish(self.config.subject("leave"), self.announcement(false))
-            .await;
-        let _ = self.nats.flush().await;
-        tracing::info!(node = %self.config.node, "left the cluster");
-    }
-
-    /// The live peers' names.
-    pub(crate) fn peers(&self) -> Vec<String> {
-        lock(&self.registry).nodes().into_keys().collect()
-    }
-
-    pub(crate) fn app(&self) -> Result<&App, ClusterError> {
-        self.app.get().ok_or(ClusterError::NotStarted)
-    }
-
-    pub(crate) async fn publish(&self, subject: String, payload: Bytes) {
-        if let Err(err) = self.nats.publish(subject, payload).await {
-            tracing::warn!(error = %err, "cluster publish failed");
-        }
-    }
-
-    async fn rpc<T: Serialize + ?Sized, R: DeserializeOwned>(
-        &self,
-        session: Option<&Session>,
-        route: &str,
-        value: &T,
-    ) -> Result<R, ClusterError> {
-        let app = self.app()?;
-        if self.stop.is_cancelled() {
-            return Err(ClusterError::Stopped);
-        }
-        if let Some(session) = session
-            && session.is_closed()
-        {
-            return Err(ClusterError::SessionClosed(session.id()));
-        }
-        let payload = app.serializer().serialize(value)?;
-        let reply = if app.serves(route) {
-            let stand_in;
-            let session = match session {
-                Some(session) => session,
-                None => {
-                    stand_in = app.remote_session(0);
-                    stand_in.session()
-                }
-            };
-            match app.dispatch(session, route, 1, payload) {
-                Some(future) => future.await,
-                None => return Err(ClusterError::NoNode(route.to_owned())),
-            }
-        } else {
-            let node = match session {
-                Some(session) => self.choose(session, route),
-                // Without a session, calls take turns among the nodes serving the route.
-                None => {
-                    let candidates = lock(&self.registry).serving(route);
-                    let turn = self.next_call.load(Ordering::Relaxed);
-                    #[allow(clippy::cast_possible_truncation)]
-                    candidates
-                        .get((turn % candidates.len().max(1) as u64) as usize)
-                        .cloned()
-                }
-            }
-            .ok_or_else(|| ClusterError::NoNode(route.to_owned()))?;
-            let call = Call {
-                route: route.to_owned(),
-                mid: 1,
-                session: session.map(|s| self.session_info(s)),
-            };
-            let (answer, body) = self.call(&node, &call, &payload).await?;
-            if let Some(session) = session {
-                apply_answer_to(session, &answer);
-            }
-            answer_to_reply(answer, body)
-        };
-        match reply {
-            Reply::Payload(body) => Ok(app.serializer().deserialize(&body)?),
-            Reply::Error(error) => Err(ClusterError::Remote {
-                code: error.code(),
-                message: error.message().to_owned(),
-            }),
-            _ => Ok(app.serializer().deserialize(b"null")?),
-        }
-    }
-
-    /// Forgets `node` at once (it left, or nobody listens on its subject any more): what
-    /// this node kept for it ends too. `why` is logged when the node was known.
-    pub(crate) fn forget_node(&self, node: &str, why: &str) {
-        if lock(&self.registry).remove(node) {
-            tracing::info!(%node, "node dropped: {why}");
-        }
-        self.node_gone(node);
+        self.node.leave().await;
+        self.node.shut_down().await;
     }
 }
