@@ -15,6 +15,8 @@ pub const DEFAULT_SEND_QUEUE_CAPACITY: usize = 128;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
 /// Default capacity of an actor component's mailbox: 1,024 calls.
 pub const DEFAULT_ACTOR_MAILBOX_CAPACITY: usize = 1024;
+/// Default time the last writes of a closing connection may take: 1 s.
+pub const DEFAULT_FINAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Default time graceful shutdown waits for sessions to drain: 10 s.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -69,6 +71,10 @@ pub struct Config {
     /// How long graceful shutdown waits for sessions to finish their in-flight requests and
     /// drain. Default: [`DEFAULT_SHUTDOWN_TIMEOUT`] (10 s).
     pub shutdown_timeout: Duration,
+    /// How long the last writes of a closing connection (what is still queued, then the Kick
+    /// of a kicked session) and the close itself may take: a client that stopped reading
+    /// cannot hold its connection open longer. Default: [`DEFAULT_FINAL_WRITE_TIMEOUT`] (1 s).
+    pub final_write_timeout: Duration,
     /// Per-session packet rate limit; `None` disables it.
     /// Default: [`DEFAULT_RATE_LIMIT`] (2,000/s, bursts of 4,000).
     pub rate_limit: Option<RateLimit>,
@@ -103,6 +109,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             actor_mailbox_capacity: DEFAULT_ACTOR_MAILBOX_CAPACITY,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            final_write_timeout: DEFAULT_FINAL_WRITE_TIMEOUT,
             rate_limit: Some(DEFAULT_RATE_LIMIT),
             use_dictionary: true,
             listen_backlog: None,

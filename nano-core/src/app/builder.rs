@@ -152,6 +152,12 @@ impl AppBuilder {
         self
     }
 
+    /// See [`Config::final_write_timeout`] (default 1 s).
+    pub fn final_write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.final_write_timeout = timeout;
+        self
+    }
+
     /// See [`Config::shutdown_timeout`] (default 10 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;

@@ -62,8 +62,6 @@ struct InFlight {
     span: tracing::Span,
 }
 
-/// How long the last writes (a Kick, the final flush) may take when a connection ends.
-const FINAL_WRITE: Duration = Duration::from_secs(1);
 /// Stands in for "no heartbeat".
 const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -133,6 +131,7 @@ impl Connection {
 
     async fn run<T: PacketTransport>(mut self, mut transport: T) -> End {
         let end = self.serve_until_end(&mut transport).await;
+        let final_write = self.host.config.final_write_timeout;
         if end.can_write() {
             // Best effort: let the client see what was queued (a handshake refusal, the last
             // responses) and the Kick before the connection closes.
@@ -143,9 +142,9 @@ impl Connection {
                 }
                 transport.flush().await
             };
-            let _ = Box::pin(tokio::time::timeout(FINAL_WRITE, write_all)).await;
+            let _ = Box::pin(tokio::time::timeout(final_write, write_all)).await;
         }
-        let _ = Box::pin(tokio::time::timeout(FINAL_WRITE, transport.close())).await;
+        let _ = Box::pin(tokio::time::timeout(final_write, transport.close())).await;
         end
     }
 
