@@ -29,18 +29,23 @@ pub(crate) struct HandlerOptions {
 const COMPONENT_KEYS: &str = "`name`, `rename_all`, `crate`";
 const HANDLER_KEYS: &str = "`name`";
 
+/// The options of an attribute, or `None` with its syntax error recorded.
+fn recorded(
+    parsed: syn::Result<Punctuated<Meta, Token![,]>>,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Punctuated<Meta, Token![,]>> {
+    parsed.map_err(|error| errors.push(error)).ok()
+}
+
 /// Reads `#[component(...)]`'s arguments.
 pub(crate) fn component_options(
     args: TokenStream,
     errors: &mut Vec<syn::Error>,
 ) -> ComponentOptions {
     let mut options = ComponentOptions::default();
-    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
-        Ok(metas) => metas,
-        Err(error) => {
-            errors.push(error);
-            return options;
-        }
+    let parsed = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args);
+    let Some(metas) = recorded(parsed, errors) else {
+        return options;
     };
     let mut given = Given::default();
     for meta in &metas {
@@ -80,12 +85,9 @@ pub(crate) fn handler_options(attr: &Attribute, errors: &mut Vec<syn::Error>) ->
         }
         Meta::List(list) => list,
     };
-    let metas = match list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
-        Ok(metas) => metas,
-        Err(error) => {
-            errors.push(error);
-            return options;
-        }
+    let parsed = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated);
+    let Some(metas) = recorded(parsed, errors) else {
+        return options;
     };
     let mut given = Given::default();
     for meta in &metas {
