@@ -210,3 +210,34 @@ async fn events_of_kinds_unknown_to_this_version_are_ignored() {
         cluster.shutdown().await;
     }
 }
+
+/// Starts a node, then makes NATS unreachable with `cut`, and checks that the node still
+/// shuts down (its goodbye is given up after the request timeout).
+async fn shuts_down_without_nats(prefix: &str, cut: impl FnOnce(Nats) -> Option<Nats>) {
+    let nats = Nats::start();
+    let config = ClusterConfig::new(nats.url(), "lonely-1")
+        .prefix(prefix)
+        .request_timeout(Duration::from_millis(500));
+    let cluster = Cluster::connect(config).await.unwrap();
+    let app = cluster.attach(App::builder()).build().unwrap();
+    cluster.start(&app).await.unwrap();
+    let _frozen = cut(nats);
+    app.shutdown().await;
+    let shutdown = tokio::time::timeout(Duration::from_secs(20), cluster.shutdown()).await;
+    assert!(shutdown.is_ok(), "Cluster::shutdown waited for NATS");
+    assert_eq!(cluster.stats().tasks, 0);
+}
+
+#[tokio::test]
+async fn a_node_shuts_down_when_nats_is_gone_or_frozen() {
+    shuts_down_without_nats("gone", |nats| {
+        drop(nats);
+        None
+    })
+    .await;
+    shuts_down_without_nats("frozen", |nats| {
+        nats.freeze();
+        Some(nats)
+    })
+    .await;
+}

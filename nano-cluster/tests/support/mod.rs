@@ -39,6 +39,15 @@ impl Nats {
         nats
     }
 
+    /// Freezes the server (SIGSTOP): its connections stay open, nothing is answered.
+    pub(crate) fn freeze(&self) {
+        let status = Command::new("kill")
+            .args(["-STOP", &self.child.id().to_string()])
+            .status()
+            .expect("kill -STOP");
+        assert!(status.success(), "cannot freeze nats-server");
+    }
+
     /// `nats://127.0.0.1:<port>`.
     pub(crate) fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
