@@ -278,13 +278,13 @@ async fn actor_components_run_one_handler_at_a_time() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn pipelines_can_reject_and_rewrite() {
-    let calls = Arc::new(AtomicU64::new(0));
-    let counted = calls.clone();
-    let inbound = Pipeline::new()
+/// The inbound stages, in the order they run: `echo.legacy` rewritten to `echo.echo` (pushed
+/// to the front, last), every message counted in `calls`, and `echo.whoami` refused with 401
+/// before a login.
+fn inbound_pipeline(calls: Arc<AtomicU64>) -> Pipeline {
+    Pipeline::new()
         .push_back(move |_session, _message| {
-            counted.fetch_add(1, Ordering::Relaxed);
+            calls.fetch_add(1, Ordering::Relaxed);
             Ok(())
         })
         .push_back(|session, message| {
@@ -303,19 +303,28 @@ async fn pipelines_can_reject_and_rewrite() {
                 *route = Route::from("echo.echo");
             }
             Ok(())
-        });
-    let outbound = Pipeline::new().push_back(|_session, message| {
+        })
+}
+
+/// The outbound stage: a response of `"secret"` goes out as `"[redacted]"`.
+fn redacting_pipeline() -> Pipeline {
+    Pipeline::new().push_back(|_session, message| {
         if let Message::Response { payload, .. } = message
             && payload.as_ref() == b"\"secret\""
         {
             *payload = Bytes::from_static(b"\"[redacted]\"");
         }
         Ok(())
-    });
+    })
+}
+
+#[tokio::test]
+async fn pipelines_can_reject_and_rewrite() {
+    let calls = Arc::new(AtomicU64::new(0));
     let app = App::builder()
         .register(Echo)
-        .inbound(inbound)
-        .outbound(outbound)
+        .inbound(inbound_pipeline(calls.clone()))
+        .outbound(redacting_pipeline())
         .build()
         .unwrap();
     let addr = app.listen_tcp("127.0.0.1:0").await.unwrap().to_string();

@@ -106,46 +106,62 @@ async fn kick_sends_the_response_first_then_the_reason() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn closing_runs_callbacks_leaves_groups_and_resets_counters() {
-    let closed: Arc<Mutex<Vec<String>>> = Arc::default();
-    let app_closed = closed.clone();
-    let sessions: Arc<Mutex<Vec<Session>>> = Arc::default();
-    let kept = sessions.clone();
+/// What the close callbacks wrote, in order.
+type CloseLog = Arc<Mutex<Vec<String>>>;
 
-    struct Keeper {
-        kept: Arc<Mutex<Vec<Session>>>,
-        log: Arc<Mutex<Vec<String>>>,
+/// Keeps the sessions that call `keeper.hold`, and logs their close as `session <id>`.
+struct Keeper {
+    kept: Arc<Mutex<Vec<Session>>>,
+    log: CloseLog,
+}
+
+#[component(name = "keeper")]
+impl Keeper {
+    #[handler]
+    fn hold(&self, session: &Session) {
+        let log = self.log.clone();
+        session.on_close(move |session| {
+            log.lock()
+                .unwrap()
+                .push(format!("session {}", session.id()));
+        });
+        self.kept.lock().unwrap().push(session.clone());
     }
+}
 
-    #[component(name = "keeper")]
-    impl Keeper {
-        #[handler]
-        fn hold(&self, session: &Session) {
-            let log = self.log.clone();
-            session.on_close(move |session| {
-                log.lock()
-                    .unwrap()
-                    .push(format!("session {}", session.id()));
-            });
-            self.kept.lock().unwrap().push(session.clone());
-        }
-    }
-
-    let app = App::builder()
+/// An app with a [`Lobby`] and a [`Keeper`] (keeping sessions into `kept`) whose closes are
+/// logged into `log`: `session <id>` by the keeper's callback, `app <id>` by the app's.
+fn app_logging_closes(kept: &Arc<Mutex<Vec<Session>>>, log: &CloseLog) -> App {
+    let app_log = log.clone();
+    App::builder()
         .register(Lobby::default())
         .register(Keeper {
-            kept,
-            log: closed.clone(),
+            kept: kept.clone(),
+            log: log.clone(),
         })
         .on_session_closed(move |session| {
-            app_closed
+            app_log
                 .lock()
                 .unwrap()
                 .push(format!("app {}", session.id()));
         })
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// The number of members of the lobby group, as `client` is told.
+async fn lobby_count(client: &Client) -> usize {
+    client
+        .request::<_, usize>("lobby.count", &())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn closing_runs_callbacks_leaves_groups_and_resets_counters() {
+    let closed = CloseLog::default();
+    let sessions: Arc<Mutex<Vec<Session>>> = Arc::default();
+    let app = app_logging_closes(&sessions, &closed);
     let addr = app.listen_tcp("127.0.0.1:0").await.unwrap().to_string();
 
     let first = Client::connect(&addr).await.unwrap();
@@ -153,15 +169,10 @@ async fn closing_runs_callbacks_leaves_groups_and_resets_counters() {
     let me: Value = first.request("lobby.login", &1).await.unwrap();
     let _: Value = second.request("lobby.login", &2).await.unwrap();
     first.request::<_, Value>("keeper.hold", &()).await.unwrap();
-    assert_eq!(
-        second
-            .request::<_, usize>("lobby.count", &())
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(lobby_count(&second).await, 2);
     assert_eq!(app.metrics().sessions_open, 2);
 
+    // The session's callback runs, then the app's.
     first.close().await;
     let held = sessions.lock().unwrap()[0].clone();
     tokio::time::timeout(Duration::from_secs(5), held.closed())
@@ -173,13 +184,7 @@ async fn closing_runs_callbacks_leaves_groups_and_resets_counters() {
         [format!("session {id}"), format!("app {id}")]
     );
     // It left the lobby group, and a late push to it fails cleanly.
-    assert_eq!(
-        second
-            .request::<_, usize>("lobby.count", &())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(lobby_count(&second).await, 1);
     assert!(matches!(held.push("onLate", &1), Err(SessionError::Closed)));
     assert!(held.is_closed());
 

@@ -80,27 +80,38 @@ async fn app_with_ws(config: WsConfig) -> (App, SocketAddr, SocketAddr) {
     (app, tcp, ws)
 }
 
+/// The transport of `client`'s session, as the server names it.
+async fn transport_of(client: &Client) -> String {
+    client
+        .request::<_, String>("room.transport", &())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn one_app_serves_tcp_and_websocket_clients_in_the_same_rooms() {
     let (app, tcp, ws) = app_with_ws(WsConfig::new().path("/nano")).await;
     let over_ws = Client::connect(&format!("ws://{ws}/nano")).await.unwrap();
     let over_tcp = Client::connect(&tcp.to_string()).await.unwrap();
-    assert_eq!(
-        over_ws
-            .request::<_, String>("room.transport", &())
-            .await
-            .unwrap(),
-        "WebSocket"
-    );
-    assert_eq!(
-        over_tcp
-            .request::<_, String>("room.transport", &())
-            .await
-            .unwrap(),
-        "Tcp"
-    );
+    assert_eq!(transport_of(&over_ws).await, "WebSocket");
+    assert_eq!(transport_of(&over_tcp).await, "Tcp");
     assert_eq!(format!("{:?}", TransportKind::WebSocket), "WebSocket");
 
+    both_join_one_room_and_chat_across_transports(&over_ws, &over_tcp).await;
+    errors_and_kicks_behave_as_over_tcp(&over_ws, ws).await;
+    // Shutdown too.
+    app.shutdown().await;
+    assert_eq!(
+        over_ws.closed().await,
+        CloseReason::Kicked {
+            reason: "server shutting down".into()
+        }
+    );
+}
+
+/// Both clients join the room: the WebSocket one gets the member list, then the TCP one's
+/// message.
+async fn both_join_one_room_and_chat_across_transports(over_ws: &Client, over_tcp: &Client) {
     let mut ws_messages = over_ws.subscribe("onMessage");
     let mut ws_members = over_ws.subscribe("onMembers");
     let _: Value = over_ws
@@ -122,8 +133,11 @@ async fn one_app_serves_tcp_and_websocket_clients_in_the_same_rooms() {
         .unwrap();
     let chat: Value = ws_messages.recv().await.unwrap().decode().unwrap();
     assert_eq!(chat["content"], "across transports");
+}
 
-    // Errors, kicks and shutdown behave as over TCP.
+/// Errors and kicks reach WebSocket clients (`over_ws`, and one more of `ws`) as they reach
+/// TCP ones.
+async fn errors_and_kicks_behave_as_over_tcp(over_ws: &Client, ws: SocketAddr) {
     let err = over_ws
         .request::<_, Value>("room.nope", &())
         .await
@@ -135,13 +149,6 @@ async fn one_app_serves_tcp_and_websocket_clients_in_the_same_rooms() {
         kicked.closed().await,
         CloseReason::Kicked {
             reason: "kicked over ws".into()
-        }
-    );
-    app.shutdown().await;
-    assert_eq!(
-        over_ws.closed().await,
-        CloseReason::Kicked {
-            reason: "server shutting down".into()
         }
     );
 }
@@ -254,13 +261,7 @@ async fn a_text_message_closes_with_a_protocol_error_and_an_oversized_one_with_1
 
     // A well-behaved client is served meanwhile.
     let client = Client::connect(&url).await.unwrap();
-    assert_eq!(
-        client
-            .request::<_, String>("room.transport", &())
-            .await
-            .unwrap(),
-        "WebSocket"
-    );
+    assert_eq!(transport_of(&client).await, "WebSocket");
     app.shutdown().await;
 }
 
@@ -366,13 +367,7 @@ async fn secure_websocket_with_a_self_signed_certificate() {
         .connect_transport(transport)
         .await
         .unwrap();
-    assert_eq!(
-        client
-            .request::<_, String>("room.transport", &())
-            .await
-            .unwrap(),
-        "WebSocket"
-    );
+    assert_eq!(transport_of(&client).await, "WebSocket");
 
     // Plain ws:// to a wss:// endpoint fails to upgrade.
     assert!(
@@ -410,13 +405,7 @@ async fn mounted_on_one_route_of_an_axum_app() {
         "{health}"
     );
     let client = Client::connect(&format!("ws://{addr}/nano")).await.unwrap();
-    assert_eq!(
-        client
-            .request::<_, String>("room.transport", &())
-            .await
-            .unwrap(),
-        "WebSocket"
-    );
+    assert_eq!(transport_of(&client).await, "WebSocket");
     let plain = http_get(addr, "GET /nano HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(plain.starts_with("HTTP/1.1 426"), "{plain}");
 
