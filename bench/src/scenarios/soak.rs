@@ -49,12 +49,7 @@ pub(crate) async fn soak(options: &Options, soak: &Soak) -> Result<Value, Error>
     let started = Instant::now();
     let mut conns = open_all(options).await?;
     let count = conns.len();
-    for (index, conn) in conns.iter_mut().enumerate() {
-        let join = conn.route("room.join");
-        let body = Bytes::from(json!({ "room": index % soak.rooms }).to_string());
-        let id = conn.request(&join, &body).await?;
-        while !matches!(conn.recv().await?, Message::Response { id: got, .. } if got == id) {}
-    }
+    join_rooms(&mut conns, soak.rooms).await?;
     let connect_time = started.elapsed();
     let end = Instant::now() + options.duration;
     let totals = Arc::new(Totals::default());
@@ -105,6 +100,18 @@ pub(crate) async fn soak(options: &Options, soak: &Soak) -> Result<Value, Error>
     Ok(outcome)
 }
 
+/// Puts client `index` in room `index % rooms`, one after the other, each answered before the
+/// next.
+async fn join_rooms(conns: &mut [Conn], rooms: usize) -> Result<(), Error> {
+    for (index, conn) in conns.iter_mut().enumerate() {
+        let join = conn.route("room.join");
+        let body = Bytes::from(json!({ "room": index % rooms }).to_string());
+        let id = conn.request(&join, &body).await?;
+        while !matches!(conn.recv().await?, Message::Response { id: got, .. } if got == id) {}
+    }
+    Ok(())
+}
+
 /// The RSS of process `pid` every 10 s until `end`, as `[seconds, KiB]` pairs (none without a
 /// pid).
 async fn sample_rss(pid: Option<u32>, end: Instant) -> Vec<Value> {
@@ -136,6 +143,9 @@ async fn server_stats(options: &Options) -> Result<Value, Error> {
     }
 }
 
+/// One chat client: chats until `end` (see [`chat`]), counts an unexpected disconnect if it
+/// lost its connection, then with `shutdown` leaves its last request in flight for the
+/// shutdown signal (see [`last_request`]).
 async fn client(
     mut conn: Conn,
     index: usize,
@@ -145,8 +155,28 @@ async fn client(
     totals: &Totals,
     barrier: &Barrier,
 ) {
+    let alive = chat(&mut conn, index, end, interval, totals).await;
+    if !alive {
+        totals
+            .unexpected_disconnects
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    if shutdown {
+        last_request(&mut conn, alive, totals, barrier).await;
+    }
+}
+
+/// Until `end`: a message to the room every `interval` (the clients spread over it by
+/// `index`), a heartbeat every interval the server asked for (5 s when it named none), and
+/// every push counted. Returns whether the connection is still up.
+async fn chat(
+    conn: &mut Conn,
+    index: usize,
+    end: Instant,
+    interval: Duration,
+    totals: &Totals,
+) -> bool {
     let message = conn.route("room.message");
-    let ping = conn.route("room.ping");
     let body = Bytes::from(format!(r#"{{"from":{index},"text":"hello room"}}"#));
     let beat = conn.heartbeat.unwrap_or(Duration::from_secs(5));
     // Spread the clients' messages over the interval.
@@ -176,31 +206,32 @@ async fn client(
             }
         }
     }
-    if !alive {
-        totals
-            .unexpected_disconnects
-            .fetch_add(1, Ordering::Relaxed);
+    alive
+}
+
+/// Sends a ping (when the connection is `alive`), meets everyone at `barrier` (after which
+/// the server is signalled), then waits for the answer: every ping sent before the signal
+/// must be answered.
+async fn last_request(conn: &mut Conn, alive: bool, totals: &Totals, barrier: &Barrier) {
+    let ping = conn.route("room.ping");
+    let sent = alive
+        && conn
+            .request(&ping, &Bytes::from_static(b"\"last\""))
+            .await
+            .is_ok();
+    barrier.wait().await;
+    if !sent {
+        return;
     }
-    if shutdown {
-        // A request in flight when the signal comes; it must still be answered.
-        let sent = alive
-            && conn
-                .request(&ping, &Bytes::from_static(b"\"last\""))
-                .await
-                .is_ok();
-        barrier.wait().await;
-        if sent {
-            totals.pings_before_signal.fetch_add(1, Ordering::Relaxed);
-            loop {
-                match conn.recv().await {
-                    Ok(Message::Response { .. }) => {
-                        totals.pings_answered.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
+    totals.pings_before_signal.fetch_add(1, Ordering::Relaxed);
+    loop {
+        match conn.recv().await {
+            Ok(Message::Response { .. }) => {
+                totals.pings_answered.fetch_add(1, Ordering::Relaxed);
+                break;
             }
+            Ok(_) => {}
+            Err(_) => break,
         }
     }
 }
