@@ -52,6 +52,20 @@ impl Nats {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// Freezes the server (SIGSTOP): its connections stay open and nothing is answered.
+    ///
+    /// # Panics
+    ///
+    /// When the signal cannot be sent.
+    pub fn freeze(&self) {
+        let child = self.child.as_ref().expect("a running server");
+        let status = Command::new("kill")
+            .args(["-STOP", &child.id().to_string()])
+            .status()
+            .expect("kill -STOP");
+        assert!(status.success(), "cannot freeze nats-server");
+    }
+
     /// Kills the server.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -203,10 +203,24 @@ impl Node {
 
     /// Says hello: a full announcement that also asks the others for theirs.
     pub(super) async fn hello(&self) {
-        self.link
-            .publish(self.link.subject("hello"), self.announcement(true))
+        self.say(self.link.subject("hello"), self.announcement(true))
             .await;
-        let _ = self.link.nats.flush().await;
+    }
+
+    /// Publishes `payload` on `subject` and flushes, giving up after the request timeout:
+    /// while NATS is unreachable the client only reconnects (a flush would wait for it), and
+    /// the others drop this node after `dead_after` anyway.
+    async fn say(&self, subject: String, payload: Bytes) {
+        let said = async {
+            self.link.publish(subject, payload).await;
+            let _ = self.link.nats.flush().await;
+        };
+        if tokio::time::timeout(self.link.config.request_timeout, said)
+            .await
+            .is_err()
+        {
+            tracing::warn!(node = %self.link.node(), "NATS did not take this node's announcement in time");
+        }
     }
 
     /// Says goodbye (once): the others drop this node at once, and it stops announcing itself.
@@ -215,10 +229,8 @@ impl Node {
             return;
         }
         self.leaving.cancel();
-        self.link
-            .publish(self.link.subject("leave"), self.announcement(false))
+        self.say(self.link.subject("leave"), self.announcement(false))
             .await;
-        let _ = self.link.nats.flush().await;
         tracing::info!(node = %self.link.node(), "left the cluster");
     }
 

@@ -2,8 +2,6 @@
 //! once the request timeout is over), stand-ins end, and no task of the node outlives
 //! `Cluster::shutdown`.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -14,7 +12,11 @@ use nano_core::protocol::{Message, Route};
 use nano_core::{App, Session, testing};
 use tokio::sync::Semaphore;
 
-use support::{Nats, until};
+use nano_tests::nats::Nats;
+use nano_tests::wait::wait_until;
+
+/// How long a condition of these tests may take to come true.
+const WITHIN: Duration = Duration::from_secs(10);
 
 /// A backend whose handler pushes to its caller, then holds the call until the test lets it
 /// go; counts the stand-ins that ended.
@@ -93,11 +95,12 @@ async fn hold_a_call(nodes: &Nodes, session: &Session) -> (Call, Vec<Message>) {
     let call =
         tokio::spawn(async move { caller.rpc_with::<_, u64>(&on_behalf, "work.hold", &7).await });
     let mut got = Vec::new();
-    until("the handler pushed", || {
+    let pushed = wait_until(WITHIN, async || {
         got.extend(testing::sent(session));
         !got.is_empty()
     })
     .await;
+    assert!(pushed, "the handler pushed");
     (call, got)
 }
 
@@ -134,7 +137,8 @@ async fn calls_in_flight_finish_and_no_task_outlives_shutdown() {
         backend.stats()
     });
     let caller = nodes.caller.clone();
-    until("the backend left", || caller.nodes().is_empty()).await;
+    let left = wait_until(WITHIN, async || caller.nodes().is_empty()).await;
+    assert!(left, "the backend left");
     assert!(!stopping.is_finished(), "the backend waits for its call");
     nodes.go.add_permits(1);
 
