@@ -7,7 +7,9 @@
 pub mod examples;
 pub mod nats;
 pub mod node;
+pub mod peer;
 pub mod raw;
+pub mod session_ends;
 pub mod wait;
 
 use std::path::Path;

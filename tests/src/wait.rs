@@ -39,3 +39,18 @@ pub fn wait_until_blocking(within: Duration, mut condition: impl FnMut() -> bool
         std::thread::sleep(POLL_INTERVAL);
     }
 }
+
+/// [`wait_until`] for a condition that needs no `.await`: the future it returns is `Send`
+/// wherever the condition is, so it can run inside spawned tasks (an `async` closure that
+/// borrows cannot always).
+#[must_use = "assert on it: `false` means the condition never held"]
+pub async fn wait_for(within: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while !condition() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+    true
+}
