@@ -5,6 +5,7 @@
 //! and its lock file) with Node.js.
 
 pub mod examples;
+pub mod limits;
 pub mod nats;
 pub mod node;
 pub mod peer;

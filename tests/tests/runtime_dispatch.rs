@@ -51,6 +51,8 @@ async fn echo_app() -> (App, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_sessions_each_doing_requests() {
+    // 1,000 client sockets and the server's 1,000, with the other tests of this file alongside.
+    nano_tests::limits::raise_open_files(2_500);
     let (app, addr) = echo_app().await;
     let mut tasks = tokio::task::JoinSet::new();
     for client_id in 0..1_000u64 {

@@ -16,6 +16,8 @@ const STORM: usize = 1_000;
 
 /// How many of `STORM` simultaneous connects to `addr` complete within `within`.
 async fn storm(addr: SocketAddr, within: Duration) -> (usize, Vec<TcpStream>) {
+    // A socket per client, for both tests of this file at once.
+    nano_tests::limits::raise_open_files(2 * STORM as u64 + 200);
     let connects = (0..STORM).map(|_| tokio::time::timeout(within, TcpStream::connect(addr)));
     let streams: Vec<TcpStream> = join_all(connects)
         .await
