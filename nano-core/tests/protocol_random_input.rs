@@ -98,7 +98,10 @@ fn exercise(input: &[u8], dict: &RouteDict) {
     let mut buf = BytesMut::from(input);
     while let Ok(Some(packet)) = codec.decode(&mut buf) {
         assert!(packet.body.len() <= MAX_BODY);
-        let _ = HandshakeRequest::from_json(&packet.body);
+        if let Ok(request) = HandshakeRequest::from_json(&packet.body) {
+            let again = HandshakeRequest::from_json(&request.to_json());
+            assert_eq!(again.unwrap(), request, "handshake {:02x?}", packet.body);
+        }
         check_message(packet.body, dict);
     }
     // Message decoding of the raw bytes too, not only of well-framed bodies.
@@ -117,7 +120,15 @@ fn check_message(body: Bytes, dict: &RouteDict) {
         message,
         "re-encode of {body:02x?}"
     );
-    let _ = Message::decode_with(body, dict);
+    // With the dictionary, what decodes re-encodes (compressed) to the same message.
+    if let Ok(message) = Message::decode_with(body.clone(), dict) {
+        let encoded = message.to_bytes(Some(dict)).expect("a decoded route fits");
+        let again = Message::decode_with(encoded, dict).unwrap();
+        assert_eq!(
+            again, message,
+            "re-encode with the dictionary of {body:02x?}"
+        );
+    }
 }
 
 #[test]

@@ -75,7 +75,9 @@ proptest! {
             dict.push(name.clone()).unwrap();
         }
         for name in extra.into_iter().filter(|name| !name.is_empty()) {
-            let _ = dict.push(name);
+            if dict.code(name.as_str()).is_none() {
+                dict.push(name).unwrap();
+            }
         }
         let mut wire = BytesMut::new();
         encode_data_packet(&message, Some(&dict), &mut wire).unwrap();

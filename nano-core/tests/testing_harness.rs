@@ -39,12 +39,18 @@ impl Match {
     }
 
     #[handler]
-    async fn start_later(&mut self, session: Session, seconds: u64, ctx: &Context<Self>) {
+    async fn start_later(
+        &mut self,
+        session: Session,
+        seconds: u64,
+        ctx: &Context<Self>,
+    ) -> Result<(), HandlerError> {
         tokio::task::yield_now().await;
-        let _ = self.players.add(&session);
+        self.players.add(&session)?;
         if let Some(actor) = ctx.actor() {
             self.timeout = Some(actor.after(Duration::from_secs(seconds), Match::time_out));
         }
+        Ok(())
     }
 
     #[handler]
@@ -56,7 +62,8 @@ impl Match {
 
     fn time_out(&mut self) {
         self.timed_out = true;
-        let _ = self.players.broadcast("onTimeout", &"too slow");
+        let report = self.players.broadcast("onTimeout", &"too slow");
+        report.expect("a string always serializes");
     }
 }
 
@@ -169,7 +176,8 @@ impl Lobby {
         assert!(ctx.actor().is_none(), "a shared component has no actor");
         let session = session.clone();
         ctx.scheduler().after(Duration::from_secs(10), move || {
-            let _ = session.push("onReminder", &body.len());
+            let pushed = session.push("onReminder", &body.len());
+            pushed.expect("the session is still open when its reminder fires");
         });
     }
 }

@@ -267,12 +267,15 @@ async fn actor_components_run_one_handler_at_a_time() {
         for _ in 0..100 {
             bank.invoke(|bank| bank.balance += 10).await.unwrap();
         }
-        bank.call(|bank| bank.log.len()).await.unwrap()
     });
     while let Some(result) = tasks.join_next().await {
         result.unwrap();
     }
     invoker.await.unwrap();
+    // Every deposit was logged once, and `call` returns what the closure computed.
+    let bank = app.actor::<Bank>().unwrap();
+    let log = bank.call(|bank| bank.log.clone()).await.unwrap();
+    assert_eq!(log, vec![1; 20 * 50]);
     let client = Client::connect(&addr).await.unwrap();
     let balance: i64 = client.request("bank.balance", &()).await.unwrap();
     assert_eq!(balance, 20 * 50 + 100 * 10);
@@ -396,7 +399,8 @@ async fn two_apps_in_one_process_do_not_share_state() {
     let b = second.listen_tcp("127.0.0.1:0").await.unwrap().to_string();
     let on_a = Client::connect(&a).await.unwrap();
     let on_b = Client::connect(&b).await.unwrap();
-    let _: Value = on_a.request("echo.echo", &1).await.unwrap();
+    let answer: Value = on_a.request("echo.echo", &1).await.unwrap();
+    assert_eq!(answer, json!(1));
     let err = on_b.request::<_, Value>("echo.echo", &1).await.unwrap_err();
     assert!(
         matches!(err, ClientError::Server { code: 404, .. }),
@@ -454,7 +458,8 @@ async fn connections_beyond_max_connections_are_refused() {
     assert_eq!(app.metrics().connections_refused, 1);
     // The held sessions are fine.
     for client in &held {
-        let _: Value = client.request("echo.echo", &1).await.unwrap();
+        let answer: Value = client.request("echo.echo", &1).await.unwrap();
+        assert_eq!(answer, json!(1));
     }
     // A slot frees up when one leaves.
     held.pop().unwrap().close().await;
@@ -467,7 +472,8 @@ async fn connections_beyond_max_connections_are_refused() {
         app.metrics()
     );
     let again = Client::connect(&addr).await.unwrap();
-    let _: Value = again.request("echo.echo", &1).await.unwrap();
+    let answer: Value = again.request("echo.echo", &1).await.unwrap();
+    assert_eq!(answer, json!(1));
     app.shutdown().await;
 }
 

@@ -103,8 +103,9 @@ impl Room {
     }
 
     #[handler]
-    fn say(&self, _session: &Session, text: String) {
-        let _ = self.members.broadcast("onSay", &text);
+    fn say(&self, _session: &Session, text: String) -> Result<(), HandlerError> {
+        self.members.broadcast("onSay", &text)?;
+        Ok(())
     }
 }
 

@@ -167,7 +167,9 @@ async fn closing_runs_callbacks_leaves_groups_and_resets_counters() {
     let first = Client::connect(&addr).await.unwrap();
     let second = Client::connect(&addr).await.unwrap();
     let me: Value = first.request("lobby.login", &1).await.unwrap();
-    let _: Value = second.request("lobby.login", &2).await.unwrap();
+    let other: Value = second.request("lobby.login", &2).await.unwrap();
+    assert_eq!(other["uid"], 2);
+    assert_ne!(other["session"], me["session"]);
     first.request::<_, Value>("keeper.hold", &()).await.unwrap();
     assert_eq!(lobby_count(&second).await, 2);
     assert_eq!(app.metrics().sessions_open, 2);

@@ -26,8 +26,9 @@ impl Room {
     }
 
     #[handler]
-    async fn message(&self, _session: &Session, chat: Chat) {
-        let _ = self.members.broadcast("onMessage", &chat);
+    async fn message(&self, _session: &Session, chat: Chat) -> Result<(), HandlerError> {
+        self.members.broadcast("onMessage", &chat)?;
+        Ok(())
     }
 }
 

@@ -171,7 +171,8 @@ impl Round {
             .ok_or_else(|| HandlerError::internal("no actor"))?;
         actor.after(Duration::from_millis(millis), |round: &mut Round| {
             round.ended += 1;
-            let _ = round.players.broadcast("onRoundOver", &round.ended);
+            let report = round.players.broadcast("onRoundOver", &round.ended);
+            report.expect("a round number always serializes");
         });
         Ok(self.ended)
     }
