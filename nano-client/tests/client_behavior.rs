@@ -56,14 +56,18 @@ async fn handshake_sends_user_data_and_learns_the_server_parameters() {
 #[tokio::test]
 async fn a_rejected_handshake_is_an_error_with_the_code() {
     let (listener, addr) = tcp_listener().await;
+    let (done, client_done) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let mut conn = accept_tcp(&listener).await;
         conn.handshake(HandshakeResponse::error(HandshakeResponse::OLD_CLIENT))
             .await;
-        // Keep the socket open a moment: the client must not wait for anything else.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The socket stays open until the client has its answer: the refusal alone must end
+        // the connect, not the close.
+        client_done.await.ok();
+        drop(conn);
     });
     let err = Client::connect(&addr).await.unwrap_err();
+    done.send(()).unwrap();
     assert!(
         matches!(err, ClientError::HandshakeRejected { code: 501, .. }),
         "{err}"
@@ -212,7 +216,8 @@ async fn a_full_subscription_drops_and_counts_instead_of_stalling() {
         .unwrap();
     let mut ticks = client.subscribe("tick");
     // The response comes after the pushes, so all 10 have been dispatched once it is back.
-    let _: Value = client.request("sync.wait", &json!({})).await.unwrap();
+    let answer: Value = client.request("sync.wait", &json!({})).await.unwrap();
+    assert_eq!(answer, json!({}));
     assert_eq!(ticks.dropped(), 6);
     let kept: Vec<u8> = [
         ticks.recv().await,
@@ -277,6 +282,7 @@ async fn compressed_routes_are_used_both_ways() {
     let (listener, addr) = tcp_listener().await;
     let dict = RouteDict::from_routes(["room.join", "onMessage"]).unwrap();
     let server_dict = dict.clone();
+    let (request_in, request_seen) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let mut conn = accept_tcp(&listener).await;
         conn.handshake(ok_reply(None, Some(server_dict.clone())))
@@ -289,6 +295,7 @@ async fn compressed_routes_are_used_both_ways() {
             panic!()
         };
         assert_eq!(route, &Route::Code(1));
+        request_in.send(()).unwrap();
         // A route outside the dictionary travels by name.
         let Message::Notify { route, .. } = conn.recv_message(None).await else {
             panic!()
@@ -310,7 +317,8 @@ async fn compressed_routes_are_used_both_ways() {
         let client = client.clone();
         tokio::spawn(async move { client.request::<_, Value>("room.join", &json!({})).await })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The notify goes out once the server has the request: the order is the point.
+    request_seen.await.unwrap();
     client.notify("room.other", &json!({})).await.unwrap();
     let push = pushes.recv().await.unwrap();
     assert_eq!(push.route.as_str(), "onMessage");
@@ -370,12 +378,15 @@ async fn error_bodies_and_error_flags_are_errors() {
 #[tokio::test]
 async fn a_kick_ends_the_connection_with_its_reason() {
     let (listener, addr) = tcp_listener().await;
+    let (done, client_done) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let mut conn = accept_tcp(&listener).await;
         conn.handshake(ok_reply(None, None)).await;
         conn.recv_message(None).await; // a request that is never answered
         conn.kick("duplicate login").await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Open until the client has seen the kick: the Kick alone must end the connection.
+        client_done.await.ok();
+        drop(conn);
     });
     let client = Client::connect(&addr).await.unwrap();
     let err = client
@@ -390,6 +401,7 @@ async fn a_kick_ends_the_connection_with_its_reason() {
         "{err}"
     );
     assert_eq!(client.closed().await, kicked);
+    done.send(()).unwrap();
     assert_eq!(client.close_reason(), Some(kicked.clone()));
     // Later operations fail with the same reason.
     let err = client.notify("x.y", &json!({})).await.unwrap_err();

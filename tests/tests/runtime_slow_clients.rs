@@ -1,7 +1,7 @@
 //! Clients that do not read: their pushes are dropped (or they are kicked), server memory
 //! stays bounded, and everyone else is served as usual.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nano_client::{Client, ClientBuilder, CloseReason};
 use nano_core::SlowConsumerPolicy;
@@ -23,25 +23,50 @@ impl Feed {
         Ok(())
     }
 
-    /// Floods every member with `count` pushes of 4 KiB, at the pace of a busy game loop
-    /// (yielding to the runtime every few pushes so connections get to write).
+    /// Pushes 4 KiB blobs to every member until one push is refused (at most `limit`
+    /// rounds), and returns how many rounds went out before. However much the loopback
+    /// buffers of this machine hold, a member that never reads fills them and its queue.
+    /// (It pushes from a task of its own, so that the caller's connection goes on writing.)
     #[handler]
-    async fn flood(&self, _session: &Session, count: usize) -> Value {
+    async fn fill(&self, _session: &Session, limit: usize) -> Result<usize, HandlerError> {
+        let members = self.members.clone();
+        let fill = tokio::spawn(async move {
+            let blob = "x".repeat(4096);
+            for round in 0..limit {
+                if members.broadcast("onBlob", &blob)?.failed > 0 {
+                    return Ok(round);
+                }
+                if round % 8 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Err(HandlerError::internal("no push was refused"))
+        });
+        fill.await
+            .map_err(|err| HandlerError::internal(err.to_string()))?
+    }
+
+    /// Broadcasts `count` 4 KiB blobs, from a task of its own like `fill`, and reports the
+    /// deliveries.
+    #[handler]
+    async fn flood(&self, _session: &Session, count: usize) -> Result<Value, HandlerError> {
         let members = self.members.clone();
         let flood = tokio::spawn(async move {
             let blob = "x".repeat(4096);
             let (mut delivered, mut failed) = (0, 0);
             for n in 0..count {
-                let report = members.broadcast("onBlob", &blob).unwrap();
+                let report = members.broadcast("onBlob", &blob)?;
                 delivered += report.delivered;
                 failed += report.failed;
                 if n % 8 == 0 {
                     tokio::task::yield_now().await;
                 }
             }
-            serde_json::json!({ "delivered": delivered, "failed": failed })
+            Ok(serde_json::json!({ "delivered": delivered, "failed": failed }))
         });
-        flood.await.unwrap()
+        flood
+            .await
+            .map_err(|err| HandlerError::internal(err.to_string()))?
     }
 
     #[handler]
@@ -49,6 +74,9 @@ impl Feed {
         "pong"
     }
 }
+
+/// Far more than any loopback buffers hold (64 MB of blobs).
+const FILL_LIMIT: usize = 16_384;
 
 async fn app(policy: SlowConsumerPolicy) -> (App, String) {
     let app = App::builder()
@@ -79,26 +107,36 @@ async fn pushes_to_a_client_that_never_reads_are_dropped_and_counted() {
         .connect(&addr)
         .await
         .unwrap();
-    let _: Value = reader.request("feed.join", &()).await.unwrap();
+    // Fill the sleeper's socket buffers and queue (the reader has not joined yet).
+    let rounds: usize = reader.request("feed.fill", &FILL_LIMIT).await.unwrap();
+    assert_eq!(
+        app.metrics().pushes_dropped,
+        1,
+        "{rounds} rounds before the first drop"
+    );
+
+    // From now on every push to the sleeper is dropped and counted, and the reader gets all
+    // of its own.
+    let joined: Value = reader.request("feed.join", &()).await.unwrap();
+    assert_eq!(joined, serde_json::json!({}));
     let mut blobs = reader.subscribe("onBlob");
-
-    // 2,000 pushes of 4 KiB (8 MB) to the sleeper: far beyond socket buffers plus 32 queued.
     let report: Value = reader.request("feed.flood", &2_000).await.unwrap();
-    let failed = report["failed"].as_u64().unwrap();
-    // Loopback socket buffers take a few MB before the queue fills; the rest is dropped.
-    assert!(failed > 200, "{report}");
-    assert_eq!(app.metrics().pushes_dropped, failed);
-
-    // The reader got its share and is served with normal latency.
-    let mut received = 0;
-    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(500), blobs.recv()).await {
-        received += 1;
+    assert_eq!(
+        report,
+        serde_json::json!({ "delivered": 2_000, "failed": 2_000 })
+    );
+    assert_eq!(app.metrics().pushes_dropped, 1 + 2_000);
+    for n in 0..2_000 {
+        let blob = tokio::time::timeout(Duration::from_secs(10), blobs.recv()).await;
+        assert!(
+            matches!(blob, Ok(Some(_))),
+            "the reader lost blob {n}: {blob:?}"
+        );
     }
-    assert_eq!(received, 2_000, "the reader keeps up and loses nothing");
-    let started = Instant::now();
+    assert_eq!(blobs.dropped(), 0, "the reader keeps up and loses nothing");
+    // And it is served as usual.
     let pong: String = reader.request("feed.ping", &()).await.unwrap();
     assert_eq!(pong, "pong");
-    assert!(started.elapsed() < Duration::from_secs(1));
     app.shutdown().await;
 }
 
@@ -107,25 +145,22 @@ async fn with_the_kick_policy_a_slow_consumer_is_kicked() {
     let (app, addr) = app(SlowConsumerPolicy::Kick).await;
     let mut sleeper = sleeper(&addr).await;
     let reader = Client::connect(&addr).await.unwrap();
-    let _: Value = reader.request("feed.join", &()).await.unwrap();
-    let flood = tokio::spawn({
-        let reader = reader.clone();
-        async move { reader.request::<_, Value>("feed.flood", &2_000).await }
-    });
-    // The server kicks the sleeper as soon as its queue is full, and gives it a moment to take
-    // the Kick before closing: it reads from then on.
+    let joined: Value = reader.request("feed.join", &()).await.unwrap();
+    assert_eq!(joined, serde_json::json!({}));
+    // The first refused push is the sleeper's: its queue is full, and it is kicked.
+    let rounds: usize = reader.request("feed.fill", &FILL_LIMIT).await.unwrap();
     assert!(
         wait_until(Duration::from_secs(10), async || app.metrics().kicks == 1).await,
-        "the sleeper was not kicked: {:?}",
+        "the sleeper was not kicked after {rounds} rounds: {:?}",
         app.metrics()
     );
-    // The sleeper, reading at last, finds some pushes and then the Kick.
+    // The server gives the sleeper a moment to take the Kick before closing: reading at last,
+    // it finds some pushes and then the Kick.
     let packets = sleeper.until_closed().await;
     let kick = packets.last().expect("packets");
     assert_eq!(kick.kind, nano_core::protocol::PacketType::Kick);
     assert_eq!(&kick.body[..], br#"{"reason":"slow consumer"}"#);
     assert_eq!(app.metrics().kicks, 1);
-    flood.await.unwrap().unwrap();
     // The reader is untouched.
     assert_eq!(reader.close_reason(), None::<CloseReason>);
     let pong: String = reader.request("feed.ping", &()).await.unwrap();
