@@ -2,11 +2,14 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Default largest WebSocket message accepted: 256 KiB (a message may hold several packets).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 256 * 1024;
+/// Default time a client of the standalone listener has to send its HTTP request headers: 10 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Decides whether a browser's `Origin` header (absent for non-browser clients) is allowed.
 pub type OriginCheck = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
@@ -29,6 +32,7 @@ pub struct WsConfig {
     pub(crate) path: Option<String>,
     pub(crate) origin: Option<OriginCheck>,
     pub(crate) max_message_size: usize,
+    pub(crate) header_read_timeout: Duration,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -41,12 +45,14 @@ impl Default for WsConfig {
 
 impl WsConfig {
     /// Defaults: path `/`, every Origin allowed, messages up to
-    /// [`DEFAULT_MAX_MESSAGE_SIZE`] (256 KiB), plain `ws://`.
+    /// [`DEFAULT_MAX_MESSAGE_SIZE`] (256 KiB), HTTP headers within
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`] (10 s), plain `ws://`.
     pub fn new() -> Self {
         Self {
             path: Some("/".to_owned()),
             origin: None,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -86,6 +92,17 @@ impl WsConfig {
         self
     }
 
+    /// How long a client of the standalone listener ([`listen`](crate::listen),
+    /// [`serve`](crate::serve)) has to send its HTTP request headers (default 10 s), counted
+    /// from the accept, and again from each response while the connection is kept alive; with
+    /// TLS, the TLS handshake gets the same time before it. A client that takes longer has its
+    /// connection closed. Zero counts as 1 ms. Servers you run yourself (axum, hyper) set their
+    /// own.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// Serves `wss://` with this rustls configuration.
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
@@ -114,6 +131,7 @@ impl fmt::Debug for WsConfig {
             .field("path", &self.path)
             .field("origin_check", &self.origin.is_some())
             .field("max_message_size", &self.max_message_size)
+            .field("header_read_timeout", &self.header_read_timeout)
             .finish_non_exhaustive()
     }
 }

@@ -40,7 +40,8 @@
 //!
 //! Bad input: an oversized message closes the connection with code 1009, a text message with
 //! 1002; a refused Origin gets 403 and a plain HTTP request to the endpoint 426, without
-//! upgrading.
+//! upgrading (see [`upgrade`] for every refusal); a client of the standalone listener that
+//! does not send its HTTP headers within [`WsConfig::header_read_timeout`] is disconnected.
 
 #[cfg(feature = "axum")]
 pub mod axum;
@@ -49,7 +50,7 @@ mod framing;
 mod listener;
 mod upgrade;
 
-pub use config::{DEFAULT_MAX_MESSAGE_SIZE, OriginCheck, WsConfig};
+pub use config::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, OriginCheck, WsConfig};
 pub use framing::WsTransport;
 pub use listener::{listen, serve};
 // Crates whose types appear in nano-ws's API, so that users need no matching versions.

@@ -3,7 +3,6 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -15,9 +14,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
 
 use crate::{WsConfig, upgrade};
-
-/// How long a client has to send its HTTP request headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Binds `addr` (with the app's listen backlog,
 /// [`Config::listen_backlog`](nano_core::Config::listen_backlog)) and serves WebSocket clients
@@ -70,7 +66,8 @@ async fn accept(app: App, config: WsConfig, stream: tokio::net::TcpStream, remot
     #[cfg(feature = "tls")]
     if let Some(tls) = config.tls.clone() {
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+        let timeout = config.header_read_timeout;
+        match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
             Ok(Ok(stream)) => serve_http(app, config, stream, remote).await,
             Ok(Err(err)) => tracing::debug!(%remote, error = %err, "TLS handshake failed"),
             Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
@@ -85,13 +82,14 @@ pub(crate) async fn serve_http<S>(app: App, config: WsConfig, stream: S, remote:
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    let header_read_timeout = config.header_read_timeout;
     let service = service_fn(move |request| {
         let response = upgrade(&app, &config, request, Some(remote));
         async move { Ok::<_, Infallible>(response.map(|body| Full::new(Bytes::from(body)))) }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(header_read_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     if let Err(err) = connection.await {

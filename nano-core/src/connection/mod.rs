@@ -131,7 +131,9 @@ impl Connection {
 
     async fn run<T: PacketTransport>(mut self, mut transport: T) -> End {
         let end = self.serve_until_end(&mut transport).await;
-        let final_write = self.host.config.final_write_timeout;
+        // One deadline for the last writes and the close together: a client that stopped
+        // reading holds its connection open for `final_write_timeout`, not once per step.
+        let deadline = Instant::now() + self.host.config.final_write_timeout;
         if end.can_write() {
             // Best effort: let the client see what was queued (a handshake refusal, the last
             // responses) and the Kick before the connection closes.
@@ -142,9 +144,9 @@ impl Connection {
                 }
                 transport.flush().await
             };
-            let _ = Box::pin(tokio::time::timeout(final_write, write_all)).await;
+            let _ = Box::pin(tokio::time::timeout_at(deadline, write_all)).await;
         }
-        let _ = Box::pin(tokio::time::timeout(final_write, transport.close())).await;
+        let _ = Box::pin(tokio::time::timeout_at(deadline, transport.close())).await;
         end
     }
 
