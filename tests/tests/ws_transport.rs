@@ -54,8 +54,9 @@ impl Room {
     }
 
     #[handler]
-    fn message(&self, _session: &Session, chat: Chat) {
-        let _ = self.members.broadcast("onMessage", &chat);
+    fn message(&self, _session: &Session, chat: Chat) -> Result<(), HandlerError> {
+        self.members.broadcast("onMessage", &chat)?;
+        Ok(())
     }
 
     #[handler]
@@ -114,14 +115,14 @@ async fn one_app_serves_tcp_and_websocket_clients_in_the_same_rooms() {
 async fn both_join_one_room_and_chat_across_transports(over_ws: &Client, over_tcp: &Client) {
     let mut ws_messages = over_ws.subscribe("onMessage");
     let mut ws_members = over_ws.subscribe("onMembers");
-    let _: Value = over_ws
-        .request("room.join", &json!({ "name": "ws" }))
-        .await
-        .unwrap();
-    let _: Value = over_tcp
-        .request("room.join", &json!({ "name": "tcp" }))
-        .await
-        .unwrap();
+    let joined = json!({ "code": 0, "result": "success" });
+    for (client, name) in [(over_ws, "ws"), (over_tcp, "tcp")] {
+        let answer: Value = client
+            .request("room.join", &json!({ "name": name }))
+            .await
+            .unwrap();
+        assert_eq!(answer, joined, "{name}");
+    }
     let members: Value = ws_members.recv().await.unwrap().decode().unwrap();
     assert_eq!(members, json!({ "members": ["ws"] }));
     over_tcp
@@ -337,7 +338,10 @@ async fn the_pomelo_client_websocket_npm_package_works_unmodified() {
 
 #[tokio::test]
 async fn secure_websocket_with_a_self_signed_certificate() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // `Err` only when a provider is already installed (by another test of this binary).
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .ok();
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert_der = cert.cert.der().clone();
     let key_der =
