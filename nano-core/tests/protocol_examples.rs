@@ -1,5 +1,5 @@
-//! The worked byte examples of PROTOCOL.md (sections 2 and 5), in both directions: encoding the
-//! value gives the bytes, and decoding the bytes gives the value.
+//! The worked byte examples of `docs/PROTOCOL.md` (sections 2, 4 and 5), in both directions:
+//! encoding the value gives the bytes, and decoding the bytes gives the value.
 
 use bytes::{Bytes, BytesMut};
 use nano_core::protocol::{

@@ -1,4 +1,5 @@
-//! [`WsTransport`]: nano-rs packets over a WebSocket, framed as PROTOCOL.md section 1 says.
+//! [`WsTransport`]: nano-rs packets over a WebSocket, framed as `docs/PROTOCOL.md` section 1
+//! (Transports) says.
 
 use std::io;
 use std::pin::Pin;

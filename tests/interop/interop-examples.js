@@ -104,6 +104,23 @@ function client(name, options = {}) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Resolves once `condition()` holds (checked every 10 ms); rejects, naming `what`, when it does
+// not within `ms`.
+function waitFor(what, condition, ms = 10000) {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (condition()) resolve();
+      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(check, 10);
+    };
+    check();
+  });
+}
+
+const hasPush = (events, route, content) =>
+  events.pushes.some((push) => push.route === route && push.body.content === content);
+
 async function pomeloChat() {
   const ann = client('ann');
   const bob = client('bob');
@@ -121,7 +138,12 @@ async function pomeloChat() {
   const ann2 = client('ann');
   await ann2.ready;
   seen.ann2Join = await ann2.request('room.join', { name: 'ann' });
-  await sleep(500);
+  await waitFor('the first ann to be kicked and disconnected', () => ann.events.kicked && ann.events.closed);
+  // A leave announced for the first ann would be pushed when its session closes, before the
+  // server has read a message bob sends once that connection is gone: when bob sees his own
+  // message come back, such a leave is already among his pushes.
+  bob.pomelo.notify('room.message', { name: 'bob', content: 'after the takeover' });
+  await waitFor('bob to see his message after the takeover', () => hasPush(bob.events, 'onMessage', 'after the takeover'));
   seen.annKicked = ann.events.kicked;
   seen.annPushes = ann.events.pushes;
   seen.bobPushes = bob.events.pushes;

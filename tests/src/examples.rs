@@ -52,7 +52,8 @@ pub fn target_dir() -> PathBuf {
 ///
 /// Cargo builds into the running test's target directory with its profile, and is a no-op when
 /// the binary is up to date; it runs once per example in a test process. Calling cargo from a
-/// running test is safe: `cargo test` holds its build lock only while it compiles.
+/// running test is safe: `cargo test` holds its build lock only while it compiles, and test
+/// processes building at the same time wait for each other on that lock.
 ///
 /// # Panics
 ///
@@ -64,41 +65,66 @@ pub fn build(name: &str) -> PathBuf {
     if let Some(binary) = built.get(name) {
         return binary.clone();
     }
+    let output = cargo_build(name).output().expect("run cargo build");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "building example {name} failed ({}):\n{stderr}",
+        output.status
+    );
+    let binary = example_binary(&output.stdout, name).unwrap_or_else(|| {
+        panic!(
+            "cargo did not report the binary of example {name}:\n{stderr}{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    built.insert(name.to_owned(), binary.clone());
+    binary
+}
+
+/// `cargo build -p nano-examples --example <name>` from the workspace root, into the running
+/// test's target directory with its profile.
+///
+/// The variables cargo sets for the test it runs (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...) are
+/// removed: inherited, they would be recorded in the fingerprints of build scripts that watch
+/// them (ring's does), and the next `cargo test`, which does not have them, would rebuild those
+/// dependencies and everything above them.
+fn cargo_build(name: &str) -> Command {
     let profile_dir = target_dir();
     let profile = match profile_dir.file_name().and_then(|dir| dir.to_str()) {
         Some("debug") | None => "dev",
         Some(profile) => profile,
     };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .current_dir(crate::workspace_root())
-        .args([
-            "build",
-            "--locked",
-            "--quiet",
-            "--message-format=json-render-diagnostics",
-        ])
-        .args([
-            "-p",
-            "nano-examples",
-            "--example",
-            name,
-            "--profile",
-            profile,
-        ])
+        .args(["build", "--locked", "--quiet"])
+        .arg("--message-format=json-render-diagnostics")
+        .args(["-p", "nano-examples", "--example", name])
+        .args(["--profile", profile])
         .arg("--target-dir")
-        .arg(profile_dir.parent().expect("the target directory"))
-        .output()
-        .expect("run cargo build");
-    assert!(
-        output.status.success(),
-        "building example {name} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let binary = example_binary(&output.stdout, name)
-        .unwrap_or_else(|| panic!("cargo did not report the binary of example {name}"));
-    built.insert(name.to_owned(), binary.clone());
-    binary
+        .arg(profile_dir.parent().expect("the target directory"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(set_by_cargo_for_the_test) {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// Whether `key` is one of the variables cargo sets for the crate it builds or runs.
+fn set_by_cargo_for_the_test(key: &str) -> bool {
+    const PREFIXES: [&str; 3] = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"];
+    const NAMES: [&str; 6] = [
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    PREFIXES.iter().any(|prefix| key.starts_with(prefix)) || NAMES.contains(&key)
 }
 
 /// The executable of example `name` among cargo's JSON messages.

@@ -1,4 +1,4 @@
-//! The protocol state machine of PROTOCOL.md section 4 as a raw client sees it: handshake
+//! The protocol state machine of docs/PROTOCOL.md section 4 as a raw client sees it: handshake
 //! reply, validator, order of packets, heartbeats, timeouts, and route compression.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -17,9 +17,19 @@ import {
  * A fake WebSocket whose server side is scripted by the test: `server(socket)` receives the
  * socket; `socket.sent` collects decoded packets from the client; `socket.deliver(bytes)`
  * sends bytes to the client.
+ *
+ * The assertions of `server` reach the test through `FakeSocket.run(clientSide)`: it fails as
+ * soon as a fake server throws (even while the client side still waits for that server), and
+ * otherwise returns once the client side and every fake server have finished.
  */
 function fakeSocketClass(server) {
   const sockets = [];
+  const served = [];
+  let serverFailed;
+  const failure = new Promise((_, reject) => {
+    serverFailed = reject;
+  });
+  failure.catch(() => {}); // reported by `run`
   class FakeSocket {
     constructor(url) {
       this.url = url;
@@ -30,7 +40,9 @@ function fakeSocketClass(server) {
       queueMicrotask(() => {
         this.readyState = 1;
         this.onopen && this.onopen();
-        server(this);
+        const work = new Promise((resolve) => resolve(server(this)));
+        work.catch(serverFailed);
+        served.push(work);
       });
     }
     send(bytes) {
@@ -60,13 +72,21 @@ function fakeSocketClass(server) {
     }
   }
   FakeSocket.sockets = sockets;
+  FakeSocket.run = async (clientSide) => {
+    await Promise.race([clientSide(), failure]);
+    await Promise.race([Promise.all(served), failure]);
+  };
   return FakeSocket;
 }
 
 const body = (value) => utf8Encode(JSON.stringify(value));
 const parse = (bytes) => JSON.parse(utf8Decode(bytes));
 
-test('handshake with user data, then requests, notifies and pushes with the dictionary', async () => {
+// A deadline for each test: a fake server waiting for a packet that never comes fails the test
+// instead of hanging the run.
+const LIMIT = { timeout: 10000 };
+
+test('handshake with user data, then requests, notifies and pushes with the dictionary', LIMIT, async (t) => {
   const dict = { 'room.join': 1, onMessage: 2 };
   const Socket = fakeSocketClass(async (socket) => {
     const hello = parse((await socket.next(PacketType.HANDSHAKE)).body);
@@ -83,41 +103,54 @@ test('handshake with user data, then requests, notifies and pushes with the dict
     assert.deepEqual(parse(notify.body), { text: 'yo' });
   });
   const client = new NanoClient('ws://x/nano', { user: { name: 'ann' }, WebSocket: Socket });
+  t.after(() => client.close());
   const pushes = [];
   client.on('onMessage', (value) => pushes.push(value));
-  const reply = await client.connect();
-  assert.equal(reply.code, 200);
-  assert.deepEqual(await client.request('room.join', { name: 'ann' }), { code: 0 });
-  assert.deepEqual(pushes, [{ hi: 1 }]);
-  assert.equal(client.notify('room.message', { text: 'yo' }), true);
-  client.close();
+  await Socket.run(async () => {
+    const reply = await client.connect();
+    assert.equal(reply.code, 200);
+    assert.deepEqual(await client.request('room.join', { name: 'ann' }), { code: 0 });
+    assert.deepEqual(pushes, [{ hi: 1 }]);
+    assert.equal(client.notify('room.message', { text: 'yo' }), true);
+  });
 });
 
-test('an error body rejects the request with its code and message', async () => {
+test('an error body rejects the request with its code and message', LIMIT, async (t) => {
   const Socket = fakeSocketClass(async (socket) => {
     await socket.next(PacketType.HANDSHAKE);
     socket.handshake();
     const request = decodeMessage((await socket.next(PacketType.DATA)).body);
+    assert.equal(request.route, 'a.b');
     socket.deliver(encodePacket(PacketType.DATA, encodeMessage({ type: MessageType.RESPONSE, id: request.id, body: body({ code: 404, msg: 'unknown route `a.b`' }) })));
   });
   const client = new NanoClient('ws://x', { WebSocket: Socket });
-  await client.connect();
-  await assert.rejects(client.request('a.b', {}), (err) => err instanceof NanoError && err.code === 404 && /unknown route/.test(err.message));
-  client.close();
+  t.after(() => client.close());
+  await Socket.run(async () => {
+    await client.connect();
+    await assert.rejects(client.request('a.b', {}), (err) => err instanceof NanoError && err.code === 404 && /unknown route/.test(err.message));
+  });
 });
 
-test('a refused handshake rejects connect with the code and does not reconnect', async () => {
+// A reconnect is scheduled (and `reconnecting` emitted) in the same turn as the close, so no
+// `reconnecting` by the time the test resumes after the close means none will come.
+test('a refused handshake rejects connect with the code and does not reconnect', LIMIT, async (t) => {
   const Socket = fakeSocketClass(async (socket) => {
     await socket.next(PacketType.HANDSHAKE);
     socket.deliver(encodePacket(PacketType.HANDSHAKE, body({ code: 501 })));
   });
   const client = new NanoClient('ws://x', { WebSocket: Socket, reconnect: true });
-  await assert.rejects(client.connect(), (err) => err.code === 501);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.after(() => client.close());
+  const reconnecting = [];
+  client.on('reconnecting', (event) => reconnecting.push(event));
+  await Socket.run(async () => {
+    await assert.rejects(client.connect(), (err) => err.code === 501);
+  });
+  assert.equal(Socket.sockets[0].readyState, 3, 'the refused socket is closed');
+  assert.deepEqual(reconnecting, []);
   assert.equal(Socket.sockets.length, 1);
 });
 
-test('kick is reported with its reason, pending requests fail, no reconnect', async () => {
+test('kick is reported with its reason, pending requests fail, no reconnect', LIMIT, async (t) => {
   const Socket = fakeSocketClass(async (socket) => {
     await socket.next(PacketType.HANDSHAKE);
     socket.handshake();
@@ -126,18 +159,23 @@ test('kick is reported with its reason, pending requests fail, no reconnect', as
     socket.close(1000);
   });
   const client = new NanoClient('ws://x', { WebSocket: Socket, reconnect: true });
+  t.after(() => client.close());
   const kicks = [];
+  const reconnecting = [];
   client.on('kick', (kick) => kicks.push(kick.reason));
+  client.on('reconnecting', (event) => reconnecting.push(event));
   const closed = new Promise((resolve) => client.on('close', resolve));
-  await client.connect();
-  await assert.rejects(client.request('slow.slow'), /connection closed/);
-  await closed;
+  await Socket.run(async () => {
+    await client.connect();
+    await assert.rejects(client.request('slow.slow'), /connection closed/);
+    await closed;
+  });
   assert.deepEqual(kicks, ['duplicate login']);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(reconnecting, []);
   assert.equal(Socket.sockets.length, 1);
 });
 
-test('heartbeats go out every interval and a silent server is dropped after two', async () => {
+test('heartbeats go out every interval and a silent server is dropped after two', LIMIT, async (t) => {
   mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   try {
     let socket;
@@ -147,12 +185,10 @@ test('heartbeats go out every interval and a silent server is dropped after two'
       s.handshake({ heartbeat: 5 });
     });
     const client = new NanoClient('ws://x', { WebSocket: Socket });
+    t.after(() => client.close());
     const timeouts = [];
     client.on('heartbeat-timeout', () => timeouts.push(true));
-    const connecting = client.connect();
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
-    await connecting;
+    await Socket.run(() => client.connect());
     const beats = () => socket.sent.filter((packet) => packet.type === PacketType.HEARTBEAT).length;
     mock.timers.tick(5000);
     assert.equal(beats(), 1);
@@ -169,7 +205,7 @@ test('heartbeats go out every interval and a silent server is dropped after two'
   }
 });
 
-test('reconnects with backoff after an unexpected close', async () => {
+test('reconnects with backoff after an unexpected close', LIMIT, async (t) => {
   let opened = 0;
   const Socket = fakeSocketClass(async (socket) => {
     opened += 1;
@@ -181,23 +217,27 @@ test('reconnects with backoff after an unexpected close', async () => {
     }
   });
   const client = new NanoClient('ws://x', { WebSocket: Socket, reconnect: { baseDelay: 5, maxDelay: 20 } });
+  t.after(() => client.close());
   const events = [];
   client.on('reconnecting', ({ attempt }) => events.push(`reconnecting ${attempt}`));
   const reconnected = new Promise((resolve) => client.on('reconnect', resolve));
-  await client.connect();
-  await reconnected;
+  await Socket.run(async () => {
+    await client.connect();
+    await reconnected;
+  });
   assert.deepEqual(events, ['reconnecting 1']);
   assert.equal(opened, 2);
-  client.close();
 });
 
-test('a request without an answer times out', async () => {
+test('a request without an answer times out', LIMIT, async (t) => {
   const Socket = fakeSocketClass(async (socket) => {
     await socket.next(PacketType.HANDSHAKE);
     socket.handshake();
   });
   const client = new NanoClient('ws://x', { WebSocket: Socket, requestTimeout: 20 });
-  await client.connect();
-  await assert.rejects(client.request('never.answered'), /no response/);
-  client.close();
+  t.after(() => client.close());
+  await Socket.run(async () => {
+    await client.connect();
+    await assert.rejects(client.request('never.answered'), /no response/);
+  });
 });

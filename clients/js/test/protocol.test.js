@@ -14,7 +14,7 @@ import {
 const hex = (text) => Uint8Array.from(text.split(/\s+/).filter(Boolean).map((b) => parseInt(b, 16)));
 const json = (text) => utf8Encode(text);
 
-// The worked examples of PROTOCOL.md section 5.
+// The worked examples of docs/PROTOCOL.md, section 5 (Worked bytes).
 const EXAMPLES = [
   ['request room.join', { type: MessageType.REQUEST, id: 1, route: 'room.join', body: json('{}') },
     '04 00 00 0e 00 01 09 72 6f 6f 6d 2e 6a 6f 69 6e 7b 7d'],

@@ -1,5 +1,5 @@
-//! One connection, from accept to close: the protocol state machine of PROTOCOL.md section 4,
-//! written once against [`PacketTransport`] and used by every transport.
+//! One connection, from accept to close: the protocol state machine of `docs/PROTOCOL.md`
+//! section 4, written once against [`PacketTransport`] and used by every transport.
 //!
 //! A connection is one task. It reads packets, runs one handler at a time (so a session's
 //! messages are handled in arrival order), writes what the session's outbox holds, sends

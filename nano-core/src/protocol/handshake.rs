@@ -1,4 +1,4 @@
-//! Bodies of the Handshake and Kick packets (JSON, PROTOCOL.md section 4).
+//! Bodies of the Handshake and Kick packets (JSON, `docs/PROTOCOL.md` section 4).
 
 use std::time::Duration;
 

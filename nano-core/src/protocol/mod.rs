@@ -21,7 +21,7 @@
 //! use nano_core::protocol::{Message, PacketCodec, PacketType, Route, encode_data_packet};
 //! use tokio_util::codec::Decoder;
 //!
-//! // Request `room.join`, id 1, body `{}` (PROTOCOL.md section 5).
+//! // Request `room.join`, id 1, body `{}` (`docs/PROTOCOL.md` section 5).
 //! let mut read_buf = BytesMut::from(&b"\x04\x00\x00\x0e\x00\x01\x09room.join{}"[..]);
 //! let packet = PacketCodec::default().decode(&mut read_buf)?.expect("a whole packet");
 //! assert_eq!(packet.kind, PacketType::Data);
