@@ -657,11 +657,19 @@ struct TrackedBackend {
     closed: Arc<AtomicU64>,
 }
 
+/// How long these nodes wait before dropping a silent peer: far longer than any wait of the
+/// test, so that a node they forget has left, not gone silent.
+const DEAD_AFTER: Duration = Duration::from_secs(60);
+
+/// How soon a node that left must be forgotten: clearly within [`DEAD_AFTER`].
+const LEAVE_SEEN_WITHIN: Duration = Duration::from_secs(10);
+
 /// The configuration of node `name`, auditing its stand-ins every `audit`.
 fn node_config(nats: &Nats, name: &str, audit: Duration) -> ClusterConfig {
     ClusterConfig::new(nats.url(), name)
         .audit_interval(audit)
         .request_timeout(Duration::from_secs(5))
+        .dead_after(DEAD_AFTER)
 }
 
 /// Node `gate-x`, started with no components of its own (a gate without clients).
@@ -766,7 +774,7 @@ async fn the_audit_ends_a_stand_in_its_gate_does_not_have(
 }
 
 /// Shutting a node (`tracked_2`) down ends its stand-ins too, and it leaves the cluster (as
-/// `gate` sees it) at once.
+/// `gate` sees it) at once: by its goodbye, well before `gate` would drop it for silence.
 async fn a_node_shutting_down_ends_its_stand_ins_and_leaves_at_once(
     raw: &async_nats::Client,
     gate: &Cluster,
@@ -783,10 +791,14 @@ async fn a_node_shutting_down_ends_its_stand_ins_and_leaves_at_once(
         tracked_2.closed.load(Ordering::SeqCst) == 1
     })
     .await;
-    until("gate-x forgot tracked-2", || {
+    let forgotten = wait_until(LEAVE_SEEN_WITHIN, async || {
         !gate.nodes().contains_key("tracked-2")
     })
     .await;
+    assert!(
+        forgotten,
+        "gate-x did not forget tracked-2 within {LEAVE_SEEN_WITHIN:?} of its leaving"
+    );
     assert!(matches!(
         tracked_2.cluster.rpc::<_, u64>("tracked.hello", &()).await,
         Err(ClusterError::Stopped)
