@@ -225,10 +225,11 @@ async fn chat_crosses_transports_backends_and_gates(cluster: &Deployment) {
         .await
         .unwrap();
     assert_eq!(joined["node"], "room-b");
-    let _: Value = dora
+    let joined: Value = dora
         .request("room.join", &json!({ "room": "lobby", "name": "dora" }))
         .await
         .unwrap();
+    assert_eq!(joined["node"], "room-a");
     ann.notify("room.message", &json!({ "content": "hi bob" }))
         .await
         .unwrap();
@@ -264,7 +265,8 @@ async fn a_uid_bound_on_a_backend_reaches_the_gate(cluster: &Deployment) -> Valu
     let on_backend: Value = ann.request("room.whoami", &()).await.unwrap();
     assert_eq!(on_backend["id"], on_gate["id"]);
     assert_eq!(on_backend["node"], "room-a");
-    let _: Value = ann.request("room.login", &42).await.unwrap();
+    let logged_in: Value = ann.request("room.login", &42).await.unwrap();
+    assert_eq!(logged_in, json!({}), "room.login answers an empty object");
     let on_gate: Value = ann.request("gate.whoami", &()).await.unwrap();
     assert_eq!(on_gate["uid"], 42);
     on_gate
@@ -362,10 +364,11 @@ async fn a_kick_from_a_backend_reaches_the_client(cluster: &Deployment) {
 /// A client leaving closes its session on the backend that knew it (close callbacks run).
 async fn a_leaving_client_closes_its_session_on_its_backend(cluster: &Deployment) {
     let carl = client(&cluster.tcp, "room-b").await;
-    let _: Value = carl
+    let joined: Value = carl
         .request("room.join", &json!({ "room": "lobby", "name": "carl" }))
         .await
         .unwrap();
+    assert_eq!(joined["node"], "room-b");
     let before: u64 = cluster.bob.request("room.closed_count", &()).await.unwrap();
     carl.close().await;
     closed_count_rises(
@@ -780,7 +783,8 @@ async fn a_node_shutting_down_ends_its_stand_ins_and_leaves_at_once(
     gate: &Cluster,
     tracked_2: TrackedBackend,
 ) {
-    let _ = call_as_gate(raw, "tracked-2", "gate-x", 78).await;
+    let answer = call_as_gate(raw, "tracked-2", "gate-x", 78).await;
+    assert_eq!(answer["kind"], "payload");
     until("gate-x saw tracked-2", || {
         gate.nodes().contains_key("tracked-2")
     })

@@ -37,7 +37,9 @@ impl Work {
         session.on_close(move |_| {
             closed.fetch_add(1, Ordering::SeqCst);
         });
-        let _ = session.push("onStarted", &n);
+        session
+            .push("onStarted", &n)
+            .expect("the caller's session takes the push");
         let _permit = self.go.acquire().await;
         n
     }
