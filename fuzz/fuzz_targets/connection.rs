@@ -3,9 +3,14 @@
 //! handlers that push, broadcast and kick). Time is tokio's paused clock, so the server's
 //! timeouts fire at once instead of slowing the fuzzer down.
 //!
-//! Invariant: nothing panics anywhere — a panic in any task aborts the process, which
-//! libFuzzer reports — and every connection ends once the client has stopped sending.
+//! Invariants: nothing panics anywhere — a panic in any task aborts the process, which
+//! libFuzzer reports; every connection ends once the client has stopped sending, and its
+//! session with it (`sessions_open` is back to 0); the server sent only what the protocol
+//! allows for what the client sent (see `output.rs`).
 #![no_main]
+
+#[path = "connection/output.rs"]
+mod output;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -15,6 +20,12 @@ use libfuzzer_sys::fuzz_target;
 use nano_core::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
+
+/// The app's body limit, which the check reads the client's bytes with too.
+const MAX_BODY: usize = 4096;
+
+/// The routes the app pushes on.
+const PUSH_ROUTES: [&str; 2] = ["onJoin", "onLater"];
 
 struct Target {
     room: Group,
@@ -52,7 +63,9 @@ impl Target {
 
     #[handler]
     fn bind(&self, session: &Session, uid: i64) -> Result<(), HandlerError> {
-        session.bind(uid).map_err(|err| HandlerError::bad_request(err.to_string()))
+        session
+            .bind(uid)
+            .map_err(|err| HandlerError::bad_request(err.to_string()))
     }
 }
 
@@ -69,11 +82,17 @@ fn harness() -> &'static Harness {
             eprintln!("{info}");
             std::process::abort();
         }));
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
         let app = runtime.block_on(async {
             App::builder()
-                .register(Target { room: Group::new("room") })
-                .push_routes(["onJoin", "onLater"])
+                .register(Target {
+                    room: Group::new("room"),
+                })
+                .push_routes(PUSH_ROUTES)
                 .handshake_validator(|handshake, _session| async move {
                     match handshake.user.get("deny") {
                         Some(_) => Err(HandshakeRejection::refused()),
@@ -81,7 +100,7 @@ fn harness() -> &'static Harness {
                     }
                 })
                 .heartbeat_interval(Duration::from_secs(1))
-                .max_body_len(4096)
+                .max_body_len(MAX_BODY)
                 .send_queue_capacity(8)
                 .build()
                 .unwrap()
@@ -91,32 +110,57 @@ fn harness() -> &'static Harness {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&chunk, input)) = data.split_first() else { return };
+    let Some((&chunk, input)) = data.split_first() else {
+        return;
+    };
     let chunk = usize::from(chunk % 64) + 1;
     let harness = harness();
     harness.runtime.block_on(async {
-        let (client, server) = tokio::io::duplex(1 << 16);
-        harness.app.serve_stream(server, None);
-        let (mut reader, mut writer) = tokio::io::split(client);
-        let write = async {
-            for piece in input.chunks(chunk) {
-                if writer.write_all(piece).await.is_err() {
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
-            let _ = writer.shutdown().await;
-        };
-        let read = async {
-            let mut sink = vec![0u8; 8192];
-            while let Ok(n) = reader.read(&mut sink).await {
-                if n == 0 {
-                    break;
-                }
-            }
-        };
-        // The connection must end on its own (EOF, a protocol error, or a timeout).
-        let both = async { tokio::join!(write, read) };
-        tokio::time::timeout(Duration::from_secs(3600), both).await.expect("the connection never ended");
+        let output = exchange(&harness.app, input, chunk).await;
+        output::check(&output::sent(input, MAX_BODY), &output, &PUSH_ROUTES);
+        session_ends(&harness.app).await;
     });
 });
+
+/// Writes `input` to a new connection in pieces of `chunk` bytes, then shuts its write side;
+/// returns everything the server sent until it closed the connection.
+async fn exchange(app: &App, input: &[u8], chunk: usize) -> Vec<u8> {
+    let (client, server) = tokio::io::duplex(1 << 16);
+    app.serve_stream(server, None);
+    let (mut reader, mut writer) = tokio::io::split(client);
+    let write = async {
+        for piece in input.chunks(chunk) {
+            if writer.write_all(piece).await.is_err() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        let _ = writer.shutdown().await;
+    };
+    let read = async {
+        let mut output = Vec::new();
+        reader
+            .read_to_end(&mut output)
+            .await
+            .expect("read the server's output");
+        output
+    };
+    // The connection must end on its own (EOF, a protocol error, or a timeout).
+    let both = async { tokio::join!(write, read) };
+    let ((), output) = tokio::time::timeout(Duration::from_secs(3600), both)
+        .await
+        .expect("the connection never ended");
+    output
+}
+
+/// Waits until the connection's session is gone (its task finishes it just after closing).
+async fn session_ends(app: &App) {
+    let ended = async {
+        while app.metrics().sessions_open != 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), ended)
+        .await
+        .expect("a session outlived its connection");
+}

@@ -2,12 +2,18 @@
 //! `cluster` example), clients over TCP and WebSocket chatting across backends and gates, RPC with
 //! results and errors, pushes ordered before responses, a backend killed and restarted, and
 //! NATS itself restarted, at once and after an outage.
+//!
+//! Five processes share two cores here, so the phases assert what happens (in which order,
+//! what is delivered and what is not) and give every outcome [`EVENTUALLY`] to come true;
+//! none asserts how fast the machine is.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use nano_client::{Client, ClientBuilder, ClientError, CloseReason};
 use nano_cluster::{Cluster, ClusterConfig, ClusterError};
 use nano_core::App;
@@ -20,6 +26,10 @@ use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+/// How long an outcome of the deployment's phases may take: long enough for five processes on
+/// a loaded 2-core machine; only a broken behaviour runs into it.
+const EVENTUALLY: Duration = Duration::from_secs(30);
 
 fn gate(nats: &Nats, node: &str) -> RunningExample {
     examples::start(
@@ -57,26 +67,44 @@ fn backend(nats: &Nats, node: &str) -> RunningExample {
     )
 }
 
-/// Polls the gate's view of the cluster until it is `expected` (or fails after `within`), and
-/// returns how long that took.
-async fn wait_for_nodes(probe: &Client, expected: &[&str], within: Duration) -> Duration {
-    let started = Instant::now();
-    let seen = wait_until(within, async || {
+/// Polls the gate's view of the cluster until it is `expected` (failing after [`EVENTUALLY`]).
+async fn wait_for_nodes(probe: &Client, expected: &[&str]) {
+    let seen = wait_until(EVENTUALLY, async || {
         probe
             .request::<_, Vec<String>>("gate.nodes", &())
             .await
             .is_ok_and(|nodes| nodes == expected)
     })
     .await;
-    assert!(seen, "the gate did not see {expected:?} within {within:?}");
-    started.elapsed()
+    assert!(
+        seen,
+        "the gate did not see {expected:?} within {EVENTUALLY:?}"
+    );
+}
+
+/// Waits until each of `nodes` has announced itself through the NATS server at `url` since
+/// this was called: each is connected to it (again) and publishing.
+async fn every_node_announces(url: &str, nodes: &[&str]) {
+    let nats = async_nats::connect(url).await.expect("connect to NATS");
+    let mut announces = nats.subscribe("nano.announce").await.unwrap();
+    nats.flush().await.unwrap();
+    let mut unheard: BTreeSet<&str> = nodes.iter().copied().collect();
+    let all_heard = tokio::time::timeout(EVENTUALLY, async {
+        while !unheard.is_empty() {
+            let message = announces.next().await.expect("the subscription lives");
+            let announce: Value = serde_json::from_slice(&message.payload).unwrap();
+            unheard.remove(announce["node"].as_str().unwrap_or_default());
+        }
+    })
+    .await;
+    assert!(all_heard.is_ok(), "no announcement from {unheard:?}");
 }
 
 /// The next Data message as it is on the wire (routes not resolved), skipping heartbeats.
 async fn next_message(raw: &mut RawConn<TcpStream>) -> Message {
     loop {
         let packet = raw
-            .recv_within(Duration::from_secs(10))
+            .recv_within(EVENTUALLY)
             .await
             .expect("a packet from the gate");
         if packet.kind == PacketType::Data {
@@ -85,9 +113,10 @@ async fn next_message(raw: &mut RawConn<TcpStream>) -> Message {
     }
 }
 
-/// Waits (at most 5 s) until the sessions closed on `observer`'s room backend exceed `before`.
+/// Waits (at most [`EVENTUALLY`]) until the sessions closed on `observer`'s room backend exceed
+/// `before`.
 async fn closed_count_rises(observer: &Client, before: u64, failure: &str) {
-    let risen = wait_until(Duration::from_secs(5), async || {
+    let risen = wait_until(EVENTUALLY, async || {
         let now: u64 = observer.request("room.closed_count", &()).await.unwrap();
         now > before
     })
@@ -138,12 +167,7 @@ impl Deployment {
         let tcp = gate_1.addr("tcp").to_owned();
         let ws = format!("ws://{}/nano", gate_1.addr("ws"));
         let probe = Client::connect(&tcp).await.unwrap();
-        wait_for_nodes(
-            &probe,
-            &["gate-2", "room-a", "room-b"],
-            Duration::from_secs(10),
-        )
-        .await;
+        wait_for_nodes(&probe, &["gate-2", "room-a", "room-b"]).await;
         let ann = client(&tcp, "room-a").await;
         let bob = client(&ws, "room-b").await;
         let dora = client(gate_2.addr("tcp"), "room-a").await;
@@ -199,8 +223,8 @@ async fn a_gate_and_two_backends_survive_failures() {
     let fay = a_restarted_gate_ends_its_former_sessions(&mut cluster).await;
     a_killed_backend_gives_503s_then_its_clients_rebind(&mut cluster).await;
     a_restarted_backend_rejoins(&mut cluster).await;
-    a_silent_node_is_dropped_within_the_drop_time(&cluster).await;
-    the_cluster_forms_again_after_a_nats_restart(&mut cluster).await;
+    a_silent_node_is_dropped(&cluster).await;
+    the_cluster_forms_again_after_a_nats_restart(&mut cluster, &fay).await;
     the_cluster_forms_again_after_a_nats_outage(&mut cluster).await;
     nothing_piles_up_once_the_clients_are_gone(&cluster, raw, fay).await;
 }
@@ -225,10 +249,11 @@ async fn chat_crosses_transports_backends_and_gates(cluster: &Deployment) {
         .await
         .unwrap();
     assert_eq!(joined["node"], "room-b");
-    let _: Value = dora
+    let joined: Value = dora
         .request("room.join", &json!({ "room": "lobby", "name": "dora" }))
         .await
         .unwrap();
+    assert_eq!(joined["node"], "room-a");
     ann.notify("room.message", &json!({ "content": "hi bob" }))
         .await
         .unwrap();
@@ -264,7 +289,8 @@ async fn a_uid_bound_on_a_backend_reaches_the_gate(cluster: &Deployment) -> Valu
     let on_backend: Value = ann.request("room.whoami", &()).await.unwrap();
     assert_eq!(on_backend["id"], on_gate["id"]);
     assert_eq!(on_backend["node"], "room-a");
-    let _: Value = ann.request("room.login", &42).await.unwrap();
+    let logged_in: Value = ann.request("room.login", &42).await.unwrap();
+    assert_eq!(logged_in, json!({}), "room.login answers an empty object");
     let on_gate: Value = ann.request("gate.whoami", &()).await.unwrap();
     assert_eq!(on_gate["uid"], 42);
     on_gate
@@ -348,7 +374,7 @@ async fn a_join_pushes_members_then_the_broadcast_then_responds(raw: &mut RawCon
 async fn a_kick_from_a_backend_reaches_the_client(cluster: &Deployment) {
     let eve = client(&cluster.ws, "room-b").await;
     eve.notify("room.kick", "banned").await.unwrap();
-    let reason = tokio::time::timeout(Duration::from_secs(5), eve.closed())
+    let reason = tokio::time::timeout(EVENTUALLY, eve.closed())
         .await
         .expect("eve was not kicked");
     assert_eq!(
@@ -362,10 +388,11 @@ async fn a_kick_from_a_backend_reaches_the_client(cluster: &Deployment) {
 /// A client leaving closes its session on the backend that knew it (close callbacks run).
 async fn a_leaving_client_closes_its_session_on_its_backend(cluster: &Deployment) {
     let carl = client(&cluster.tcp, "room-b").await;
-    let _: Value = carl
+    let joined: Value = carl
         .request("room.join", &json!({ "room": "lobby", "name": "carl" }))
         .await
         .unwrap();
+    assert_eq!(joined["node"], "room-b");
     let before: u64 = cluster.bob.request("room.closed_count", &()).await.unwrap();
     carl.close().await;
     closed_count_rises(
@@ -399,95 +426,62 @@ async fn a_restarted_gate_ends_its_former_sessions(cluster: &mut Deployment) -> 
     fay
 }
 
-/// room-a killed: its clients (ann) get errors (at once when NATS knows it is gone, else after
-/// the 2 s request timeout), never a hang, until they are rebound; then they continue on
-/// room-b, uid and all. The gate drops room-a within 5 s.
+/// room-a killed: its clients (ann) get error 503 (at once when NATS knows it is gone, else
+/// after the 2 s request timeout), never a hang (that would be the client's own timeout),
+/// until they are rebound; then they continue on room-b, uid and all. The gate drops room-a.
 async fn a_killed_backend_gives_503s_then_its_clients_rebind(cluster: &mut Deployment) {
     cluster.room_a = None;
-    let mut attempts = 0;
-    let rebound: Value = loop {
-        attempts += 1;
-        assert!(attempts <= 5, "ann was not rebound");
-        let started = Instant::now();
+    let mut rebound = None;
+    let rebinds = wait_until(EVENTUALLY, async || {
         match cluster.ann.request::<_, Value>("room.whoami", &()).await {
-            Ok(answer) => break answer,
-            Err(err) => {
-                assert!(
-                    matches!(err, ClientError::Server { code: 503, .. }),
-                    "{err}"
-                );
-                assert!(
-                    started.elapsed() < Duration::from_secs(3),
-                    "the error took {:?}",
-                    started.elapsed()
-                );
-            }
+            Ok(answer) => rebound = Some(answer),
+            Err(err) => assert!(
+                matches!(err, ClientError::Server { code: 503, .. }),
+                "{err}"
+            ),
         }
-    };
+        rebound.is_some()
+    })
+    .await;
+    assert!(rebinds, "ann was not rebound");
+    let rebound = rebound.expect("ann's answer");
     assert_eq!(rebound["node"], "room-b");
     assert_eq!(rebound["uid"], 42, "the uid travels to the new backend");
-    let dropped_after = wait_for_nodes(
-        &cluster.probe,
-        &["gate-2", "room-b"],
-        Duration::from_secs(6),
-    )
-    .await;
-    assert!(dropped_after <= Duration::from_secs(5), "{dropped_after:?}");
+    wait_for_nodes(&cluster.probe, &["gate-2", "room-b"]).await;
 }
 
 /// room-a restarted rejoins the cluster by itself.
 async fn a_restarted_backend_rejoins(cluster: &mut Deployment) {
     cluster.room_a = Some(backend(&cluster.nats, "room-a"));
-    wait_for_nodes(
-        &cluster.probe,
-        &["gate-2", "room-a", "room-b"],
-        Duration::from_secs(10),
-    )
-    .await;
+    wait_for_nodes(&cluster.probe, &["gate-2", "room-a", "room-b"]).await;
 }
 
-/// A node that stops announcing (no client traffic to notice it) is dropped by the others
-/// within the configured time (3 s, checked every 1 s announcement).
-async fn a_silent_node_is_dropped_within_the_drop_time(cluster: &Deployment) {
+/// A node that stops announcing (killed: no goodbye, and no client traffic to notice it) is
+/// dropped by the others: its announcements stop, and the drop time (3 s) does the rest.
+async fn a_silent_node_is_dropped(cluster: &Deployment) {
     let room_c = backend(&cluster.nats, "room-c");
-    wait_for_nodes(
-        &cluster.probe,
-        &["gate-2", "room-a", "room-b", "room-c"],
-        Duration::from_secs(10),
-    )
-    .await;
+    wait_for_nodes(&cluster.probe, &["gate-2", "room-a", "room-b", "room-c"]).await;
     drop(room_c);
-    let dropped_after = wait_for_nodes(
-        &cluster.probe,
-        &["gate-2", "room-a", "room-b"],
-        Duration::from_secs(8),
-    )
-    .await;
-    assert!(
-        dropped_after >= Duration::from_secs(2) && dropped_after <= Duration::from_secs(5),
-        "{dropped_after:?}"
-    );
+    wait_for_nodes(&cluster.probe, &["gate-2", "room-a", "room-b"]).await;
 }
 
-/// NATS restarted: every node reconnects and the cluster forms again; bob's session and RPCs
-/// continue.
-async fn the_cluster_forms_again_after_a_nats_restart(cluster: &mut Deployment) {
-    // Wait past the drop time, so that nodes that failed to reconnect would have been dropped.
-    // This wait is real and is the point: a node that did not reconnect shows only by its
-    // absence once its last announcement is older than the drop time (3 s), noticed at the next
-    // check (every 1 s); there is no event to wait for instead.
+/// NATS restarted: every node reconnects (each announces itself through the new server) and
+/// the cluster forms again; calls cross every node again (bob's through gate-1 to room-b,
+/// fay's through gate-2 to room-a), and bob's session and RPCs continue.
+async fn the_cluster_forms_again_after_a_nats_restart(cluster: &mut Deployment, fay: &Client) {
     cluster.nats.restart();
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    wait_for_nodes(
-        &cluster.probe,
-        &["gate-2", "room-a", "room-b"],
-        Duration::from_secs(30),
+    every_node_announces(
+        &cluster.nats.url(),
+        &["gate-1", "gate-2", "room-a", "room-b"],
     )
     .await;
+    wait_for_nodes(&cluster.probe, &["gate-2", "room-a", "room-b"]).await;
     let after: Value = cluster.bob.request("room.whoami", &()).await.unwrap();
     assert_eq!(after["node"], "room-b");
     let doubled: Value = cluster.bob.request("gate.double", &5).await.unwrap();
     assert_eq!(doubled["result"], 10);
+    let on_room_a: Value = fay.request("room.whoami", &()).await.unwrap();
+    assert_eq!(on_room_a["node"], "room-a");
 }
 
 /// NATS down for longer than the drop time: the nodes drop each other (the gate's view
@@ -496,14 +490,9 @@ async fn the_cluster_forms_again_after_a_nats_restart(cluster: &mut Deployment) 
 /// ann's session continues on a fresh stand-in, uid and all.
 async fn the_cluster_forms_again_after_a_nats_outage(cluster: &mut Deployment) {
     cluster.nats.stop();
-    wait_for_nodes(&cluster.probe, &[], Duration::from_secs(10)).await;
+    wait_for_nodes(&cluster.probe, &[]).await;
     cluster.nats.restart();
-    wait_for_nodes(
-        &cluster.probe,
-        &["gate-2", "room-a", "room-b"],
-        Duration::from_secs(30),
-    )
-    .await;
+    wait_for_nodes(&cluster.probe, &["gate-2", "room-a", "room-b"]).await;
     let after: Value = cluster.ann.request("room.whoami", &()).await.unwrap();
     assert_eq!(after["uid"], 42);
     let doubled: Value = cluster.ann.request("gate.double", &6).await.unwrap();
@@ -522,7 +511,7 @@ async fn nothing_piles_up_once_the_clients_are_gone(
         leaving.close().await;
     }
     drop(raw);
-    let gate_emptied = wait_until(Duration::from_secs(10), async || {
+    let gate_emptied = wait_until(EVENTUALLY, async || {
         let stats: Value = cluster.probe.request("gate.stats", &()).await.unwrap();
         (
             &stats["clients"],
@@ -537,7 +526,7 @@ async fn nothing_piles_up_once_the_clients_are_gone(
     );
     for node in ["room-a", "room-b"] {
         let last = client(&cluster.tcp, node).await;
-        let backend_emptied = wait_until(Duration::from_secs(10), async || {
+        let backend_emptied = wait_until(EVENTUALLY, async || {
             let stats: Value = last.request("room.stats", &()).await.unwrap();
             stats["stand_ins"] == 1 && stats["pending_calls"] == 0
         })
@@ -657,11 +646,19 @@ struct TrackedBackend {
     closed: Arc<AtomicU64>,
 }
 
+/// How long these nodes wait before dropping a silent peer: far longer than any wait of the
+/// test, so that a node they forget has left, not gone silent.
+const DEAD_AFTER: Duration = Duration::from_secs(60);
+
+/// How soon a node that left must be forgotten: clearly within [`DEAD_AFTER`].
+const LEAVE_SEEN_WITHIN: Duration = Duration::from_secs(10);
+
 /// The configuration of node `name`, auditing its stand-ins every `audit`.
 fn node_config(nats: &Nats, name: &str, audit: Duration) -> ClusterConfig {
     ClusterConfig::new(nats.url(), name)
         .audit_interval(audit)
         .request_timeout(Duration::from_secs(5))
+        .dead_after(DEAD_AFTER)
 }
 
 /// Node `gate-x`, started with no components of its own (a gate without clients).
@@ -766,13 +763,14 @@ async fn the_audit_ends_a_stand_in_its_gate_does_not_have(
 }
 
 /// Shutting a node (`tracked_2`) down ends its stand-ins too, and it leaves the cluster (as
-/// `gate` sees it) at once.
+/// `gate` sees it) at once: by its goodbye, well before `gate` would drop it for silence.
 async fn a_node_shutting_down_ends_its_stand_ins_and_leaves_at_once(
     raw: &async_nats::Client,
     gate: &Cluster,
     tracked_2: TrackedBackend,
 ) {
-    let _ = call_as_gate(raw, "tracked-2", "gate-x", 78).await;
+    let answer = call_as_gate(raw, "tracked-2", "gate-x", 78).await;
+    assert_eq!(answer["kind"], "payload");
     until("gate-x saw tracked-2", || {
         gate.nodes().contains_key("tracked-2")
     })
@@ -783,10 +781,14 @@ async fn a_node_shutting_down_ends_its_stand_ins_and_leaves_at_once(
         tracked_2.closed.load(Ordering::SeqCst) == 1
     })
     .await;
-    until("gate-x forgot tracked-2", || {
+    let forgotten = wait_until(LEAVE_SEEN_WITHIN, async || {
         !gate.nodes().contains_key("tracked-2")
     })
     .await;
+    assert!(
+        forgotten,
+        "gate-x did not forget tracked-2 within {LEAVE_SEEN_WITHIN:?} of its leaving"
+    );
     assert!(matches!(
         tracked_2.cluster.rpc::<_, u64>("tracked.hello", &()).await,
         Err(ClusterError::Stopped)

@@ -18,6 +18,10 @@ use nano_tests::wait::wait_until;
 /// How long a condition of these tests may take to come true.
 const WITHIN: Duration = Duration::from_secs(10);
 
+/// How long the nodes wait before dropping a silent peer: far longer than [`WITHIN`], so that
+/// a node the others forget within [`WITHIN`] has left, not gone silent.
+const DEAD_AFTER: Duration = Duration::from_secs(60);
+
 /// A backend whose handler pushes to its caller, then holds the call until the test lets it
 /// go; counts the stand-ins that ended.
 struct Work {
@@ -33,7 +37,9 @@ impl Work {
         session.on_close(move |_| {
             closed.fetch_add(1, Ordering::SeqCst);
         });
-        let _ = session.push("onStarted", &n);
+        session
+            .push("onStarted", &n)
+            .expect("the caller's session takes the push");
         let _permit = self.go.acquire().await;
         n
     }
@@ -52,7 +58,11 @@ struct Nodes {
 /// a node calling it, both started.
 async fn nodes(nats: &Nats, prefix: &str, grace: Duration) -> Nodes {
     let (go, closed) = (Arc::new(Semaphore::new(0)), Arc::new(AtomicUsize::new(0)));
-    let config = |node: &str| ClusterConfig::new(nats.url(), node).prefix(prefix);
+    let config = |node: &str| {
+        ClusterConfig::new(nats.url(), node)
+            .prefix(prefix)
+            .dead_after(DEAD_AFTER)
+    };
     // A relay queue of one: the push and the answer still go out in order.
     let backend = Cluster::connect(config("work-1").request_timeout(grace).relay_queue(1))
         .await
@@ -137,8 +147,9 @@ async fn calls_in_flight_finish_and_no_task_outlives_shutdown() {
         backend.stats()
     });
     let caller = nodes.caller.clone();
+    // Its goodbye: the drop for silence would take DEAD_AFTER.
     let left = wait_until(WITHIN, async || caller.nodes().is_empty()).await;
-    assert!(left, "the backend left");
+    assert!(left, "the backend did not leave within {WITHIN:?}");
     assert!(!stopping.is_finished(), "the backend waits for its call");
     nodes.go.add_permits(1);
 
