@@ -41,6 +41,11 @@ fi
 log "npm ci (tests/interop: pinned third-party pomelo/pinus packages)"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 
+# Every crate of the lock file, for every platform: the README test resolves the optional
+# crates offline (`cargo metadata`), which needs the manifests of platform-specific ones too.
+log "cargo fetch"
+cargo fetch --locked
+
 log "cargo fmt --check"
 cargo fmt --all --check
 
