@@ -55,8 +55,8 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 log "cargo test"
 cargo test --workspace --locked
 
-log "JavaScript client unit tests (node --test)"
-(cd clients/js && node --test test/)
+log "JavaScript client unit tests (node --test; npm ci: its pinned MessagePack codec)"
+(cd clients/js && npm ci --no-audit --no-fund --loglevel=error && node --test test/)
 
 log "examples, each in smoke mode (start, one real client exchange, exit 0)"
 for example in chat pingpong timers embed; do

@@ -22,13 +22,49 @@ import {
 
 export { MessageType, PacketType } from './protocol.js';
 
-/** An error response from the server (`{"code": ..., "msg": ...}`), or a client-side failure. */
+/** An error response from the server (`{"code": ..., "msg": ...}` by default), or a client-side failure. */
 export class NanoError extends Error {
   constructor(code, message) {
     super(message);
     this.name = 'NanoError';
     this.code = code;
   }
+}
+
+/**
+ * The payload codec used when the server announces no serializer, or `json`. A codec is
+ * `{ encode(value, route) -> Uint8Array, decode(bytes, route) -> value }`; `route` lets a
+ * protobuf codec pick the message type.
+ */
+export const json = Object.freeze({
+  encode: (value) => utf8Encode(JSON.stringify(value)),
+  decode: (bytes) => {
+    const text = utf8Decode(bytes);
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  },
+});
+
+/**
+ * nano-rs's error convention: a response whose body is `{"code": n, "msg": "..."}` with n other
+ * than 0 and 200, or any response carrying pitaya's error flag. Replace it with the
+ * `errorBody` option when the server's error bodies have another shape.
+ */
+export function nanoErrorBody(body, flagged) {
+  const looksLikeError =
+    body && typeof body === 'object' && Number.isInteger(body.code) && typeof body.msg === 'string';
+  if (looksLikeError && body.code !== 0 && body.code !== 200) return new NanoError(body.code, body.msg);
+  if (flagged) return new NanoError(500, typeof body === 'string' ? body : JSON.stringify(body));
+  return null;
+}
+
+/** A route dictionary cache that lives as long as the client object (across reconnects). */
+function memoryDictCache() {
+  let entry;
+  return { get: () => entry, set: (value) => (entry = value) };
 }
 
 const DEFAULTS = {
@@ -38,6 +74,9 @@ const DEFAULTS = {
   maxBodyLen: 65536,
   reconnect: false,
   WebSocket: undefined,
+  serializers: {},
+  errorBody: nanoErrorBody,
+  dictCache: undefined,
 };
 
 const RECONNECT_DEFAULTS = { retries: Infinity, baseDelay: 500, maxDelay: 10000 };
@@ -51,10 +90,18 @@ export class NanoClient {
    * @param {number} [options.connectTimeout=10000] ms to open the socket and handshake
    * @param {boolean|object} [options.reconnect=false] `true`, or `{ retries, baseDelay, maxDelay }`
    * @param {Function} [options.WebSocket] a WebSocket constructor (default: the global one)
+   * @param {object} [options.serializers] codecs by the name a server announces in
+   *   `sys.serializer` (`msgpack`, `protobuf`, ...); JSON is built in
+   * @param {Function} [options.errorBody] `(body, flagged) => NanoError | null`: which responses
+   *   are errors (default `nanoErrorBody`)
+   * @param {object} [options.dictCache] `{ get(), set(entry) }`: where the route dictionary is
+   *   kept between connections (default: in memory, for this client object)
    */
   constructor(url, options = {}) {
     this.url = url;
     this.options = { ...DEFAULTS, ...options };
+    this.dictCache = this.options.dictCache || memoryDictCache();
+    this.serializer = json;
     if (this.options.reconnect === true) this.options.reconnect = { ...RECONNECT_DEFAULTS };
     else if (this.options.reconnect) this.options.reconnect = { ...RECONNECT_DEFAULTS, ...this.options.reconnect };
     this.listeners = new Map();
@@ -100,7 +147,10 @@ export class NanoClient {
       socket.binaryType = 'arraybuffer';
       this.socket = socket;
       socket.onopen = () => {
-        const hello = { sys: { type: 'nano-rs-js', version: '0.1.0' }, user: this.options.user ?? {} };
+        const sys = { type: 'nano-rs-js', version: '0.1.0' };
+        const cached = this.dictCache.get();
+        if (cached && typeof cached.version === 'string') sys.dictVersion = cached.version;
+        const hello = { sys, user: this.options.user ?? {} };
         this.sendPacket(PacketType.HANDSHAKE, utf8Encode(JSON.stringify(hello)));
       };
       socket.onmessage = (event) => {
@@ -141,8 +191,19 @@ export class NanoClient {
           return;
         }
         const sys = reply.sys || {};
-        this.dict = new Map(Object.entries(sys.dict || {}));
-        this.codes = new Map([...this.dict].map(([route, code]) => [code, route]));
+        let table;
+        try {
+          table = routeTable(sys, this.dictCache.get());
+          this.serializer = this.serializerFor(sys.serializer);
+        } catch (err) {
+          onFail(err);
+          this.closedByUser = true; // reconnecting would meet the same reply
+          this.dropSocket();
+          return;
+        }
+        if (table.fresh) this.dictCache.set(table.fresh);
+        this.dict = table.routeToCode;
+        this.codes = table.codeToRoute;
         this.heartbeatMs = (sys.heartbeat || 0) * 1000;
         this.sendPacket(PacketType.HANDSHAKE_ACK);
         this.state = 'open';
@@ -179,8 +240,8 @@ export class NanoClient {
       if (!waiting) return;
       this.pending.delete(message.id);
       clearTimeout(waiting.timer);
-      const body = parseBody(message.body);
-      const error = errorOf(body, message.error);
+      const body = this.decodeBody(message.body, waiting.route);
+      const error = this.options.errorBody(body, message.error);
       if (error) waiting.reject(error);
       else waiting.resolve(body);
       return;
@@ -188,7 +249,7 @@ export class NanoClient {
     if (message.type === MessageType.PUSH) {
       const route = typeof message.route === 'number' ? this.codes.get(message.route) : message.route;
       if (route === undefined) return this.emit('error', new NanoError(-1, `unknown route code ${message.route}`));
-      this.emit(route, parseBody(message.body));
+      this.emit(route, this.decodeBody(message.body, route));
     }
   }
 
@@ -201,15 +262,17 @@ export class NanoClient {
         this.pending.delete(id);
         reject(new NanoError(-1, `no response to ${route} within ${this.options.requestTimeout} ms`));
       }, this.options.requestTimeout);
-      this.pending.set(id, { resolve, reject, timer });
-      this.sendMessage({ type: MessageType.REQUEST, id, route: this.wireRoute(route), body: encodeBody(body) });
+      this.pending.set(id, { resolve, reject, timer, route });
+      const bytes = this.encodeBody(body, route);
+      this.sendMessage({ type: MessageType.REQUEST, id, route: this.wireRoute(route), body: bytes });
     });
   }
 
   /** Sends a notify (no response). Returns false when not connected. */
   notify(route, body = {}) {
     if (this.state !== 'open') return false;
-    this.sendMessage({ type: MessageType.NOTIFY, route: this.wireRoute(route), body: encodeBody(body) });
+    const bytes = this.encodeBody(body, route);
+    this.sendMessage({ type: MessageType.NOTIFY, route: this.wireRoute(route), body: bytes });
     return true;
   }
 
@@ -242,6 +305,25 @@ export class NanoClient {
     this.closedByUser = true;
     clearTimeout(this.timers.reconnect);
     this.dropSocket();
+  }
+
+  /** The codec for the serializer the server announced; throws when none was given for it. */
+  serializerFor(name) {
+    if (name === undefined || name === 'json') return json;
+    const codec = this.options.serializers[name];
+    if (!codec) {
+      throw new NanoError(-1, `the server speaks "${name}": pass a codec for it in options.serializers`);
+    }
+    return codec;
+  }
+
+  encodeBody(body, route) {
+    return body instanceof Uint8Array ? body : this.serializer.encode(body, route);
+  }
+
+  /** An empty body is `null` whatever the serializer (a raw empty answer). */
+  decodeBody(bytes, route) {
+    return bytes.length === 0 ? null : this.serializer.decode(bytes, route);
   }
 
   wireRoute(route) {
@@ -311,25 +393,21 @@ export class NanoClient {
   }
 }
 
-function encodeBody(body) {
-  return body instanceof Uint8Array ? body : utf8Encode(JSON.stringify(body));
-}
-
-function parseBody(bytes) {
-  if (bytes.length === 0) return null;
-  const text = utf8Decode(bytes);
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
+/**
+ * The route dictionary of a handshake reply: pomelo's `routeToCode`/`codeToRoute` or nano's
+ * `dict`; with `useDict` and no maps (the client's `dictVersion` was current), the cached one.
+ * `fresh` is what to cache, when the reply brought a dictionary.
+ */
+function routeTable(sys, cached) {
+  const map = sys.routeToCode || sys.dict;
+  if (map && typeof map === 'object') {
+    const routeToCode = new Map(Object.entries(map));
+    const codeToRoute = new Map([...routeToCode].map(([route, code]) => [code, route]));
+    for (const [code, route] of Object.entries(sys.codeToRoute || {})) codeToRoute.set(Number(code), route);
+    const fresh = typeof sys.dictVersion === 'string' ? { version: sys.dictVersion, routeToCode: map } : undefined;
+    return { routeToCode, codeToRoute, fresh };
   }
-}
-
-/** nano-rs error bodies: `{"code": n, "msg": "..."}` with n not 0 or 200, or pitaya's flag. */
-function errorOf(body, flagged) {
-  const looksLikeError =
-    body && typeof body === 'object' && Number.isInteger(body.code) && typeof body.msg === 'string';
-  if (looksLikeError && body.code !== 0 && body.code !== 200) return new NanoError(body.code, body.msg);
-  if (flagged) return new NanoError(500, typeof body === 'string' ? body : JSON.stringify(body));
-  return null;
+  if (sys.useDict && cached && cached.routeToCode) return routeTable({ routeToCode: cached.routeToCode }, undefined);
+  if (sys.useDict) throw new NanoError(-1, 'the server uses a route dictionary but sent none, and none is cached');
+  return { routeToCode: new Map(), codeToRoute: new Map(), fresh: undefined };
 }

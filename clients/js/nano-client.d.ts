@@ -1,0 +1,108 @@
+// Types of nano-client.js.
+
+export { MessageType, PacketType } from './protocol.js';
+
+/** An error response from the server, or a client-side failure (`code` -1). */
+export declare class NanoError extends Error {
+  constructor(code: number, message: string);
+  readonly name: 'NanoError';
+  code: number;
+}
+
+/**
+ * A payload codec. `route` is the message's route, for codecs (protobuf) whose message type
+ * depends on it.
+ */
+export interface Codec {
+  encode(value: unknown, route: string): Uint8Array;
+  decode(bytes: Uint8Array, route: string): unknown;
+}
+
+/** The built-in JSON codec (a body that is not JSON decodes to its text). */
+export declare const json: Codec;
+
+/** Which responses are errors: `null` for a success. */
+export type ErrorBody = (body: unknown, flagged: boolean) => NanoError | null;
+
+/** nano-rs's convention: `{"code": n, "msg": "..."}` with n not 0 or 200, or pitaya's flag. */
+export declare const nanoErrorBody: ErrorBody;
+
+/** A route dictionary as cached between connections. */
+export interface CachedDictionary {
+  version: string;
+  routeToCode: Record<string, number>;
+}
+
+/** Where the route dictionary is kept between connections (localStorage, say). */
+export interface DictCache {
+  get(): CachedDictionary | undefined;
+  set(entry: CachedDictionary): void;
+}
+
+export interface ReconnectPolicy {
+  /** Attempts after a drop (default Infinity). */
+  retries?: number;
+  /** ms before the first attempt, doubled each time (default 500). */
+  baseDelay?: number;
+  /** ms at most between attempts (default 10000). */
+  maxDelay?: number;
+}
+
+export interface NanoClientOptions {
+  /** The handshake's `user` object, for the server's handshake validator. */
+  user?: unknown;
+  requestTimeout?: number;
+  connectTimeout?: number;
+  maxBodyLen?: number;
+  reconnect?: boolean | ReconnectPolicy;
+  /** A WebSocket constructor (default: the global one). */
+  WebSocket?: new (url: string) => WebSocket;
+  /** Codecs by the name a server announces in `sys.serializer`; JSON is built in. */
+  serializers?: Record<string, Codec>;
+  errorBody?: ErrorBody;
+  dictCache?: DictCache;
+}
+
+/** The server's handshake reply. */
+export interface HandshakeReply {
+  code: number;
+  sys?: {
+    heartbeat?: number;
+    dict?: Record<string, number>;
+    routeToCode?: Record<string, number>;
+    codeToRoute?: Record<string, string>;
+    dictVersion?: string;
+    useDict?: boolean;
+    serializer?: string;
+    [field: string]: unknown;
+  };
+  user?: unknown;
+}
+
+/** The client's own events, besides push routes. */
+export interface NanoClientEvents {
+  connect: HandshakeReply;
+  reconnect: HandshakeReply;
+  reconnecting: { attempt: number; delay: number };
+  kick: { reason: string };
+  close: { code?: number; reason: string };
+  'heartbeat-timeout': undefined;
+  error: Error;
+}
+
+export declare class NanoClient {
+  constructor(url: string, options?: NanoClientOptions);
+  readonly url: string;
+  /** Opens the socket and completes the handshake. */
+  connect(): Promise<HandshakeReply>;
+  /** Resolves with the response body; rejects with a `NanoError`. */
+  request<Response = unknown>(route: string, body?: unknown): Promise<Response>;
+  /** A one-way message; `false` when not connected. */
+  notify(route: string, body?: unknown): boolean;
+  on<E extends keyof NanoClientEvents>(name: E, fn: (value: NanoClientEvents[E]) => void): () => void;
+  /** A push route's bodies. */
+  on<Body = unknown>(route: string, fn: (body: Body) => void): () => void;
+  off(name: string, fn: (value: never) => void): void;
+  /** Closes for good (no reconnect). */
+  close(): void;
+}
