@@ -41,7 +41,8 @@ where
 
 /// Answers an HTTP request on a WebSocket endpoint: 101 and a new session for a valid upgrade;
 /// otherwise 404 (wrong path), 405 (not GET), 426 (not a WebSocket upgrade), 400 (bad
-/// WebSocket headers), 403 (Origin refused) or 503 (shutting down), without upgrading.
+/// WebSocket headers), 403 (Origin refused) or 503 (shutting down, or `max_connections` open:
+/// counted in `Metrics::connections_refused`), without upgrading.
 ///
 /// Works with any server built on hyper 1 (the request must carry hyper's upgrade extension):
 /// the standalone listener of this crate, axum, or your own.
@@ -81,6 +82,7 @@ enum Refusal {
     NoKey,
     Origin,
     ShuttingDown,
+    Full,
 }
 
 impl Refusal {
@@ -105,6 +107,7 @@ impl Refusal {
             Refusal::NoKey => plain(StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key"),
             Refusal::Origin => plain(StatusCode::FORBIDDEN, "origin not allowed"),
             Refusal::ShuttingDown => plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+            Refusal::Full => plain(StatusCode::SERVICE_UNAVAILABLE, "server full"),
         }
     }
 }
@@ -147,6 +150,10 @@ fn check<B>(
     }
     if app.is_shutting_down() {
         return Err(Refusal::ShuttingDown);
+    }
+    if app.is_full() {
+        app.refuse_connection(remote);
+        return Err(Refusal::Full);
     }
     Ok(key.clone())
 }

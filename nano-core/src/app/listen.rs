@@ -113,6 +113,24 @@ impl App {
         self.serve_transport(transport, remote, TransportKind::Stream);
     }
 
+    /// Whether [`Config::max_connections`](crate::Config::max_connections) connections are
+    /// open, so that a new one would be refused. For transports that can refuse more politely
+    /// before they hand a connection over (nano-ws answers an upgrade with 503): the limit is
+    /// still enforced by [`serve_transport`](Self::serve_transport).
+    pub fn is_full(&self) -> bool {
+        self.state.connections.open.load(Ordering::Acquire)
+            >= self.state.host.config.max_connections
+    }
+
+    /// Counts a connection refused because the app is [full](Self::is_full)
+    /// ([`Metrics::connections_refused`](crate::Metrics)) and logs it, for transports that
+    /// refuse one themselves.
+    pub fn refuse_connection(&self, remote: Option<SocketAddr>) {
+        Counters::add(&self.state.host.core.counters.connections_refused, 1);
+        let max = self.state.host.config.max_connections;
+        tracing::warn!(?remote, max, "connection refused: too many connections");
+    }
+
     /// Serves one connection over any packet transport (how `nano-ws` serves WebSockets).
     /// Refused at once when shutdown has started or `max_connections` are open.
     pub fn serve_transport<T: PacketTransport>(
@@ -126,11 +144,9 @@ impl App {
             return;
         }
         let open = state.connections.open.clone();
-        let max = state.host.config.max_connections;
-        if open.fetch_add(1, Ordering::AcqRel) >= max {
+        if open.fetch_add(1, Ordering::AcqRel) >= state.host.config.max_connections {
             open.fetch_sub(1, Ordering::AcqRel);
-            Counters::add(&state.host.core.counters.connections_refused, 1);
-            tracing::warn!(?remote, max, "connection refused: too many connections");
+            self.refuse_connection(remote);
             return;
         }
         let host = state.host.clone();
