@@ -41,11 +41,13 @@ function connect() {
     }
     deliver();
   });
+  let ending = false;
   socket.on('error', done);
+  socket.on('close', () => ending || done('the server closed the connection'));
   return {
     send: (type, body) => socket.write(Package.encode(type, body)),
     next: () => new Promise((resolve) => { waiting.push(resolve); deliver(); }),
-    end: () => socket.end(),
+    end: () => { ending = true; socket.end(); },
   };
 }
 
