@@ -60,3 +60,23 @@ impl<'de> Deserialize<'de> for CodeToRoute {
         deserializer.deserialize_map(CodesVisitor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CodeToRoute;
+
+    #[test]
+    fn keys_that_are_not_codes_and_repeated_routes_are_errors() {
+        for json in [
+            r#"{"x":"room.join"}"#,
+            r#"{"65536":"room.join"}"#,
+            r#"{"-1":"room.join"}"#,
+            r#"{"1":"room.join","2":"room.join"}"#,
+            r#"{"1":""}"#,
+            r#"{"1":2}"#,
+        ] {
+            let parsed = serde_json::from_str::<CodeToRoute>(json);
+            assert!(parsed.is_err(), "{json} parsed as {parsed:?}");
+        }
+    }
+}
