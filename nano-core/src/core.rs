@@ -29,6 +29,8 @@ const MAX_SESSION_ID: u64 = (1 << 53) - 1;
 pub(crate) struct Core {
     pub(crate) serializer: Serializer,
     pub(crate) dict: RouteDict,
+    /// `dict`'s version, computed once; `None` when the dictionary is empty.
+    pub(crate) dict_version: Option<String>,
     pub(crate) outbound: Pipeline,
     pub(crate) counters: Counters,
     pub(crate) error_body: ErrorBodyFn,
@@ -81,6 +83,7 @@ impl Core {
         } = settings;
         Self {
             serializer,
+            dict_version: (!dict.is_empty()).then(|| dict.version()),
             dict,
             outbound,
             counters: Counters::default(),

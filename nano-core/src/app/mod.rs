@@ -86,6 +86,12 @@ impl App {
         &self.state.host.core.dict
     }
 
+    /// The version of [`App::dict`] sent as `sys.dictVersion` ([`RouteDict::version`]);
+    /// `None` when the dictionary is empty or disabled.
+    pub fn dict_version(&self) -> Option<&str> {
+        self.state.host.core.dict_version.as_deref()
+    }
+
     /// The payload serializer.
     pub fn serializer(&self) -> &Serializer {
         &self.state.host.core.serializer

@@ -1,11 +1,18 @@
 //! The handshake phase of a connection: parse the client's handshake, ask the app's
 //! validator, answer with the session's settings (heartbeat, dictionary, serializer).
+//!
+//! The dictionary goes out in every form a client family reads (nano's `dict`, pomelo 2.x's
+//! `routeToCode`, `codeToRoute` and `dictVersion`) unless the client presented the current
+//! `dictVersion`; `useDict: true` goes out whenever a dictionary is in use (`docs/CLIENTS.md`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::end::End;
 use super::{Connection, Phase};
-use crate::protocol::{EncodedPacket, HandshakeRequest, HandshakeResponse, Packet, ServerSys};
+use crate::core::Core;
+use crate::protocol::{
+    CodeToRoute, EncodedPacket, HandshakeRequest, HandshakeResponse, Packet, ServerSys,
+};
 
 impl Connection {
     /// Answers the client's handshake; `Err` ends the connection (the refusal is queued first).
@@ -17,6 +24,7 @@ impl Connection {
                 return Err(End::Protocol(err));
             }
         };
+        let cached = has_current_dict(&self.host.core, &request);
         if let Some(validator) = &self.host.validator {
             let verdict = validator(request, self.session.clone());
             let timeout = self.host.config.handshake_timeout;
@@ -33,24 +41,25 @@ impl Connection {
                 Err(_) => return Err(End::HandshakeTimeout),
             }
         }
-        self.send_handshake(&self.accepted());
+        self.send_handshake(&self.accepted(cached));
         self.phase = Phase::Handshaken;
         Ok(())
     }
 
-    /// The reply to an accepted handshake.
-    fn accepted(&self) -> HandshakeResponse {
+    /// The reply to an accepted handshake; `cached`: the client holds the current dictionary.
+    fn accepted(&self, cached: bool) -> HandshakeResponse {
         let servertime = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
         let core = &self.host.core;
-        HandshakeResponse::ok(ServerSys {
+        let mut sys = ServerSys {
             heartbeat: Some(self.host.heartbeat().unwrap_or(Duration::ZERO)),
-            dict: (!core.dict.is_empty()).then(|| core.dict.clone()),
             servertime: Some(servertime),
             serializer: Some(core.serializer.name().to_owned()),
             ..ServerSys::default()
-        })
+        };
+        announce_dict(&mut sys, core, cached);
+        HandshakeResponse::ok(sys)
     }
 
     fn send_handshake(&self, reply: &HandshakeResponse) {
@@ -58,4 +67,26 @@ impl Connection {
             let _ = self.session.inner().outbox.push_always(packet);
         }
     }
+}
+
+/// Whether the client's handshake names the version of `core`'s (non-empty) dictionary.
+fn has_current_dict(core: &Core, request: &HandshakeRequest) -> bool {
+    core.dict_version.is_some() && request.sys.dict_version() == core.dict_version.as_deref()
+}
+
+/// Fills in the dictionary fields: none without a dictionary, only `useDict` for a client that
+/// has it cached, else all of them (`dictVersion` never without the two maps: libpomelo2
+/// aborts on that).
+fn announce_dict(sys: &mut ServerSys, core: &Core, cached: bool) {
+    let Some(version) = &core.dict_version else {
+        return;
+    };
+    sys.use_dict = Some(true);
+    if cached {
+        return;
+    }
+    sys.dict = Some(core.dict.clone());
+    sys.route_to_code = Some(core.dict.clone());
+    sys.code_to_route = Some(CodeToRoute(core.dict.clone()));
+    sys.dict_version = Some(version.clone());
 }

@@ -167,6 +167,56 @@ impl RouteDict {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&RouteName, u16)> + '_ {
         self.by_code.iter().map(|(code, route)| (route, *code))
     }
+
+    /// The dictionary's version, sent as the handshake's `sys.dictVersion`: 16 lowercase hex
+    /// digits of the 64-bit FNV-1a hash of every `route=code\n` line (code in decimal), the
+    /// lines sorted by route name byte by byte.
+    ///
+    /// It depends on the routes and their codes only, so the same dictionary has the same
+    /// version in every process that builds it: after a restart, and on every node of a cluster.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nano_core::protocol::RouteDict;
+    ///
+    /// let dict = RouteDict::from_routes(["room.join", "onMessage"])?;
+    /// // FNV-1a 64 of "onMessage=2\nroom.join=1\n".
+    /// assert_eq!(dict.version(), "02dbeefd5d11dc47");
+    /// assert_eq!(RouteDict::from_routes(["room.join", "onMessage"])?.version(), dict.version());
+    /// assert_ne!(RouteDict::from_routes(["onMessage", "room.join"])?.version(), dict.version());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn version(&self) -> String {
+        let mut lines: Vec<(&str, u16)> = self.iter().map(|(r, c)| (r.as_str(), c)).collect();
+        lines.sort_unstable();
+        let mut hash = Fnv1a::default();
+        for (route, code) in lines {
+            hash.write(route.as_bytes());
+            hash.write(b"=");
+            hash.write(code.to_string().as_bytes());
+            hash.write(b"\n");
+        }
+        format!("{:016x}", hash.0)
+    }
+}
+
+/// The 64-bit FNV-1a hash (fixed offset basis and prime: no per-process seed).
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
 }
 
 impl fmt::Debug for RouteDict {

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::{ProtocolError, RouteDict};
+use super::{CodeToRoute, ProtocolError, RouteDict};
 
 /// What a client sends in its Handshake packet.
 ///
@@ -53,6 +53,15 @@ pub struct ClientSys {
     /// Any other keys (`protoVersion`, `dictVersion`, ...), kept for the validator.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl ClientSys {
+    /// The dictionary version the client has cached (`sys.dictVersion`), when it sent one as a
+    /// string. Any other JSON value is treated as no version at all, so the client gets the
+    /// whole dictionary.
+    pub fn dict_version(&self) -> Option<&str> {
+        self.extra.get("dictVersion").and_then(Value::as_str)
+    }
 }
 
 impl HandshakeRequest {
@@ -160,16 +169,30 @@ pub struct ServerSys {
         deserialize_with = "seconds::deserialize"
     )]
     pub heartbeat: Option<Duration>,
-    /// The route dictionary, present when it is not empty.
+    /// The route dictionary (route -> code), nano's form, read by nano's JS clients and Unity's
+    /// C# client. Present when a dictionary is in use and the client has no current copy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dict: Option<RouteDict>,
+    /// The same map as `dict` under pomelo 2.x's name, read by libpomelo2.
+    #[serde(rename = "routeToCode", skip_serializing_if = "Option::is_none")]
+    pub route_to_code: Option<RouteDict>,
+    /// The dictionary keyed by code (`{"1":"room.join"}`), pomelo 2.x's `codeToRoute`.
+    #[serde(rename = "codeToRoute", skip_serializing_if = "Option::is_none")]
+    pub code_to_route: Option<CodeToRoute>,
+    /// The dictionary's version ([`RouteDict::version`]), sent with the maps; a client sends it
+    /// back in its next handshake to skip them.
+    #[serde(rename = "dictVersion", skip_serializing_if = "Option::is_none")]
+    pub dict_version: Option<String>,
+    /// `true` whenever a dictionary is in use, with or without the maps.
+    #[serde(rename = "useDict", skip_serializing_if = "Option::is_none")]
+    pub use_dict: Option<bool>,
     /// The server's current time, unix seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub servertime: Option<u64>,
     /// The payload serializer in use (`"json"`, `"msgpack"`, ...). JS clients ignore it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serializer: Option<String>,
-    /// Any other keys a server sent (pomelo's `protos`, `useDict`, ...).
+    /// Any other keys a server sent (pomelo's `protos`, `useProto`, ...).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -38,6 +38,7 @@
 //! # Ok::<(), nano_core::protocol::ProtocolError>(())
 //! ```
 
+mod code_to_route;
 mod codec;
 mod dictionary;
 mod encoded;
@@ -48,6 +49,7 @@ mod packet;
 mod route;
 pub mod varint;
 
+pub use code_to_route::CodeToRoute;
 pub use codec::{DEFAULT_MAX_BODY_LEN, PacketCodec, encode_data_packet};
 pub use dictionary::{RouteDict, RouteDictError};
 pub use encoded::EncodedPacket;
