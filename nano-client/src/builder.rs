@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::negotiate::SerializerChoice;
 use crate::{Client, ClientError, CloseReason};
 
 /// Settings for a connection; `connect*` opens it.
@@ -34,7 +35,7 @@ use crate::{Client, ClientError, CloseReason};
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
-    pub(crate) serializer: Option<Serializer>,
+    pub(crate) serializer: SerializerChoice,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) handshake: HandshakeRequest,
@@ -58,7 +59,7 @@ impl ClientBuilder {
         handshake.sys.client_type = Some("rust-nano-client".to_owned());
         handshake.sys.version = Some(env!("CARGO_PKG_VERSION").to_owned());
         Self {
-            serializer: None,
+            serializer: SerializerChoice::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(10),
             handshake,
@@ -70,10 +71,21 @@ impl ClientBuilder {
 
     /// Uses `serializer` for payloads whatever the server announces.
     ///
-    /// By default the client follows the server's `sys.serializer` (`"json"` or `"msgpack"`)
-    /// and uses JSON when the server does not say.
+    /// By default the client follows the server's `sys.serializer` (`"json"` or `"msgpack"`),
+    /// uses JSON when the server does not say, and fails to connect with
+    /// [`ClientError::UnsupportedSerializer`] when it names a format the client does not know.
     pub fn serializer(mut self, serializer: Serializer) -> Self {
-        self.serializer = Some(serializer);
+        self.serializer.forced = Some(serializer);
+        self
+    }
+
+    /// Accepts a server whose `sys.serializer` is `name`, using `serializer` for it.
+    ///
+    /// For a format of your own ([`Serializer::Custom`]), or for one whose values are not serde
+    /// types (protobuf): accept its name, and exchange the encoded bytes through
+    /// [`Client::request_raw`], [`Client::notify_raw`] and [`Push::payload`](crate::Push::payload).
+    pub fn accept_serializer(mut self, name: impl Into<String>, serializer: Serializer) -> Self {
+        self.serializer.accepted.insert(name.into(), serializer);
         self
     }
 
@@ -181,6 +193,8 @@ impl ClientBuilder {
     ///
     /// - [`ClientError::ConnectTimeout`] when the server does not answer within the timeout;
     /// - [`ClientError::HandshakeRejected`] when it answers with a code other than 200;
+    /// - [`ClientError::UnsupportedSerializer`] when its `sys.serializer` names a format the
+    ///   client does not know (the handshake is then not acknowledged);
     /// - [`ClientError::Closed`] when it kicks or closes instead;
     /// - [`ClientError::UnexpectedPacket`] or [`ClientError::Protocol`] when it sends something
     ///   else.
@@ -209,12 +223,14 @@ impl ClientBuilder {
                     response: Box::new(reply),
                 });
             }
+            let announced = reply.sys.as_ref().and_then(|sys| sys.serializer.as_deref());
+            let serializer = self.serializer.resolve(announced)?;
             transport.send(EncodedPacket::handshake_ack()).await?;
-            Ok(reply)
+            Ok((reply, serializer))
         })
         .await
         .map_err(|_| ClientError::ConnectTimeout(self.connect_timeout))??;
-        Ok(Client::start(self, transport, reply))
+        Ok(Client::start(self, transport, reply.0, reply.1))
     }
 }
 

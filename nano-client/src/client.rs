@@ -78,10 +78,9 @@ impl Client {
         config: ClientBuilder,
         transport: T,
         handshake: HandshakeResponse,
+        serializer: Serializer,
     ) -> Client {
         let sys = handshake.sys.clone().unwrap_or_default();
-        let announced = sys.serializer.as_deref().and_then(Serializer::from_name);
-        let serializer = config.serializer.or(announced).unwrap_or_default();
         let (outgoing, outgoing_rx) = mpsc::channel(config.send_queue);
         let shared = Arc::new(Shared {
             outgoing,

@@ -64,6 +64,18 @@ pub enum ClientError {
         /// The whole reply, for its `user` data.
         response: Box<HandshakeResponse>,
     },
+    /// The server announced a `sys.serializer` this client does not know (and none was forced
+    /// with [`ClientBuilder::serializer`](crate::ClientBuilder::serializer) or accepted with
+    /// [`ClientBuilder::accept_serializer`](crate::ClientBuilder::accept_serializer)). The
+    /// handshake is not acknowledged: no payload is ever sent in a format the server does not
+    /// expect.
+    #[error(
+        "the server's serializer `{name}` is not supported by this client (built in: json, msgpack)"
+    )]
+    UnsupportedSerializer {
+        /// The server's `sys.serializer`.
+        name: String,
+    },
     /// The server sent a packet the handshake does not allow.
     #[error("unexpected {0:?} packet during the handshake")]
     UnexpectedPacket(PacketType),

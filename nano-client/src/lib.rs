@@ -48,6 +48,7 @@ mod builder;
 mod client;
 mod connection;
 mod error;
+mod negotiate;
 mod push;
 mod shared;
 

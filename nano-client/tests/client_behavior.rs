@@ -683,3 +683,44 @@ async fn websocket_request_notify_and_push() {
     client.close().await;
     assert_eq!(server.await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn an_unknown_serializer_is_a_connect_error_and_no_ack_goes_out() {
+    let (transport, mut conn) = duplex_pair();
+    let server = tokio::spawn(async move {
+        let hello = conn.recv_packet().await;
+        assert_eq!(hello.kind, PacketType::Handshake);
+        let mut reply = ok_reply(None, None);
+        reply.sys.as_mut().unwrap().serializer = Some("protobuf".into());
+        conn.send_packet(Packet::handshake(reply.to_json())).await;
+        // The client hangs up without acknowledging the handshake.
+        conn.try_recv_packet().await
+    });
+    let err = ClientBuilder::new()
+        .connect_transport(transport)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ClientError::UnsupportedSerializer { name } if name == "protobuf"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`protobuf`"), "{err}");
+    assert_eq!(server.await.unwrap(), None, "no handshake ack");
+}
+
+#[tokio::test]
+async fn an_accepted_serializer_name_connects() {
+    let (transport, mut conn) = duplex_pair();
+    tokio::spawn(async move {
+        let mut reply = ok_reply(None, None);
+        reply.sys.as_mut().unwrap().serializer = Some("company-codec".into());
+        conn.handshake(reply).await;
+        conn.try_recv_packet().await
+    });
+    let client = ClientBuilder::new()
+        .accept_serializer("company-codec", Serializer::MessagePack)
+        .connect_transport(transport)
+        .await
+        .unwrap();
+    assert_eq!(client.serializer(), &Serializer::MessagePack);
+}
