@@ -42,6 +42,8 @@ pub struct ClientBuilder {
     pub(crate) max_body_len: usize,
     pub(crate) push_buffer: usize,
     pub(crate) send_queue: usize,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientBuilder {
@@ -66,6 +68,8 @@ impl ClientBuilder {
             max_body_len: DEFAULT_MAX_BODY_LEN,
             push_buffer: 1024,
             send_queue: 1024,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -131,20 +135,34 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects to `target`: `ws://host:port/path` for WebSocket, `host:port` for TCP.
+    /// The TLS settings of `wss://` connections: which certificates to trust, client
+    /// certificates, ... (default: the system's root certificates).
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Connects to `target`: `ws://host:port/path` for WebSocket, `wss://host:port/path` for
+    /// WebSocket over TLS (with the `tls` feature), `host:port` for TCP.
     ///
     /// # Errors
     ///
-    /// [`ClientError::InvalidTarget`] for a `wss://` or other URL, and everything
-    /// [`connect_tcp`](Self::connect_tcp) and [`connect_ws`](Self::connect_ws) return.
+    /// [`ClientError::InvalidTarget`] for another URL (or `wss://` without the `tls` feature),
+    /// and everything [`connect_tcp`](Self::connect_tcp) and [`connect_ws`](Self::connect_ws)
+    /// return.
     pub async fn connect(self, target: &str) -> Result<Client, ClientError> {
         if target.starts_with("ws://") {
-            self.connect_ws(target).await
-        } else if target.contains("://") {
-            Err(ClientError::InvalidTarget(target.to_owned()))
-        } else {
-            self.connect_tcp(target).await
+            return self.connect_ws(target).await;
         }
+        #[cfg(feature = "tls")]
+        if target.starts_with("wss://") {
+            return self.connect_wss(target).await;
+        }
+        if target.contains("://") {
+            return Err(ClientError::InvalidTarget(target.to_owned()));
+        }
+        self.connect_tcp(target).await
     }
 
     /// Connects over TCP (with `TCP_NODELAY`) and performs the handshake.
@@ -174,9 +192,8 @@ impl ClientBuilder {
     pub async fn connect_ws(self, url: &str) -> Result<Client, ClientError> {
         let timeout = self.connect_timeout;
         let started = tokio::time::Instant::now();
-        let mut config = WebSocketConfig::default();
-        config.max_message_size = Some(self.max_body_len.saturating_add(4).max(1 << 20));
-        let connect = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+        let connect =
+            tokio_tungstenite::connect_async_with_config(url, Some(self.ws_config()), true);
         let (ws, _response) = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| ClientError::ConnectTimeout(timeout))?
@@ -184,6 +201,39 @@ impl ClientBuilder {
         let transport = WsTransport::new(ws, self.max_body_len);
         self.handshake_within(transport, timeout.saturating_sub(started.elapsed()))
             .await
+    }
+
+    /// Connects over WebSocket with TLS (`wss://host:port/path`, port 443 by default) and
+    /// performs the handshake. The server's certificate is checked against
+    /// [`tls_config`](Self::tls_config), or the system's root certificates.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Tls`] when the TLS handshake fails (an untrusted certificate, a host name
+    /// it does not cover), [`ClientError::InvalidTarget`] for a URL without a host, and as
+    /// [`connect_ws`](Self::connect_ws).
+    #[cfg(feature = "tls")]
+    pub async fn connect_wss(self, url: &str) -> Result<Client, ClientError> {
+        let timeout = self.connect_timeout;
+        let started = tokio::time::Instant::now();
+        let tls = match &self.tls {
+            Some(config) => config.clone(),
+            None => crate::tls::native_roots_config()?,
+        };
+        let connect = crate::tls::connect(url, tls, self.ws_config());
+        let ws = tokio::time::timeout(timeout, connect)
+            .await
+            .map_err(|_| ClientError::ConnectTimeout(timeout))??;
+        let transport = WsTransport::new(ws, self.max_body_len);
+        self.handshake_within(transport, timeout.saturating_sub(started.elapsed()))
+            .await
+    }
+
+    /// WebSocket limits matching the packet limit.
+    fn ws_config(&self) -> WebSocketConfig {
+        let mut config = WebSocketConfig::default();
+        config.max_message_size = Some(self.max_body_len.saturating_add(4).max(1 << 20));
+        config
     }
 
     /// Performs the handshake over an already-connected transport (an in-memory pipe, a TLS

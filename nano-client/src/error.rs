@@ -47,9 +47,16 @@ pub enum ClientError {
     /// Connecting and completing the handshake took longer than the connect timeout.
     #[error("connect timed out after {0:?}")]
     ConnectTimeout(Duration),
-    /// The target is neither `host:port` nor a `ws://` URL.
-    #[error("invalid target `{0}`: expected `host:port` or `ws://host:port/path`")]
+    /// The target is neither `host:port` nor a `ws://` or `wss://` URL (`wss://` needs the
+    /// `tls` feature).
+    #[error(
+        "invalid target `{0}`: expected `host:port`, `ws://host:port/path` or `wss://host:port/path` (`wss://` needs nano-client's `tls` feature)"
+    )]
     InvalidTarget(String),
+    /// The TLS handshake of a `wss://` connection failed (an untrusted certificate, a name that
+    /// does not match it, ...), or no root certificate could be loaded.
+    #[error("tls error: {0}")]
+    Tls(#[source] io::Error),
     /// The socket failed.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -19,7 +19,7 @@
 //! struct Joined { code: i32, result: String }
 //!
 //! # async fn run() -> Result<(), ClientError> {
-//! // TCP; use "ws://127.0.0.1:3250/nano" for WebSocket.
+//! // TCP; "ws://127.0.0.1:3250/nano" for WebSocket, "wss://..." with the `tls` feature.
 //! let client = Client::connect("127.0.0.1:3251").await?;
 //!
 //! // Pushes: subscribe first, then trigger them.
@@ -43,6 +43,20 @@
 //! ```
 //!
 //! Several tasks can share one [`Client`] (it is cheap to clone) and run requests concurrently.
+//!
+//! # Features
+//!
+//! - `tls`: `wss://` targets, over rustls. The server's certificate is checked against the
+//!   system's root certificates, or against the configuration given to
+//!   [`ClientBuilder::tls_config`] (a self-signed certificate in development, say).
+//!
+//! # Serializers
+//!
+//! The payload format is the one the server names in its handshake's `sys.serializer`: `json`
+//! (also when it names none) or `msgpack`. A name the client does not know fails
+//! [`connect`](ClientBuilder::connect) with [`ClientError::UnsupportedSerializer`] before the
+//! handshake is acknowledged; [`ClientBuilder::serializer`] forces a format and
+//! [`ClientBuilder::accept_serializer`] accepts more names.
 
 mod builder;
 mod client;
@@ -51,6 +65,8 @@ mod error;
 mod negotiate;
 mod push;
 mod shared;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
@@ -61,3 +77,5 @@ pub use nano_core::Serializer;
 pub use bytes;
 pub use nano_core;
 pub use push::{Push, Pushes};
+#[cfg(feature = "tls")]
+pub use rustls;
