@@ -1,21 +1,13 @@
-//! [`ClientBuilder`]: connection settings, and connecting.
+//! [`ClientBuilder`]: connection settings (connecting is in `connect.rs`).
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use nano_core::Serializer;
-use nano_core::protocol::{
-    DEFAULT_MAX_BODY_LEN, EncodedPacket, HandshakeRequest, HandshakeResponse, Kick, Packet,
-    PacketType,
-};
-use nano_core::transport::{PacketTransport, framed};
-use nano_ws::WsTransport;
+use nano_core::protocol::{DEFAULT_MAX_BODY_LEN, HandshakeRequest};
 use serde_json::Value;
-use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::Reconnect;
 use crate::negotiate::SerializerChoice;
-use crate::{Client, ClientError, CloseReason};
 
 /// Settings for a connection; `connect*` opens it.
 ///
@@ -42,6 +34,7 @@ pub struct ClientBuilder {
     pub(crate) max_body_len: usize,
     pub(crate) push_buffer: usize,
     pub(crate) send_queue: usize,
+    pub(crate) reconnect: Option<Reconnect>,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
@@ -68,6 +61,7 @@ impl ClientBuilder {
             max_body_len: DEFAULT_MAX_BODY_LEN,
             push_buffer: 1024,
             send_queue: 1024,
+            reconnect: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -77,7 +71,7 @@ impl ClientBuilder {
     ///
     /// By default the client follows the server's `sys.serializer` (`"json"` or `"msgpack"`),
     /// uses JSON when the server does not say, and fails to connect with
-    /// [`ClientError::UnsupportedSerializer`] when it names a format the client does not know.
+    /// [`ClientError::UnsupportedSerializer`](crate::ClientError::UnsupportedSerializer) when it names a format the client does not know.
     pub fn serializer(mut self, serializer: Serializer) -> Self {
         self.serializer.forced = Some(serializer);
         self
@@ -87,7 +81,7 @@ impl ClientBuilder {
     ///
     /// For a format of your own ([`Serializer::Custom`]), or for one whose values are not serde
     /// types (protobuf): accept its name, and exchange the encoded bytes through
-    /// [`Client::request_raw`], [`Client::notify_raw`] and [`Push::payload`](crate::Push::payload).
+    /// [`Client::request_raw`](crate::Client::request_raw), [`Client::notify_raw`](crate::Client::notify_raw) and [`Push::payload`](crate::Push::payload).
     pub fn accept_serializer(mut self, name: impl Into<String>, serializer: Serializer) -> Self {
         self.serializer.accepted.insert(name.into(), serializer);
         self
@@ -135,173 +129,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Reconnects with `policy` when the connection is lost (default: no reconnects; the
+    /// client ends with its connection). See [`Reconnect`] for the delays and
+    /// [`Client::events`](crate::Client::events) to learn about reconnects; requests in flight
+    /// fail with [`ClientError::Disconnected`](crate::ClientError::Disconnected), push
+    /// subscriptions carry on over the new connection.
+    ///
+    /// Works with [`connect`](Self::connect) and its variants and with
+    /// [`connect_with`](Self::connect_with); a client from
+    /// [`connect_transport`](Self::connect_transport) has no way to dial again.
+    pub fn reconnect(mut self, policy: Reconnect) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
     /// The TLS settings of `wss://` connections: which certificates to trust, client
     /// certificates, ... (default: the system's root certificates).
     #[cfg(feature = "tls")]
     pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(config);
         self
-    }
-
-    /// Connects to `target`: `ws://host:port/path` for WebSocket, `wss://host:port/path` for
-    /// WebSocket over TLS (with the `tls` feature), `host:port` for TCP.
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::InvalidTarget`] for another URL (or `wss://` without the `tls` feature),
-    /// and everything [`connect_tcp`](Self::connect_tcp) and [`connect_ws`](Self::connect_ws)
-    /// return.
-    pub async fn connect(self, target: &str) -> Result<Client, ClientError> {
-        if target.starts_with("ws://") {
-            return self.connect_ws(target).await;
-        }
-        #[cfg(feature = "tls")]
-        if target.starts_with("wss://") {
-            return self.connect_wss(target).await;
-        }
-        if target.contains("://") {
-            return Err(ClientError::InvalidTarget(target.to_owned()));
-        }
-        self.connect_tcp(target).await
-    }
-
-    /// Connects over TCP (with `TCP_NODELAY`) and performs the handshake.
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::ConnectTimeout`] when connecting and the handshake together take longer
-    /// than the connect timeout; [`ClientError::Io`] when the connection fails; the handshake's
-    /// errors as in [`connect_transport`](Self::connect_transport).
-    pub async fn connect_tcp(self, addr: impl ToSocketAddrs) -> Result<Client, ClientError> {
-        let timeout = self.connect_timeout;
-        let started = tokio::time::Instant::now();
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| ClientError::ConnectTimeout(timeout))??;
-        stream.set_nodelay(true)?;
-        let transport = framed(stream, self.max_body_len);
-        self.handshake_within(transport, timeout.saturating_sub(started.elapsed()))
-            .await
-    }
-
-    /// Connects over WebSocket (`ws://host:port/path`) and performs the handshake.
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::WebSocket`] when the upgrade fails, and as [`connect_tcp`](Self::connect_tcp).
-    pub async fn connect_ws(self, url: &str) -> Result<Client, ClientError> {
-        let timeout = self.connect_timeout;
-        let started = tokio::time::Instant::now();
-        let connect =
-            tokio_tungstenite::connect_async_with_config(url, Some(self.ws_config()), true);
-        let (ws, _response) = tokio::time::timeout(timeout, connect)
-            .await
-            .map_err(|_| ClientError::ConnectTimeout(timeout))?
-            .map_err(|err| ClientError::WebSocket(Box::new(err)))?;
-        let transport = WsTransport::new(ws, self.max_body_len);
-        self.handshake_within(transport, timeout.saturating_sub(started.elapsed()))
-            .await
-    }
-
-    /// Connects over WebSocket with TLS (`wss://host:port/path`, port 443 by default) and
-    /// performs the handshake. The server's certificate is checked against
-    /// [`tls_config`](Self::tls_config), or the system's root certificates.
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::Tls`] when the TLS handshake fails (an untrusted certificate, a host name
-    /// it does not cover), [`ClientError::InvalidTarget`] for a URL without a host, and as
-    /// [`connect_ws`](Self::connect_ws).
-    #[cfg(feature = "tls")]
-    pub async fn connect_wss(self, url: &str) -> Result<Client, ClientError> {
-        let timeout = self.connect_timeout;
-        let started = tokio::time::Instant::now();
-        let tls = match &self.tls {
-            Some(config) => config.clone(),
-            None => crate::tls::native_roots_config()?,
-        };
-        let connect = crate::tls::connect(url, tls, self.ws_config());
-        let ws = tokio::time::timeout(timeout, connect)
-            .await
-            .map_err(|_| ClientError::ConnectTimeout(timeout))??;
-        let transport = WsTransport::new(ws, self.max_body_len);
-        self.handshake_within(transport, timeout.saturating_sub(started.elapsed()))
-            .await
-    }
-
-    /// WebSocket limits matching the packet limit.
-    fn ws_config(&self) -> WebSocketConfig {
-        let mut config = WebSocketConfig::default();
-        config.max_message_size = Some(self.max_body_len.saturating_add(4).max(1 << 20));
-        config
-    }
-
-    /// Performs the handshake over an already-connected transport (an in-memory pipe, a TLS
-    /// stream, ...) and starts the connection.
-    ///
-    /// # Errors
-    ///
-    /// - [`ClientError::ConnectTimeout`] when the server does not answer within the timeout;
-    /// - [`ClientError::HandshakeRejected`] when it answers with a code other than 200;
-    /// - [`ClientError::UnsupportedSerializer`] when its `sys.serializer` names a format the
-    ///   client does not know (the handshake is then not acknowledged);
-    /// - [`ClientError::Closed`] when it kicks or closes instead;
-    /// - [`ClientError::UnexpectedPacket`] or [`ClientError::Protocol`] when it sends something
-    ///   else.
-    pub async fn connect_transport<T: PacketTransport>(
-        self,
-        transport: T,
-    ) -> Result<Client, ClientError> {
-        let timeout = self.connect_timeout;
-        self.handshake_within(transport, timeout).await
-    }
-
-    async fn handshake_within<T: PacketTransport>(
-        self,
-        mut transport: T,
-        timeout: Duration,
-    ) -> Result<Client, ClientError> {
-        let body = self.handshake.to_json();
-        let reply = tokio::time::timeout(timeout, async {
-            transport
-                .send(EncodedPacket::from_packet(&Packet::handshake(body))?)
-                .await?;
-            let reply = read_handshake_reply(&mut transport).await?;
-            if reply.code != HandshakeResponse::OK {
-                return Err(ClientError::HandshakeRejected {
-                    code: reply.code,
-                    response: Box::new(reply),
-                });
-            }
-            let announced = reply.sys.as_ref().and_then(|sys| sys.serializer.as_deref());
-            let serializer = self.serializer.resolve(announced)?;
-            transport.send(EncodedPacket::handshake_ack()).await?;
-            Ok((reply, serializer))
-        })
-        .await
-        .map_err(|_| ClientError::ConnectTimeout(self.connect_timeout))??;
-        Ok(Client::start(self, transport, reply.0, reply.1))
-    }
-}
-
-async fn read_handshake_reply<T: PacketTransport>(
-    transport: &mut T,
-) -> Result<HandshakeResponse, ClientError> {
-    loop {
-        let Some(packet) = transport.next().await else {
-            return Err(ClientError::Closed(CloseReason::ServerClosed));
-        };
-        let packet = packet?;
-        match packet.kind {
-            PacketType::Handshake => return Ok(HandshakeResponse::from_json(&packet.body)?),
-            PacketType::Heartbeat => {}
-            PacketType::Kick => {
-                let reason = Kick::from_json(&packet.body)
-                    .map(|kick| kick.reason)
-                    .unwrap_or_default();
-                return Err(ClientError::Closed(CloseReason::Kicked { reason }));
-            }
-            other => return Err(ClientError::UnexpectedPacket(other)),
-        }
     }
 }

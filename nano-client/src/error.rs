@@ -83,6 +83,15 @@ pub enum ClientError {
         /// The server's `sys.serializer`.
         name: String,
     },
+    /// A reconnect reached a server that settled on another serializer than the first
+    /// connection did (the application's payload types are bound to one format).
+    #[error("the server's serializer changed from `{before}` to `{now}` on reconnecting")]
+    SerializerChanged {
+        /// The serializer of the first connection.
+        before: String,
+        /// The serializer the new connection would use.
+        now: String,
+    },
     /// The server sent a packet the handshake does not allow.
     #[error("unexpected {0:?} packet during the handshake")]
     UnexpectedPacket(PacketType),
@@ -103,7 +112,14 @@ pub enum ClientError {
     /// A payload could not be serialized, or a response not deserialized.
     #[error(transparent)]
     Serializer(#[from] SerializerError),
-    /// The connection has ended.
+    /// The connection has ended, and the client with it.
     #[error("connection closed: {0}")]
     Closed(CloseReason),
+    /// The connection was lost and the client is reconnecting
+    /// ([`ClientBuilder::reconnect`](crate::ClientBuilder::reconnect)): a request in flight was
+    /// lost with the connection (it is not sent again), or one was made before the new
+    /// connection was up. Retry once [`ConnectionEvent::Reconnected`](crate::ConnectionEvent)
+    /// arrives, if the operation is safe to repeat.
+    #[error("connection lost, reconnecting: {0}")]
+    Disconnected(CloseReason),
 }

@@ -39,12 +39,12 @@ pub(crate) fn native_roots_config() -> Result<Arc<rustls::ClientConfig>, ClientE
 /// Opens `url` (`wss://host[:port]/path`): TCP, then TLS verified against `tls`, then the
 /// WebSocket upgrade.
 pub(crate) async fn connect(
-    url: &str,
+    url: String,
     tls: Arc<rustls::ClientConfig>,
     ws_config: WebSocketConfig,
 ) -> Result<WebSocketStream<TlsStream<TcpStream>>, ClientError> {
-    let invalid = || ClientError::InvalidTarget(url.to_owned());
-    let request = url.into_client_request().map_err(|_| invalid())?;
+    let invalid = || ClientError::InvalidTarget(url.clone());
+    let request = url.as_str().into_client_request().map_err(|_| invalid())?;
     let host = request.uri().host().ok_or_else(invalid)?;
     // `[::1]` in a URL is `::1` for the socket and the certificate check.
     let host = host

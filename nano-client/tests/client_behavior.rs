@@ -48,7 +48,7 @@ async fn handshake_sends_user_data_and_learns_the_server_parameters() {
     assert_eq!(seen.sys.client_type.as_deref(), Some("rust-nano-client"));
 
     assert_eq!(client.heartbeat_interval(), Some(Duration::from_secs(7)));
-    assert_eq!(client.dict(), &dict);
+    assert_eq!(client.dict(), dict);
     assert_eq!(client.handshake().user["motd"], "welcome");
     assert_eq!(client.serializer(), &Serializer::Json);
 }
