@@ -97,12 +97,9 @@ fn failed(event: &ConnectionEvent) -> Option<u32> {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_lost_connection_comes_back_with_backoff_and_subscriptions_carry_on() {
-    let (client, mut server, mut dials) = connect(policy().max_attempts(5)).await;
+async fn requests_in_flight_or_made_while_reconnecting_fail_with_disconnected() {
+    let (client, mut server, dials) = connect(policy()).await;
     let mut events = client.events();
-    let mut chat = client.subscribe("onChat");
-
-    // A request in flight when the connection is lost fails; it is not sent again.
     let in_flight = tokio::spawn({
         let client = client.clone();
         async move { client.request_raw("room.join", &b"{}"[..]).await }
@@ -110,8 +107,9 @@ async fn a_lost_connection_comes_back_with_backoff_and_subscriptions_carry_on() 
     let Message::Request { .. } = server.recv_message(None).await else {
         panic!("expected the request")
     };
-    dials.refuse.store(2, Ordering::SeqCst);
+    dials.refuse.store(u32::MAX, Ordering::SeqCst);
     drop(server);
+    // Not sent again: it fails with the connection.
     let err = in_flight.await.unwrap().unwrap_err();
     assert!(
         matches!(err, ClientError::Disconnected(CloseReason::ServerClosed)),
@@ -123,14 +121,31 @@ async fn a_lost_connection_comes_back_with_backoff_and_subscriptions_carry_on() 
             reason: CloseReason::ServerClosed
         }
     );
-    // While reconnecting, requests fail at once.
     let err = client
         .request_raw("room.join", &b"{}"[..])
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::Disconnected(_)), "{err}");
+    let err = client
+        .notify_raw("room.chat", &b"{}"[..])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Disconnected(_)), "{err}");
     assert!(!client.is_connected());
+    assert_eq!(client.close_reason(), None, "the client lives on");
+}
 
+#[tokio::test(start_paused = true)]
+async fn a_lost_connection_comes_back_with_backoff_and_subscriptions_carry_on() {
+    let (client, server, mut dials) = connect(policy().max_attempts(5)).await;
+    let mut events = client.events();
+    let mut chat = client.subscribe("onChat");
+    dials.refuse.store(2, Ordering::SeqCst);
+    drop(server);
+    assert!(matches!(
+        next_event(&mut events).await,
+        ConnectionEvent::Disconnected { .. }
+    ));
     for (attempt, delay) in [(1, 1), (2, 2)] {
         let expected = ConnectionEvent::Reconnecting {
             attempt,
@@ -159,10 +174,8 @@ async fn a_lost_connection_comes_back_with_backoff_and_subscriptions_carry_on() 
         payload: Bytes::from_static(b"{\"text\":\"back\"}"),
     };
     server.send_message(&push, None).await;
-    assert_eq!(
-        within(chat.recv()).await.expect("a push").payload,
-        &b"{\"text\":\"back\"}"[..]
-    );
+    let pushed = within(chat.recv()).await.expect("a push");
+    assert_eq!(pushed.payload, &b"{\"text\":\"back\"}"[..]);
     let request = tokio::spawn({
         let client = client.clone();
         async move { client.request_raw("room.join", &b"{}"[..]).await }
@@ -172,7 +185,6 @@ async fn a_lost_connection_comes_back_with_backoff_and_subscriptions_carry_on() 
     };
     server.respond(id, b"{\"ok\":true}").await;
     assert_eq!(request.await.unwrap().unwrap(), &b"{\"ok\":true}"[..]);
-    assert_eq!(client.close_reason(), None);
 }
 
 #[tokio::test(start_paused = true)]
@@ -283,4 +295,45 @@ async fn a_server_with_another_serializer_ends_the_client() {
         2,
         "no attempt after that"
     );
+}
+
+// ---- over a real socket ----
+
+#[tokio::test]
+async fn a_tcp_client_reconnects_to_the_same_address() {
+    let (listener, addr) = support::tcp_listener().await;
+    let (listening_tx, listening) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(async move {
+        let mut first = support::accept_tcp(&listener).await;
+        first.handshake(ok_reply(None, None)).await;
+        // Hang up once the client listens to its events.
+        listening.await.unwrap();
+        drop(first);
+        let mut second = support::accept_tcp(&listener).await;
+        second.handshake(ok_reply(None, None)).await;
+        let Message::Request { id, .. } = second.recv_message(None).await else {
+            panic!("expected the request")
+        };
+        second.respond(id, b"{\"again\":true}").await;
+        second.try_recv_packet().await;
+    });
+    let client = ClientBuilder::new()
+        .reconnect(Reconnect::new().base_delay(Duration::from_millis(10)))
+        .connect(&addr)
+        .await
+        .unwrap();
+    let mut events = client.events();
+    listening_tx.send(()).unwrap();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv()).await;
+        match event.expect("an event within 30 s").expect("an event") {
+            ConnectionEvent::Reconnected { .. } => break,
+            ConnectionEvent::Closed { reason } => panic!("closed: {reason}"),
+            _ => {}
+        }
+    }
+    let answer = client.request_raw("room.join", &b"{}"[..]).await.unwrap();
+    assert_eq!(answer, &b"{\"again\":true}"[..]);
+    client.close().await;
+    server.await.unwrap();
 }
