@@ -36,6 +36,14 @@ impl Dials {
 
 /// A client connected through a dialer of in-memory pipes, its first server, and the dials.
 async fn connect(policy: Reconnect) -> (Client, Server, Dials) {
+    connect_answering(policy, ok_reply(None, None)).await
+}
+
+/// As [`connect`], the first server answering the handshake with `reply`.
+async fn connect_answering(
+    policy: Reconnect,
+    reply: nano_core::protocol::HandshakeResponse,
+) -> (Client, Server, Dials) {
     let (servers_tx, servers) = mpsc::unbounded_channel();
     let refuse = Arc::new(AtomicU32::new(0));
     let count = Arc::new(AtomicU32::new(0));
@@ -64,7 +72,7 @@ async fn connect(policy: Reconnect) -> (Client, Server, Dials) {
     let builder = ClientBuilder::new().reconnect(policy);
     let (client, server) = tokio::join!(builder.connect_with(dial), async {
         let mut server = within(dials.next_server()).await;
-        server.handshake(ok_reply(None, None)).await;
+        server.handshake(reply).await;
         server
     });
     (client.expect("first connection"), server, dials)
@@ -226,6 +234,29 @@ async fn the_client_gives_up_after_the_last_attempt() {
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::Closed(_)), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_server_is_left_for_a_new_connection() {
+    let heartbeat = ok_reply(Some(Duration::from_secs(1)), None);
+    let (client, _silent, mut dials) = connect_answering(policy(), heartbeat).await;
+    let mut events = client.events();
+    assert_eq!(
+        next_event(&mut events).await,
+        ConnectionEvent::Disconnected {
+            reason: CloseReason::HeartbeatTimeout
+        }
+    );
+    let mut server = within(dials.next_server()).await;
+    server.handshake(ok_reply(None, None)).await;
+    assert!(matches!(
+        next_event(&mut events).await,
+        ConnectionEvent::Reconnecting { attempt: 1, .. }
+    ));
+    assert_eq!(
+        next_event(&mut events).await,
+        ConnectionEvent::Reconnected { attempt: 1 }
+    );
 }
 
 #[tokio::test(start_paused = true)]
