@@ -1,20 +1,13 @@
-//! [`ClientBuilder`]: connection settings, and connecting.
+//! [`ClientBuilder`]: connection settings (connecting is in `connect.rs`).
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use nano_core::Serializer;
-use nano_core::protocol::{
-    DEFAULT_MAX_BODY_LEN, EncodedPacket, HandshakeRequest, HandshakeResponse, Kick, Packet,
-    PacketType,
-};
-use nano_core::transport::{PacketTransport, framed};
-use nano_ws::WsTransport;
+use nano_core::protocol::{DEFAULT_MAX_BODY_LEN, HandshakeRequest};
 use serde_json::Value;
-use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::{Client, ClientError, CloseReason};
+use crate::Reconnect;
+use crate::negotiate::SerializerChoice;
 
 /// Settings for a connection; `connect*` opens it.
 ///
@@ -34,13 +27,16 @@ use crate::{Client, ClientError, CloseReason};
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
-    pub(crate) serializer: Option<Serializer>,
+    pub(crate) serializer: SerializerChoice,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) handshake: HandshakeRequest,
     pub(crate) max_body_len: usize,
     pub(crate) push_buffer: usize,
     pub(crate) send_queue: usize,
+    pub(crate) reconnect: Option<Reconnect>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientBuilder {
@@ -58,22 +54,36 @@ impl ClientBuilder {
         handshake.sys.client_type = Some("rust-nano-client".to_owned());
         handshake.sys.version = Some(env!("CARGO_PKG_VERSION").to_owned());
         Self {
-            serializer: None,
+            serializer: SerializerChoice::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(10),
             handshake,
             max_body_len: DEFAULT_MAX_BODY_LEN,
             push_buffer: 1024,
             send_queue: 1024,
+            reconnect: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
     /// Uses `serializer` for payloads whatever the server announces.
     ///
-    /// By default the client follows the server's `sys.serializer` (`"json"` or `"msgpack"`)
-    /// and uses JSON when the server does not say.
+    /// By default the client follows the server's `sys.serializer` (`"json"` or `"msgpack"`),
+    /// uses JSON when the server does not say, and fails to connect with
+    /// [`ClientError::UnsupportedSerializer`](crate::ClientError::UnsupportedSerializer) when it names a format the client does not know.
     pub fn serializer(mut self, serializer: Serializer) -> Self {
-        self.serializer = Some(serializer);
+        self.serializer.forced = Some(serializer);
+        self
+    }
+
+    /// Accepts a server whose `sys.serializer` is `name`, using `serializer` for it.
+    ///
+    /// For a format of your own ([`Serializer::Custom`]), or for one whose values are not serde
+    /// types (protobuf): accept its name, and exchange the encoded bytes through
+    /// [`Client::request_raw`](crate::Client::request_raw), [`Client::notify_raw`](crate::Client::notify_raw) and [`Push::payload`](crate::Push::payload).
+    pub fn accept_serializer(mut self, name: impl Into<String>, serializer: Serializer) -> Self {
+        self.serializer.accepted.insert(name.into(), serializer);
         self
     }
 
@@ -119,123 +129,25 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects to `target`: `ws://host:port/path` for WebSocket, `host:port` for TCP.
+    /// Reconnects with `policy` when the connection is lost (default: no reconnects; the
+    /// client ends with its connection). See [`Reconnect`] for the delays and
+    /// [`Client::events`](crate::Client::events) to learn about reconnects; requests in flight
+    /// fail with [`ClientError::Disconnected`](crate::ClientError::Disconnected), push
+    /// subscriptions carry on over the new connection.
     ///
-    /// # Errors
-    ///
-    /// [`ClientError::InvalidTarget`] for a `wss://` or other URL, and everything
-    /// [`connect_tcp`](Self::connect_tcp) and [`connect_ws`](Self::connect_ws) return.
-    pub async fn connect(self, target: &str) -> Result<Client, ClientError> {
-        if target.starts_with("ws://") {
-            self.connect_ws(target).await
-        } else if target.contains("://") {
-            Err(ClientError::InvalidTarget(target.to_owned()))
-        } else {
-            self.connect_tcp(target).await
-        }
+    /// Works with [`connect`](Self::connect) and its variants and with
+    /// [`connect_with`](Self::connect_with); a client from
+    /// [`connect_transport`](Self::connect_transport) has no way to dial again.
+    pub fn reconnect(mut self, policy: Reconnect) -> Self {
+        self.reconnect = Some(policy);
+        self
     }
 
-    /// Connects over TCP (with `TCP_NODELAY`) and performs the handshake.
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::ConnectTimeout`] when connecting and the handshake together take longer
-    /// than the connect timeout; [`ClientError::Io`] when the connection fails; the handshake's
-    /// errors as in [`connect_transport`](Self::connect_transport).
-    pub async fn connect_tcp(self, addr: impl ToSocketAddrs) -> Result<Client, ClientError> {
-        let timeout = self.connect_timeout;
-        let started = tokio::time::Instant::now();
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| ClientError::ConnectTimeout(timeout))??;
-        stream.set_nodelay(true)?;
-        let transport = framed(stream, self.max_body_len);
-        self.handshake_within(transport, timeout.saturating_sub(started.elapsed()))
-            .await
-    }
-
-    /// Connects over WebSocket (`ws://host:port/path`) and performs the handshake.
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::WebSocket`] when the upgrade fails, and as [`connect_tcp`](Self::connect_tcp).
-    pub async fn connect_ws(self, url: &str) -> Result<Client, ClientError> {
-        let timeout = self.connect_timeout;
-        let started = tokio::time::Instant::now();
-        let mut config = WebSocketConfig::default();
-        config.max_message_size = Some(self.max_body_len.saturating_add(4).max(1 << 20));
-        let connect = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
-        let (ws, _response) = tokio::time::timeout(timeout, connect)
-            .await
-            .map_err(|_| ClientError::ConnectTimeout(timeout))?
-            .map_err(|err| ClientError::WebSocket(Box::new(err)))?;
-        let transport = WsTransport::new(ws, self.max_body_len);
-        self.handshake_within(transport, timeout.saturating_sub(started.elapsed()))
-            .await
-    }
-
-    /// Performs the handshake over an already-connected transport (an in-memory pipe, a TLS
-    /// stream, ...) and starts the connection.
-    ///
-    /// # Errors
-    ///
-    /// - [`ClientError::ConnectTimeout`] when the server does not answer within the timeout;
-    /// - [`ClientError::HandshakeRejected`] when it answers with a code other than 200;
-    /// - [`ClientError::Closed`] when it kicks or closes instead;
-    /// - [`ClientError::UnexpectedPacket`] or [`ClientError::Protocol`] when it sends something
-    ///   else.
-    pub async fn connect_transport<T: PacketTransport>(
-        self,
-        transport: T,
-    ) -> Result<Client, ClientError> {
-        let timeout = self.connect_timeout;
-        self.handshake_within(transport, timeout).await
-    }
-
-    async fn handshake_within<T: PacketTransport>(
-        self,
-        mut transport: T,
-        timeout: Duration,
-    ) -> Result<Client, ClientError> {
-        let body = self.handshake.to_json();
-        let reply = tokio::time::timeout(timeout, async {
-            transport
-                .send(EncodedPacket::from_packet(&Packet::handshake(body))?)
-                .await?;
-            let reply = read_handshake_reply(&mut transport).await?;
-            if reply.code != HandshakeResponse::OK {
-                return Err(ClientError::HandshakeRejected {
-                    code: reply.code,
-                    response: Box::new(reply),
-                });
-            }
-            transport.send(EncodedPacket::handshake_ack()).await?;
-            Ok(reply)
-        })
-        .await
-        .map_err(|_| ClientError::ConnectTimeout(self.connect_timeout))??;
-        Ok(Client::start(self, transport, reply))
-    }
-}
-
-async fn read_handshake_reply<T: PacketTransport>(
-    transport: &mut T,
-) -> Result<HandshakeResponse, ClientError> {
-    loop {
-        let Some(packet) = transport.next().await else {
-            return Err(ClientError::Closed(CloseReason::ServerClosed));
-        };
-        let packet = packet?;
-        match packet.kind {
-            PacketType::Handshake => return Ok(HandshakeResponse::from_json(&packet.body)?),
-            PacketType::Heartbeat => {}
-            PacketType::Kick => {
-                let reason = Kick::from_json(&packet.body)
-                    .map(|kick| kick.reason)
-                    .unwrap_or_default();
-                return Err(ClientError::Closed(CloseReason::Kicked { reason }));
-            }
-            other => return Err(ClientError::UnexpectedPacket(other)),
-        }
+    /// The TLS settings of `wss://` connections: which certificates to trust, client
+    /// certificates, ... (default: the system's root certificates).
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
     }
 }

@@ -1,26 +1,25 @@
 //! [`Client`]: a connected session, and the operations on it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
 use nano_core::protocol::{EncodedPacket, HandshakeResponse, Message, Route, RouteDict, RouteName};
-use nano_core::transport::PacketTransport;
 use nano_core::{ErrorBody, Serializer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::push::{Pushes, Subscriptions};
-use crate::shared::{Pending, Shared, lock};
-use crate::{ClientBuilder, ClientError, CloseReason, connection};
+use crate::push::Pushes;
+use crate::shared::{Hub, Shared, lock};
+use crate::{ClientBuilder, ClientError, CloseReason, Events};
 
 /// Cancels the connection when the last [`Client`] handle is dropped.
 #[derive(Debug)]
 struct Handle {
-    shared: Arc<Shared>,
+    hub: Arc<Hub>,
     cancel: CancellationToken,
 }
 
@@ -74,37 +73,29 @@ impl Client {
         ClientBuilder::new()
     }
 
-    pub(crate) fn start<T: PacketTransport>(
-        config: ClientBuilder,
-        transport: T,
-        handshake: HandshakeResponse,
-    ) -> Client {
-        let sys = handshake.sys.clone().unwrap_or_default();
-        let announced = sys.serializer.as_deref().and_then(Serializer::from_name);
-        let serializer = config.serializer.or(announced).unwrap_or_default();
-        let (outgoing, outgoing_rx) = mpsc::channel(config.send_queue);
-        let shared = Arc::new(Shared {
-            outgoing,
-            pending: Mutex::new(Pending::default()),
-            subscriptions: Mutex::new(Subscriptions::default()),
-            closed: watch::Sender::new(None),
-            dict: sys.dict.unwrap_or_default(),
-            heartbeat: sys.heartbeat.filter(|interval| !interval.is_zero()),
-            serializer,
-            handshake,
-            next_id: AtomicU64::new(1),
-            request_timeout: config.request_timeout,
-            push_buffer: config.push_buffer,
-        });
-        let cancel = CancellationToken::new();
-        connection::spawn(transport, shared.clone(), outgoing_rx, cancel.clone());
+    pub(crate) fn new(hub: Arc<Hub>, cancel: CancellationToken) -> Client {
         Client {
-            handle: Arc::new(Handle { shared, cancel }),
+            handle: Arc::new(Handle { hub, cancel }),
         }
     }
 
-    fn shared(&self) -> &Shared {
-        &self.handle.shared
+    fn hub(&self) -> &Hub {
+        &self.handle.hub
+    }
+
+    /// The current connection.
+    fn shared(&self) -> Arc<Shared> {
+        self.hub().current()
+    }
+
+    /// The error for an operation on a connection that ended with `reason`.
+    fn ended(&self, reason: CloseReason) -> ClientError {
+        let hub = self.hub();
+        if hub.reconnects && hub.closed.borrow().is_none() {
+            ClientError::Disconnected(reason)
+        } else {
+            ClientError::Closed(reason)
+        }
     }
 
     /// Sends a request and waits for its response, serializing `body` and deserializing the
@@ -126,9 +117,9 @@ impl Client {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let payload = self.shared().serializer.serialize(body)?;
+        let payload = self.hub().serializer.serialize(body)?;
         let answer = self.request_raw(route, payload).await?;
-        Ok(self.shared().serializer.deserialize(&answer)?)
+        Ok(self.hub().serializer.deserialize(&answer)?)
     }
 
     /// Sends a request with an already-serialized body and returns the response's bytes.
@@ -145,13 +136,13 @@ impl Client {
         route: &str,
         payload: impl Into<Bytes>,
     ) -> Result<Bytes, ClientError> {
-        let shared = self.shared();
+        let shared = &*self.shared();
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let (reply_tx, reply_rx) = oneshot::channel();
         {
             let mut pending = lock(&shared.pending);
             if let Some(reason) = &pending.closed {
-                return Err(ClientError::Closed(reason.clone()));
+                return Err(self.ended(reason.clone()));
             }
             pending.waiting.insert(id, reply_tx);
         }
@@ -160,16 +151,16 @@ impl Client {
 
         let message = Message::Request {
             id,
-            route: self.route(route),
+            route: route_on(shared, route),
             payload: payload.into(),
         };
-        self.send(&message).await?;
+        self.send(shared, &message).await?;
 
         let timeout = shared.request_timeout;
         let (payload, error_flag) = match tokio::time::timeout(timeout, reply_rx).await {
             Err(_) => return Err(ClientError::Timeout(timeout)),
-            Ok(Err(_)) => return Err(ClientError::Closed(shared.close_reason())),
-            Ok(Ok(Err(reason))) => return Err(ClientError::Closed(reason)),
+            Ok(Err(_)) => return Err(self.ended(shared.close_reason())),
+            Ok(Ok(Err(reason))) => return Err(self.ended(reason)),
             Ok(Ok(Ok(reply))) => reply,
         };
         if let Some(error) = ErrorBody::detect(&shared.serializer, &payload) {
@@ -196,7 +187,7 @@ impl Client {
         route: &str,
         body: &T,
     ) -> Result<(), ClientError> {
-        let payload = self.shared().serializer.serialize(body)?;
+        let payload = self.hub().serializer.serialize(body)?;
         self.notify_raw(route, payload).await
     }
 
@@ -210,11 +201,15 @@ impl Client {
         route: &str,
         payload: impl Into<Bytes>,
     ) -> Result<(), ClientError> {
+        let shared = &*self.shared();
+        if let Some(reason) = lock(&shared.pending).closed.clone() {
+            return Err(self.ended(reason));
+        }
         let message = Message::Notify {
-            route: self.route(route),
+            route: route_on(shared, route),
             payload: payload.into(),
         };
-        self.send(&message).await
+        self.send(shared, &message).await
     }
 
     /// The pushes on `route` from now on.
@@ -232,12 +227,12 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn subscribe(&self, route: &str) -> Pushes {
-        lock(&self.shared().subscriptions).subscribe(Some(route), self.shared().push_buffer)
+        lock(&self.hub().subscriptions).subscribe(Some(route), self.hub().push_buffer)
     }
 
     /// Every push, whatever its route, from now on.
     pub fn pushes(&self) -> Pushes {
-        lock(&self.shared().subscriptions).subscribe(None, self.shared().push_buffer)
+        lock(&self.hub().subscriptions).subscribe(None, self.hub().push_buffer)
     }
 
     /// Waits until the connection ends and says why (a kick and its reason, a heartbeat
@@ -247,7 +242,7 @@ impl Client {
     ///
     /// Cancel safe.
     pub async fn closed(&self) -> CloseReason {
-        let mut closed = self.shared().closed.subscribe();
+        let mut closed = self.hub().closed.subscribe();
         match closed.wait_for(Option::is_some).await {
             Ok(reason) => reason.clone().unwrap_or(CloseReason::ClosedByClient),
             // The sender lives in `Shared`, which `self` keeps alive.
@@ -257,7 +252,43 @@ impl Client {
 
     /// Why the connection ended, or `None` while it is open.
     pub fn close_reason(&self) -> Option<CloseReason> {
-        self.shared().closed.borrow().clone()
+        self.hub().closed.borrow().clone()
+    }
+
+    /// What happens to the connection from now on: losses, reconnect attempts, reconnects,
+    /// and last the client's end ([`ConnectionEvent::Closed`](crate::ConnectionEvent::Closed)).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use nano_client::{ClientBuilder, ConnectionEvent, Reconnect};
+    ///
+    /// # async fn run() -> Result<(), nano_client::ClientError> {
+    /// let client = ClientBuilder::new()
+    ///     .reconnect(Reconnect::new().max_attempts(10))
+    ///     .connect("127.0.0.1:3250")
+    ///     .await?;
+    /// let mut events = client.events();
+    /// while let Some(event) = events.recv().await {
+    ///     match event {
+    ///         // A new session on the server: log in and join again.
+    ///         ConnectionEvent::Reconnected { .. } => { /* client.request("room.join", ..) */ }
+    ///         ConnectionEvent::Closed { reason } => break,
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn events(&self) -> Events {
+        Events {
+            receiver: self.hub().events.subscribe(),
+        }
+    }
+
+    /// Whether the client has a live connection now (`false` while reconnecting or once
+    /// closed).
+    pub fn is_connected(&self) -> bool {
+        lock(&self.shared().pending).closed.is_none()
     }
 
     /// Closes the connection and waits until it has ended.
@@ -266,9 +297,10 @@ impl Client {
         self.closed().await;
     }
 
-    /// The server's handshake reply (its `user` data, `sys` fields, ...).
-    pub fn handshake(&self) -> &HandshakeResponse {
-        &self.shared().handshake
+    /// The server's handshake reply (its `user` data, `sys` fields, ...), of the current
+    /// connection.
+    pub fn handshake(&self) -> HandshakeResponse {
+        self.shared().handshake.clone()
     }
 
     /// The heartbeat interval the server asked for, if any.
@@ -276,32 +308,31 @@ impl Client {
         self.shared().heartbeat
     }
 
-    /// The route dictionary the server sent (empty if none).
-    pub fn dict(&self) -> &RouteDict {
-        &self.shared().dict
+    /// The route dictionary the server sent on the current connection (empty if none).
+    pub fn dict(&self) -> RouteDict {
+        self.shared().dict.clone()
     }
 
-    /// The payload serializer in use.
+    /// The payload serializer in use (the same for the client's whole life).
     pub fn serializer(&self) -> &Serializer {
-        &self.shared().serializer
+        &self.hub().serializer
     }
 
-    /// The route as it goes on the wire: its code when the dictionary has it.
-    fn route(&self, route: &str) -> Route {
-        match self.shared().dict.code(route) {
-            Some(code) => Route::Code(code),
-            None => Route::Name(RouteName::from(route.to_owned())),
-        }
-    }
-
-    async fn send(&self, message: &Message) -> Result<(), ClientError> {
+    async fn send(&self, shared: &Shared, message: &Message) -> Result<(), ClientError> {
         let packet = EncodedPacket::from_message(message, None)?;
-        let shared = self.shared();
         shared
             .outgoing
             .send(packet)
             .await
-            .map_err(|_| ClientError::Closed(shared.close_reason()))
+            .map_err(|_| self.ended(shared.close_reason()))
+    }
+}
+
+/// The route as it goes on the wire on `shared`: its code when the dictionary has it.
+fn route_on(shared: &Shared, route: &str) -> Route {
+    match shared.dict.code(route) {
+        Some(code) => Route::Code(code),
+        None => Route::Name(RouteName::from(route.to_owned())),
     }
 }
 

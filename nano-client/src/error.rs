@@ -47,9 +47,16 @@ pub enum ClientError {
     /// Connecting and completing the handshake took longer than the connect timeout.
     #[error("connect timed out after {0:?}")]
     ConnectTimeout(Duration),
-    /// The target is neither `host:port` nor a `ws://` URL.
-    #[error("invalid target `{0}`: expected `host:port` or `ws://host:port/path`")]
+    /// The target is neither `host:port` nor a `ws://` or `wss://` URL (`wss://` needs the
+    /// `tls` feature).
+    #[error(
+        "invalid target `{0}`: expected `host:port`, `ws://host:port/path` or `wss://host:port/path` (`wss://` needs nano-client's `tls` feature)"
+    )]
     InvalidTarget(String),
+    /// The TLS handshake of a `wss://` connection failed (an untrusted certificate, a name that
+    /// does not match it, ...), or no root certificate could be loaded.
+    #[error("tls error: {0}")]
+    Tls(#[source] io::Error),
     /// The socket failed.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
@@ -63,6 +70,27 @@ pub enum ClientError {
         code: u16,
         /// The whole reply, for its `user` data.
         response: Box<HandshakeResponse>,
+    },
+    /// The server announced a `sys.serializer` this client does not know (and none was forced
+    /// with [`ClientBuilder::serializer`](crate::ClientBuilder::serializer) or accepted with
+    /// [`ClientBuilder::accept_serializer`](crate::ClientBuilder::accept_serializer)). The
+    /// handshake is not acknowledged: no payload is ever sent in a format the server does not
+    /// expect.
+    #[error(
+        "the server's serializer `{name}` is not supported by this client (built in: json, msgpack)"
+    )]
+    UnsupportedSerializer {
+        /// The server's `sys.serializer`.
+        name: String,
+    },
+    /// A reconnect reached a server that settled on another serializer than the first
+    /// connection did (the application's payload types are bound to one format).
+    #[error("the server's serializer changed from `{before}` to `{now}` on reconnecting")]
+    SerializerChanged {
+        /// The serializer of the first connection.
+        before: String,
+        /// The serializer the new connection would use.
+        now: String,
     },
     /// The server sent a packet the handshake does not allow.
     #[error("unexpected {0:?} packet during the handshake")]
@@ -84,7 +112,14 @@ pub enum ClientError {
     /// A payload could not be serialized, or a response not deserialized.
     #[error(transparent)]
     Serializer(#[from] SerializerError),
-    /// The connection has ended.
+    /// The connection has ended, and the client with it.
     #[error("connection closed: {0}")]
     Closed(CloseReason),
+    /// The connection was lost and the client is reconnecting
+    /// ([`ClientBuilder::reconnect`](crate::ClientBuilder::reconnect)): a request in flight was
+    /// lost with the connection (it is not sent again), or one was made before the new
+    /// connection was up. Retry once [`ConnectionEvent::Reconnected`](crate::ConnectionEvent)
+    /// arrives, if the operation is safe to repeat.
+    #[error("connection lost, reconnecting: {0}")]
+    Disconnected(CloseReason),
 }

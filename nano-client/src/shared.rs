@@ -1,18 +1,22 @@
-//! [`Shared`]: the state the [`Client`](crate::Client) handles and the connection tasks share,
-//! with the pending requests and the close reason.
+//! The state behind a [`Client`](crate::Client): [`Shared`], one connection's (its pending
+//! requests, dictionary, heartbeat), and [`Hub`], the client's across reconnects (the current
+//! connection, the subscriptions, the final close reason, the events).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use nano_core::Serializer;
 use nano_core::protocol::{EncodedPacket, HandshakeResponse, RouteDict};
-use tokio::sync::{mpsc, oneshot, watch};
+use nano_core::transport::PacketTransport;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
 
-use crate::CloseReason;
+use crate::connect::Connected;
 use crate::push::Subscriptions;
+use crate::{ClientBuilder, CloseReason, ConnectionEvent, connection};
 
 /// What a pending request is answered with: the payload and pitaya's error flag, or the reason
 /// the connection ended first.
@@ -25,12 +29,13 @@ pub(crate) struct Pending {
     pub(crate) closed: Option<CloseReason>,
 }
 
-/// State shared by the client handles and the connection tasks.
+/// The state of one connection, shared by the client handles and its tasks.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) outgoing: mpsc::Sender<EncodedPacket>,
     pub(crate) pending: Mutex<Pending>,
-    pub(crate) subscriptions: Mutex<Subscriptions>,
+    pub(crate) subscriptions: Arc<Mutex<Subscriptions>>,
+    /// This connection's end (the client may live on, reconnected).
     pub(crate) closed: watch::Sender<Option<CloseReason>>,
     pub(crate) dict: RouteDict,
     pub(crate) heartbeat: Option<Duration>,
@@ -38,15 +43,14 @@ pub(crate) struct Shared {
     pub(crate) handshake: HandshakeResponse,
     pub(crate) next_id: AtomicU64,
     pub(crate) request_timeout: Duration,
-    pub(crate) push_buffer: usize,
 }
 
 /// Locks a mutex, ignoring poisoning (the workspace's one helper for it).
 pub(crate) use nano_core::__private::lock;
 
 impl Shared {
-    /// Ends the connection with `reason` (the first reason wins): fails every pending request,
-    /// ends every push stream, and wakes [`Client::closed`].
+    /// Ends this connection with `reason` (the first reason wins): fails every pending request
+    /// and wakes whoever waits for its end.
     pub(crate) fn finish(&self, reason: CloseReason) {
         let waiting = {
             let mut pending = lock(&self.pending);
@@ -59,7 +63,6 @@ impl Shared {
         for (_, reply) in waiting {
             let _ = reply.send(Err(reason.clone()));
         }
-        lock(&self.subscriptions).close();
         self.closed.send_replace(Some(reason));
     }
 
@@ -70,4 +73,103 @@ impl Shared {
             .clone()
             .unwrap_or(CloseReason::ClosedByClient)
     }
+
+    /// Waits until this connection has ended, and says why.
+    pub(crate) async fn ended(&self) -> CloseReason {
+        let mut closed = self.closed.subscribe();
+        match closed.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or(CloseReason::ClosedByClient),
+            Err(_) => CloseReason::ClosedByClient,
+        }
+    }
+}
+
+/// The state of a client across its connections.
+#[derive(Debug)]
+pub(crate) struct Hub {
+    current: Mutex<Arc<Shared>>,
+    pub(crate) subscriptions: Arc<Mutex<Subscriptions>>,
+    /// The client's final end.
+    pub(crate) closed: watch::Sender<Option<CloseReason>>,
+    pub(crate) events: broadcast::Sender<ConnectionEvent>,
+    /// Fixed for the client's life: reconnects must get the same one.
+    pub(crate) serializer: Serializer,
+    pub(crate) push_buffer: usize,
+    pub(crate) reconnects: bool,
+}
+
+impl Hub {
+    /// A client whose first connection is `connected`, its tasks started under `cancel`.
+    pub(crate) fn start<T: PacketTransport>(
+        config: &ClientBuilder,
+        connected: Connected<T>,
+        cancel: CancellationToken,
+    ) -> Arc<Hub> {
+        let subscriptions = Arc::new(Mutex::new(Subscriptions::default()));
+        let serializer = connected.serializer.clone();
+        let first = spawn_connection(config, connected, subscriptions.clone(), cancel);
+        Arc::new(Hub {
+            current: Mutex::new(first),
+            subscriptions,
+            closed: watch::Sender::new(None),
+            events: broadcast::Sender::new(64),
+            serializer,
+            push_buffer: config.push_buffer,
+            reconnects: config.reconnect.is_some(),
+        })
+    }
+
+    /// The connection requests go to now (perhaps an ended one, while reconnecting).
+    pub(crate) fn current(&self) -> Arc<Shared> {
+        lock(&self.current).clone()
+    }
+
+    /// Makes `connected` the current connection.
+    pub(crate) fn install<T: PacketTransport>(
+        &self,
+        config: &ClientBuilder,
+        connected: Connected<T>,
+        cancel: CancellationToken,
+    ) {
+        let shared = spawn_connection(config, connected, self.subscriptions.clone(), cancel);
+        *lock(&self.current) = shared;
+    }
+
+    /// Tells the application about `event` (nobody listening is fine).
+    pub(crate) fn emit(&self, event: ConnectionEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Ends the client for good: every push stream ends, [`Client::closed`](crate::Client::closed)
+    /// wakes, and the last event goes out.
+    pub(crate) fn finish(&self, reason: CloseReason) {
+        lock(&self.subscriptions).close();
+        self.closed.send_replace(Some(reason.clone()));
+        self.emit(ConnectionEvent::Closed { reason });
+    }
+}
+
+/// Starts the tasks of a connection whose handshake is done.
+fn spawn_connection<T: PacketTransport>(
+    config: &ClientBuilder,
+    connected: Connected<T>,
+    subscriptions: Arc<Mutex<Subscriptions>>,
+    cancel: CancellationToken,
+) -> Arc<Shared> {
+    let sys = connected.reply.sys.clone().unwrap_or_default();
+    let (outgoing, outgoing_rx) = mpsc::channel(config.send_queue);
+    let shared = Arc::new(Shared {
+        outgoing,
+        pending: Mutex::new(Pending::default()),
+        subscriptions,
+        closed: watch::Sender::new(None),
+        dict: sys.dict.unwrap_or_default(),
+        heartbeat: sys.heartbeat.filter(|interval| !interval.is_zero()),
+        serializer: connected.serializer,
+        handshake: connected.reply,
+        next_id: AtomicU64::new(1),
+        request_timeout: config.request_timeout,
+    });
+    connection::spawn(connected.transport, shared.clone(), outgoing_rx, cancel);
+    shared
 }

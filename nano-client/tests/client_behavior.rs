@@ -48,7 +48,7 @@ async fn handshake_sends_user_data_and_learns_the_server_parameters() {
     assert_eq!(seen.sys.client_type.as_deref(), Some("rust-nano-client"));
 
     assert_eq!(client.heartbeat_interval(), Some(Duration::from_secs(7)));
-    assert_eq!(client.dict(), &dict);
+    assert_eq!(client.dict(), dict);
     assert_eq!(client.handshake().user["motd"], "welcome");
     assert_eq!(client.serializer(), &Serializer::Json);
 }
@@ -489,7 +489,9 @@ async fn connecting_to_a_closed_port_fails_fast() {
     drop(listener);
     let err = Client::connect(&addr).await.unwrap_err();
     assert!(matches!(err, ClientError::Io(_)), "{err}");
-    let err = Client::connect("wss://example.invalid/").await.unwrap_err();
+    let err = Client::connect("http://example.invalid/")
+        .await
+        .unwrap_err();
     assert!(matches!(err, ClientError::InvalidTarget(_)), "{err}");
 }
 
@@ -682,4 +684,45 @@ async fn websocket_request_notify_and_push() {
     assert_eq!(push["content"], "over ws");
     client.close().await;
     assert_eq!(server.await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn an_unknown_serializer_is_a_connect_error_and_no_ack_goes_out() {
+    let (transport, mut conn) = duplex_pair();
+    let server = tokio::spawn(async move {
+        let hello = conn.recv_packet().await;
+        assert_eq!(hello.kind, PacketType::Handshake);
+        let mut reply = ok_reply(None, None);
+        reply.sys.as_mut().unwrap().serializer = Some("protobuf".into());
+        conn.send_packet(Packet::handshake(reply.to_json())).await;
+        // The client hangs up without acknowledging the handshake.
+        conn.try_recv_packet().await
+    });
+    let err = ClientBuilder::new()
+        .connect_transport(transport)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ClientError::UnsupportedSerializer { name } if name == "protobuf"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`protobuf`"), "{err}");
+    assert_eq!(server.await.unwrap(), None, "no handshake ack");
+}
+
+#[tokio::test]
+async fn an_accepted_serializer_name_connects() {
+    let (transport, mut conn) = duplex_pair();
+    tokio::spawn(async move {
+        let mut reply = ok_reply(None, None);
+        reply.sys.as_mut().unwrap().serializer = Some("company-codec".into());
+        conn.handshake(reply).await;
+        conn.try_recv_packet().await
+    });
+    let client = ClientBuilder::new()
+        .accept_serializer("company-codec", Serializer::MessagePack)
+        .connect_transport(transport)
+        .await
+        .unwrap();
+    assert_eq!(client.serializer(), &Serializer::MessagePack);
 }
