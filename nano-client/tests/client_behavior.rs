@@ -618,7 +618,7 @@ async fn sys_fields_the_client_does_not_know_are_kept() {
     let (transport, mut conn) = duplex_pair();
     tokio::spawn(async move {
         let mut sys = ServerSys::default();
-        sys.extra.insert("useDict".into(), json!(true));
+        sys.extra.insert("region".into(), json!("eu-west"));
         conn.handshake(HandshakeResponse::ok(sys)).await;
         while conn.try_recv_packet().await.is_some() {}
     });
@@ -627,8 +627,8 @@ async fn sys_fields_the_client_does_not_know_are_kept() {
         .await
         .unwrap();
     assert_eq!(
-        client.handshake().sys.as_ref().unwrap().extra["useDict"],
-        json!(true)
+        client.handshake().sys.as_ref().unwrap().extra["region"],
+        json!("eu-west")
     );
     assert_eq!(client.heartbeat_interval(), None);
 }
