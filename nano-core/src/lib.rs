@@ -80,6 +80,7 @@ mod group;
 mod handler;
 mod handshake;
 mod host;
+pub mod manifest;
 mod metrics;
 mod outbox;
 mod pipeline;
@@ -102,7 +103,8 @@ pub mod __private;
 pub use actor::{ActorHandle, InvokeError};
 pub use app::{App, AppBuilder, ShutdownHandle};
 pub use component::{
-    Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, PayloadKind, RouteMeta,
+    Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, PayloadKind, PushMeta,
+    RouteMeta, TypeMeta,
 };
 pub use config::{
     Config, DEFAULT_ACTOR_MAILBOX_CAPACITY, DEFAULT_FINAL_WRITE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
@@ -114,6 +116,7 @@ pub use error_body::ErrorBody;
 pub use group::{Broadcast, Group, GroupError};
 pub use handler::{Deferred, HandlerError};
 pub use handshake::HandshakeRejection;
+pub use manifest::Manifest;
 pub use metrics::Metrics;
 pub use outbox::SlowConsumerPolicy;
 pub use pipeline::Pipeline;

@@ -24,6 +24,7 @@ use crate::Serializer;
 use crate::actor::ActorHandle;
 use crate::component::Component;
 use crate::config::Config;
+use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use crate::protocol::RouteDict;
 use crate::scheduler::Scheduler;
@@ -84,6 +85,14 @@ impl App {
     /// The route dictionary sent to clients (empty when disabled).
     pub fn dict(&self) -> &RouteDict {
         &self.state.host.core.dict
+    }
+
+    /// Every route with its kind and payload and response types, and the push routes with
+    /// their body types (declared with `#[component(pushes(onMessage = Chat))]`): the input of
+    /// client code generators such as [`Manifest::typescript`]. With nano-core's `schema`
+    /// feature, types implementing `schemars::JsonSchema` carry their JSON Schema.
+    pub fn manifest(&self) -> &Manifest {
+        &self.state.manifest
     }
 
     /// The payload serializer.
