@@ -87,13 +87,19 @@ impl Named {
         for (name, definition) in definitions(schema) {
             self.schemas.entry(name).or_insert(definition);
         }
-        if is_identifier(&entry.name) {
-            self.schemas
-                .entry(entry.name.clone())
-                .or_insert_with(|| without_definitions(schema));
-            entry.name.clone()
-        } else {
-            expression(schema)
+        let own = without_definitions(schema);
+        if !is_identifier(&entry.name) {
+            return expression(&own);
+        }
+        match self.schemas.get(&entry.name) {
+            // Two types of one name (from two modules) with different shapes: the later one
+            // is written out where it is used.
+            Some(declared) if declared != &own => expression(&own),
+            Some(_) => entry.name.clone(),
+            None => {
+                self.schemas.insert(entry.name.clone(), own);
+                entry.name.clone()
+            }
         }
     }
 
@@ -282,5 +288,26 @@ mod tests {
             "{ [key: string]: boolean; }"
         );
         assert_eq!(quoted("room.join"), "\"room.join\"");
+    }
+
+    #[test]
+    fn a_second_type_of_the_same_name_and_another_shape_is_written_inline() {
+        let entry = |field: &str| TypeEntry {
+            name: "Chat".into(),
+            schema: Some(json!({
+                "type": "object",
+                "properties": { field: { "type": "string" } },
+                "required": [field],
+            })),
+        };
+        let mut named = Named::default();
+        assert_eq!(named.reference(Some(&entry("text")), "void"), "Chat");
+        assert_eq!(named.reference(Some(&entry("text")), "void"), "Chat");
+        assert_eq!(
+            named.reference(Some(&entry("body")), "void"),
+            "{ body: string; }"
+        );
+        assert_eq!(named.reference(None, "void"), "void");
+        assert_eq!(named.schemas.len(), 1);
     }
 }
