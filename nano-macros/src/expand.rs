@@ -216,7 +216,8 @@ fn type_meta(ty: &syn::Type, private: &TokenStream) -> TokenStream {
     }
 }
 
-/// `ty` as written, with spaces only between two words (`Vec<String>`, `&'static str`).
+/// `ty` as written, with spaces only between two words and after commas (`Vec<String>`,
+/// `&'static str`, `HashMap<String, u32>`).
 pub(crate) fn type_name(ty: &syn::Type) -> String {
     let text = quote!(#ty).to_string();
     let chars: Vec<char> = text.chars().collect();
@@ -225,7 +226,8 @@ pub(crate) fn type_name(ty: &syn::Type) -> String {
         .iter()
         .enumerate()
         .filter(|&(i, &c)| {
-            c != ' ' || (i > 0 && i + 1 < chars.len() && word(chars[i - 1]) && word(chars[i + 1]))
+            let between_words = || word(chars[i - 1]) && word(chars[i + 1]);
+            c != ' ' || (i > 0 && i + 1 < chars.len() && (chars[i - 1] == ',' || between_words()))
         })
         .map(|(_, &c)| c)
         .collect()

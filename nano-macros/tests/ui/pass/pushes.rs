@@ -28,7 +28,7 @@ fn main() {
         [
             ("onChat", "Chat"),
             ("room.members", "Vec<String>"),
-            ("onScore", "std::collections::BTreeMap<String,u32>"),
+            ("onScore", "std::collections::BTreeMap<String, u32>"),
         ]
     );
     let join = Room::META.route("room.join").unwrap();
