@@ -1,12 +1,13 @@
 //! TypeScript declarations generated from the chat example's manifest (`chat --typescript`),
 //! checked by the TypeScript compiler pinned in `tests/interop`: code written against them
-//! type-checks, and a wrong route name or a wrong field does not.
+//! type-checks, and a wrong route name or a wrong field does not; and the copy committed as
+//! `examples/chat/chat.d.ts` is what the example writes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use nano_tests::examples;
 use nano_tests::node::{ensure_installed, interop_dir};
+use nano_tests::{examples, workspace_root};
 
 /// A fresh folder with the chat's generated `chat.d.ts` and the TypeScript sources of
 /// `tests/interop/typescript`.
@@ -78,6 +79,20 @@ fn a_wrong_route_name_and_a_wrong_field_do_not_type_check() {
     assert!(
         errors[1].starts_with("chat-wrong.ts(7,") && errors[1].contains("'text'"),
         "the wrong field is refused:\n{printed}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_committed_chat_declarations_are_what_the_example_writes() {
+    let dir = project("committed");
+    let written = std::fs::read_to_string(dir.join("chat.d.ts")).expect("written");
+    let committed = workspace_root().join("examples/chat/chat.d.ts");
+    let committed = std::fs::read_to_string(committed).expect("examples/chat/chat.d.ts");
+    assert!(
+        written == committed,
+        "examples/chat/chat.d.ts is stale: run `cargo run --example chat -- --typescript \
+         examples/chat/chat.d.ts`; the example writes:\n{written}"
     );
     let _ = std::fs::remove_dir_all(dir);
 }
