@@ -65,6 +65,14 @@
 //! - [`protocol`]: the wire codec — packets, messages, the route dictionary, handshake bodies.
 //! - [`transport`]: the packet transport trait connections run over.
 //! - [`testing`]: calling handlers without a network.
+//! - [`manifest`]: the app's routes and push routes with their types ([`App::manifest`]), and
+//!   TypeScript declarations from them.
+//!
+//! # Features
+//!
+//! - `macros` (default): `#[component]` and `#[handler]`.
+//! - `schema`: JSON Schemas (`schemars`) of the payload, response and push types that
+//!   implement `schemars::JsonSchema`, in [`App::manifest`] and its TypeScript declarations.
 
 mod actor;
 mod app;

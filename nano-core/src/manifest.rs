@@ -13,6 +13,32 @@ use crate::component::{ComponentMeta, HandlerKind, TypeMeta};
 
 /// An app's routes and push routes, with the Rust types behind them. Serializable (JSON, ...)
 /// for tools that generate client code or documentation.
+///
+/// ```
+/// use nano_core::prelude::*;
+///
+/// #[derive(serde::Serialize)]
+/// struct Chat { text: String }
+///
+/// struct Room;
+///
+/// #[component(name = "room", pushes(onChat = Chat))]
+/// impl Room {
+///     #[handler]
+///     fn say(&self, _session: &Session, text: String) {}
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::builder().register(Room).build()?;
+/// let say = app.manifest().route("room.say")?;
+/// assert_eq!(say.kind, nano_core::HandlerKind::Notify);
+/// assert_eq!(say.payload.as_ref().map(|ty| ty.name.as_str()), Some("String"));
+/// assert_eq!(app.manifest().pushes[0].route, "onChat");
+/// assert!(app.manifest().typescript().contains("export interface Pushes"));
+/// assert!(app.manifest().route("room.shout").is_err());
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// The handler routes, in registration then declaration order.
