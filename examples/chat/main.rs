@@ -10,7 +10,8 @@
 //!
 //! Flags: `--http ADDR` (default 127.0.0.1:3250), `--tcp ADDR` (default 127.0.0.1:3251),
 //! `--heartbeat SECONDS` (default 30), `--smoke` (serve on free ports, run one WebSocket and
-//! one TCP client through a conversation, exit 0).
+//! one TCP client through a conversation, exit 0), `--typescript PATH` (write the TypeScript
+//! declarations of the routes and pushes below, from `App::manifest()`, to PATH and exit).
 //!
 //! Routes, as in nano's chat demo so its clients work too:
 //! - `room.join` (request `{"name": ...}`): answers `{"code":0,"result":"success"}`, pushes
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use nano_core::prelude::*;
 use nano_examples::{Args, Flag, http_get, init_logging, serve_chat_page};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -37,35 +39,35 @@ use serde_json::{Value, json};
 const MAX_NAME: usize = 24;
 const MAX_CONTENT: usize = 500;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 struct JoinRequest {
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct JoinResponse {
     code: i32,
     result: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Members {
     members: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct NewUser {
     content: String,
     name: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, JsonSchema)]
 struct UserMessage {
     name: String,
     content: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct Leave {
     name: String,
 }
@@ -74,7 +76,11 @@ struct Room {
     members: Group,
 }
 
-#[component(name = "room", rename_all = "lowercase")]
+#[component(
+    name = "room",
+    rename_all = "lowercase",
+    pushes(onMembers = Members, onNewUser = NewUser, onMessage = UserMessage, onLeave = Leave)
+)]
 impl Room {
     #[handler]
     fn join(&self, session: &Session, request: JoinRequest) -> Result<JoinResponse, HandlerError> {
@@ -163,6 +169,11 @@ const FLAGS: &[Flag] = &[
     .default_value("127.0.0.1:3250"),
     Flag::value("--tcp", "ADDR", "TCP address to listen on").default_value("127.0.0.1:3251"),
     Flag::value("--heartbeat", "SECONDS", "heartbeat interval (0: none)").default_value("30"),
+    Flag::value(
+        "--typescript",
+        "PATH",
+        "write the routes' TypeScript declarations to PATH and exit",
+    ),
     Flag::switch(
         "--smoke",
         "free ports, a WebSocket and a TCP client through a conversation, exit 0",
@@ -181,9 +192,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .register(Room {
             members: Group::new("room"),
         })
-        .push_routes(["onMembers", "onNewUser", "onMessage", "onLeave"])
         .heartbeat_interval(Duration::from_secs(heartbeat))
         .build()?;
+    if let Some(path) = args.get("--typescript") {
+        std::fs::write(path, app.manifest().typescript())?;
+        return Ok(());
+    }
     let tcp = app.listen_tcp(tcp_addr).await?;
 
     let (http, server) = serve_chat_page(&app, http_addr).await?;

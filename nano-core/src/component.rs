@@ -7,8 +7,9 @@ mod lifecycle;
 pub use context::Context;
 pub use lifecycle::{Lifecycle, LifecycleHooks};
 
-/// Whether a route answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Whether a route answers. Serialized as `"request"` or `"notify"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum HandlerKind {
     /// The handler returns a value (or `Result`): clients send requests and get a response.
@@ -43,6 +44,49 @@ pub enum Execution {
     Actor,
 }
 
+/// A Rust type named in a route table: a payload, a response or a push body.
+#[derive(Clone, Copy)]
+pub struct TypeMeta {
+    /// The type as written in the source, without spaces (`"JoinRequest"`, `"Vec<String>"`).
+    pub name: &'static str,
+    /// The type's JSON Schema, when nano-core's `schema` feature is on and the type implements
+    /// `schemars::JsonSchema`; `None` otherwise.
+    pub schema: fn() -> Option<serde_json::Value>,
+}
+
+impl TypeMeta {
+    /// `bytes::Bytes`: a raw payload or answer, which has no schema.
+    pub const fn bytes() -> Self {
+        Self {
+            name: "Bytes",
+            schema: || None,
+        }
+    }
+}
+
+impl std::fmt::Debug for TypeMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypeMeta")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// Type metas compare by name: a route table names each type once.
+impl PartialEq for TypeMeta {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for TypeMeta {}
+
+impl std::hash::Hash for TypeMeta {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
 /// One route of a component, as generated at compile time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RouteMeta {
@@ -54,6 +98,21 @@ pub struct RouteMeta {
     pub kind: HandlerKind,
     /// How the payload is handed over.
     pub payload: PayloadKind,
+    /// The payload's type (`Bytes` for a raw payload); `None` when the handler takes none.
+    pub payload_type: Option<TypeMeta>,
+    /// The response's type (the `T` of `Result<T, E>`; `Bytes` for a raw answer); `None` for a
+    /// notify and for a `Deferred` answer, whose type the handler does not declare.
+    pub response_type: Option<TypeMeta>,
+}
+
+/// A push route a component declares with `#[component(pushes(onMessage = Chat))]`: the
+/// route and the type of the bodies pushed on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PushMeta {
+    /// The push route, e.g. `"onMessage"`.
+    pub route: &'static str,
+    /// The type of its bodies.
+    pub payload_type: TypeMeta,
 }
 
 /// A component's route table and execution model, known at compile time.
@@ -67,6 +126,8 @@ pub struct ComponentMeta {
     pub execution: Execution,
     /// The routes, in declaration order (their index is the dispatch index).
     pub routes: &'static [RouteMeta],
+    /// The push routes the component declares, in declaration order.
+    pub pushes: &'static [PushMeta],
 }
 
 impl ComponentMeta {

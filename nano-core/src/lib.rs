@@ -65,6 +65,14 @@
 //! - [`protocol`]: the wire codec — packets, messages, the route dictionary, handshake bodies.
 //! - [`transport`]: the packet transport trait connections run over.
 //! - [`testing`]: calling handlers without a network.
+//! - [`manifest`]: the app's routes and push routes with their types ([`App::manifest`]), and
+//!   TypeScript declarations from them.
+//!
+//! # Features
+//!
+//! - `macros` (default): `#[component]` and `#[handler]`.
+//! - `schema`: JSON Schemas (`schemars`) of the payload, response and push types that
+//!   implement `schemars::JsonSchema`, in [`App::manifest`] and its TypeScript declarations.
 
 mod actor;
 mod app;
@@ -80,6 +88,7 @@ mod group;
 mod handler;
 mod handshake;
 mod host;
+pub mod manifest;
 mod metrics;
 mod outbox;
 mod pipeline;
@@ -102,7 +111,8 @@ pub mod __private;
 pub use actor::{ActorHandle, InvokeError};
 pub use app::{App, AppBuilder, ShutdownHandle};
 pub use component::{
-    Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, PayloadKind, RouteMeta,
+    Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, PayloadKind, PushMeta,
+    RouteMeta, TypeMeta,
 };
 pub use config::{
     Config, DEFAULT_ACTOR_MAILBOX_CAPACITY, DEFAULT_FINAL_WRITE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
@@ -114,6 +124,7 @@ pub use error_body::ErrorBody;
 pub use group::{Broadcast, Group, GroupError};
 pub use handler::{Deferred, HandlerError};
 pub use handshake::HandshakeRejection;
+pub use manifest::Manifest;
 pub use metrics::Metrics;
 pub use outbox::SlowConsumerPolicy;
 pub use pipeline::Pipeline;

@@ -14,7 +14,7 @@ pub use bytes::Bytes;
 pub use crate::call::Call;
 pub use crate::component::{
     Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, LifecycleHooks,
-    PayloadKind, RouteMeta,
+    PayloadKind, PushMeta, RouteMeta, TypeMeta,
 };
 pub use crate::handler::{Deferred, Reply};
 pub use crate::service::{ActorComponent, ActorDispatch, Dispatch, Service, SharedComponent};
@@ -40,6 +40,19 @@ impl<T: serde::de::DeserializeOwned> HandlerPayload for T {}
 pub trait HandlerResponse: serde::Serialize {}
 
 impl<T: serde::Serialize> HandlerResponse for T {}
+
+/// Bodies of declared push routes: anything serde can serialize.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a push body",
+    label = "this push body type does not implement `serde::Serialize`",
+    note = "add `#[derive(serde::Serialize)]` to `{Self}`"
+)]
+pub trait PushBody: serde::Serialize {}
+
+impl<T: serde::Serialize + ?Sized> PushBody for T {}
+
+/// Checks a declared push type (generated code spans this call on the type).
+pub fn push_body<T: PushBody + ?Sized>() {}
 
 /// Error types of handlers: anything that converts into a [`HandlerError`].
 #[diagnostic::on_unimplemented(
@@ -146,6 +159,51 @@ pub trait NoLifecycle<C> {
 impl<C> NoLifecycle<C> for LifecycleProbe<C> {
     fn hooks(&self) -> LifecycleHooks<C> {
         LifecycleHooks::none()
+    }
+}
+
+/// Finds a type's JSON Schema: with nano-core's `schema` feature, for types implementing
+/// `schemars::JsonSchema`; `None` for every other type (and for all without the feature).
+///
+/// Generated code calls `(&&SchemaProbe::<T>::new()).schema()` with both probe traits in
+/// scope, as for [`LifecycleProbe`].
+pub struct SchemaProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
+
+impl<T: ?Sized> SchemaProbe<T> {
+    /// A probe for `T`.
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for SchemaProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The probe's answer when the type has a JSON Schema.
+pub trait HasSchema {
+    /// The type's JSON Schema.
+    fn schema(&self) -> Option<serde_json::Value>;
+}
+
+#[cfg(feature = "schema")]
+impl<T: schemars::JsonSchema + ?Sized> HasSchema for &SchemaProbe<T> {
+    fn schema(&self) -> Option<serde_json::Value> {
+        Some(schemars::schema_for!(T).to_value())
+    }
+}
+
+/// The probe's answer when the type has none.
+pub trait NoSchema {
+    /// `None`.
+    fn schema(&self) -> Option<serde_json::Value>;
+}
+
+impl<T: ?Sized> NoSchema for SchemaProbe<T> {
+    fn schema(&self) -> Option<serde_json::Value> {
+        None
     }
 }
 

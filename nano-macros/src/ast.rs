@@ -27,6 +27,8 @@ pub(crate) struct Component {
     /// Where `nano_core` is (`::nano_core` unless `crate = "..."`).
     pub(crate) krate: Path,
     pub(crate) handlers: Vec<Handler>,
+    /// The declared push routes.
+    pub(crate) pushes: Vec<attr::PushDecl>,
 }
 
 /// One `#[handler]` method.
@@ -120,7 +122,7 @@ pub(crate) fn parse(
     block: &mut ItemImpl,
 ) -> (Option<Component>, Vec<syn::Error>) {
     let mut errors = Vec::new();
-    let options = attr::component_options(args, &mut errors);
+    let mut options = attr::component_options(args, &mut errors);
     let Some(type_name) = last_segment(&block.self_ty).map(|segment| segment.ident.to_string())
     else {
         errors.push(syn::Error::new_spanned(
@@ -131,6 +133,7 @@ pub(crate) fn parse(
     };
     let name = options.name.clone().unwrap_or_else(|| type_name.clone());
     let handlers = handlers(block, &name, &options, &mut errors);
+    let pushes = std::mem::take(&mut options.pushes);
     let model = Component {
         self_ty: (*block.self_ty).clone(),
         type_name,
@@ -139,6 +142,7 @@ pub(crate) fn parse(
             .krate
             .unwrap_or_else(|| syn::parse_quote!(::nano_core)),
         handlers,
+        pushes,
     };
     (Some(model), errors)
 }

@@ -17,6 +17,46 @@ pub(crate) struct ComponentOptions {
     pub(crate) rename_all: Option<RenameRule>,
     /// `crate = "::path::to::nano_core"`.
     pub(crate) krate: Option<Path>,
+    /// `pushes(onMessage = Chat, ...)`: the push routes and their body types.
+    pub(crate) pushes: Vec<PushDecl>,
+}
+
+/// One `route = Type` of `pushes(...)`.
+pub(crate) struct PushDecl {
+    /// The push route (`onMessage`, or a string literal for any other name).
+    pub(crate) route: String,
+    /// Where to point errors about the route.
+    pub(crate) route_span: proc_macro2::Span,
+    /// The type of the bodies pushed on it.
+    pub(crate) ty: syn::Type,
+}
+
+impl syn::parse::Parse for PushDecl {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let (route, route_span) = if input.peek(LitStr) {
+            let text: LitStr = input.parse()?;
+            (text.value(), text.span())
+        } else if input.peek(syn::Ident) {
+            let ident: syn::Ident = input.parse()?;
+            (ident.to_string(), ident.span())
+        } else {
+            return Err(input.error(
+                "expected a push route, like `onMessage = Chat` or `\"on.message\" = Chat`",
+            ));
+        };
+        input.parse::<Token![=]>().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                format!("expected `=` and the body type after push route `{route}`"),
+            )
+        })?;
+        let ty = input.parse()?;
+        Ok(Self {
+            route,
+            route_span,
+            ty,
+        })
+    }
 }
 
 /// `#[handler(...)]`.
@@ -26,7 +66,7 @@ pub(crate) struct HandlerOptions {
     pub(crate) name: Option<LitStr>,
 }
 
-const COMPONENT_KEYS: &str = "`name`, `rename_all`, `crate`";
+const COMPONENT_KEYS: &str = "`name`, `rename_all`, `crate`, `pushes`";
 const HANDLER_KEYS: &str = "`name`";
 
 /// The options of an attribute, or `None` with its syntax error recorded.
@@ -50,7 +90,7 @@ pub(crate) fn component_options(
     let mut given = Given::default();
     for meta in &metas {
         let key = key(meta);
-        let known = matches!(key.as_str(), "name" | "rename_all" | "crate");
+        let known = matches!(key.as_str(), "name" | "rename_all" | "crate" | "pushes");
         if known && given.again(meta, errors) {
             continue;
         }
@@ -58,6 +98,7 @@ pub(crate) fn component_options(
             "name" => options.name = name_value(meta, "component", errors).map(|v| v.value()),
             "rename_all" => options.rename_all = rename_value(meta, errors),
             "crate" => options.krate = crate_value(meta, errors),
+            "pushes" => options.pushes = pushes_value(meta, errors),
             "lifecycle" => errors.push(syn::Error::new_spanned(
                 meta.path(),
                 "`lifecycle` is not needed: implement `nano_core::Lifecycle` for the type and nano-rs finds it",
@@ -172,6 +213,50 @@ fn crate_value(meta: &Meta, errors: &mut Vec<syn::Error>) -> Option<Path> {
             None
         }
     }
+}
+
+/// `pushes(onMessage = Chat, ...)`: a non-empty list of routes, each declared once.
+fn pushes_value(meta: &Meta, errors: &mut Vec<syn::Error>) -> Vec<PushDecl> {
+    let Meta::List(list) = meta else {
+        errors.push(syn::Error::new_spanned(
+            meta,
+            "expected `pushes(onMessage = BodyType, ...)`",
+        ));
+        return Vec::new();
+    };
+    let parsed = list.parse_args_with(Punctuated::<PushDecl, Token![,]>::parse_terminated);
+    let Ok(decls) = parsed.map_err(|error| errors.push(error)) else {
+        return Vec::new();
+    };
+    if decls.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            meta,
+            "`pushes()` is empty: declare at least one `route = BodyType`, or leave the option out",
+        ));
+    }
+    let mut pushes: Vec<PushDecl> = Vec::new();
+    for decl in decls {
+        if let Some(problem) = push_route_problem(&decl.route, &pushes) {
+            errors.push(syn::Error::new(decl.route_span, problem));
+        } else {
+            pushes.push(decl);
+        }
+    }
+    pushes
+}
+
+/// Why `route` cannot be declared after `declared`, if it cannot.
+fn push_route_problem(route: &str, declared: &[PushDecl]) -> Option<String> {
+    if route.is_empty() || route.len() > crate::validate::MAX_ROUTE_LEN {
+        return Some(format!(
+            "a push route has 1 to {} bytes",
+            crate::validate::MAX_ROUTE_LEN
+        ));
+    }
+    declared
+        .iter()
+        .any(|push| push.route == route)
+        .then(|| format!("push route `{route}` is declared twice"))
 }
 
 /// The string literal of `key = "..."`.

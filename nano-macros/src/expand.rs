@@ -17,6 +17,7 @@ pub(crate) fn expand(component: &Component, block: &ItemImpl) -> TokenStream {
     let is_actor = component.handlers.iter().any(|handler| handler.mutable);
     let meta = meta(component, &private, is_actor);
     let dispatch = dispatch(component, &private, is_actor);
+    let push_checks = push_checks(component, &private);
     let service = if is_actor {
         quote!(#private::Service::actor(self, __nano_hooks))
     } else {
@@ -41,6 +42,7 @@ pub(crate) fn expand(component: &Component, block: &ItemImpl) -> TokenStream {
             }
 
             #dispatch
+            #push_checks
         };
     }
 }
@@ -62,6 +64,7 @@ pub(crate) fn fallback(component: &Component) -> TokenStream {
                     type_name: #type_name,
                     execution: #private::Execution::Shared,
                     routes: &[],
+                    pushes: &[],
                 };
 
                 fn __into_service(self) -> #private::Service {
@@ -123,27 +126,14 @@ fn meta(component: &Component, private: &TokenStream, is_actor: bool) -> TokenSt
     } else {
         quote!(Shared)
     };
-    let routes = component.handlers.iter().map(|handler| {
-        let route = &handler.route;
-        let method = handler.method().to_string();
-        let kind = if handler.is_request() {
-            quote!(Request)
-        } else {
-            quote!(Notify)
-        };
-        let payload = match handler.payload().map(|param| param.kind) {
-            None => quote!(None),
-            Some(ParamKind::Payload { raw: true }) => quote!(Raw),
-            Some(_) => quote!(Typed),
-        };
-        quote! {
-            #private::RouteMeta {
-                route: #route,
-                method: #method,
-                kind: #private::HandlerKind::#kind,
-                payload: #private::PayloadKind::#payload,
-            }
-        }
+    let routes = component
+        .handlers
+        .iter()
+        .map(|handler| route_meta(handler, private));
+    let pushes = component.pushes.iter().map(|push| {
+        let route = &push.route;
+        let payload_type = type_meta(&push.ty, private);
+        quote!(#private::PushMeta { route: #route, payload_type: #payload_type })
     });
     quote! {
         #private::ComponentMeta {
@@ -151,6 +141,108 @@ fn meta(component: &Component, private: &TokenStream, is_actor: bool) -> TokenSt
             type_name: #type_name,
             execution: #private::Execution::#execution,
             routes: &[#(#routes),*],
+            pushes: &[#(#pushes),*],
+        }
+    }
+}
+
+fn route_meta(handler: &Handler, private: &TokenStream) -> TokenStream {
+    let route = &handler.route;
+    let method = handler.method().to_string();
+    let kind = if handler.is_request() {
+        quote!(Request)
+    } else {
+        quote!(Notify)
+    };
+    let bytes = || Some(quote!(#private::TypeMeta::bytes()));
+    let (payload, payload_type) = match handler.payload() {
+        None => (quote!(None), None),
+        Some(Param {
+            kind: ParamKind::Payload { raw: true },
+            ..
+        }) => (quote!(Raw), bytes()),
+        Some(param) => (quote!(Typed), Some(type_meta(&param.arg.ty, private))),
+    };
+    let response_type = match &handler.output {
+        Output::Unit | Output::Deferred => None,
+        Output::Result {
+            ok: ResultOk::Unit, ..
+        } => None,
+        Output::Bytes
+        | Output::Result {
+            ok: ResultOk::Bytes,
+            ..
+        } => bytes(),
+        Output::Value(ty)
+        | Output::Result {
+            ok: ResultOk::Value(ty),
+            ..
+        } => Some(type_meta(ty, private)),
+    };
+    let payload_type = optional(payload_type);
+    let response_type = optional(response_type);
+    quote! {
+        #private::RouteMeta {
+            route: #route,
+            method: #method,
+            kind: #private::HandlerKind::#kind,
+            payload: #private::PayloadKind::#payload,
+            payload_type: #payload_type,
+            response_type: #response_type,
+        }
+    }
+}
+
+fn optional(value: Option<TokenStream>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// A `TypeMeta` for `ty`: its name as written, and a function giving its JSON Schema when it
+/// has one (see `SchemaProbe`).
+fn type_meta(ty: &syn::Type, private: &TokenStream) -> TokenStream {
+    let name = type_name(ty);
+    quote! {
+        #private::TypeMeta {
+            name: #name,
+            schema: || {
+                #[allow(unused_imports)]
+                use #private::{HasSchema as _, NoSchema as _};
+                (&&#private::SchemaProbe::<#ty>::new()).schema()
+            },
+        }
+    }
+}
+
+/// `ty` as written, with spaces only between two words and after commas (`Vec<String>`,
+/// `&'static str`, `HashMap<String, u32>`).
+pub(crate) fn type_name(ty: &syn::Type) -> String {
+    let text = quote!(#ty).to_string();
+    let chars: Vec<char> = text.chars().collect();
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| {
+            let between_words = || word(chars[i - 1]) && word(chars[i + 1]);
+            c != ' ' || (i > 0 && i + 1 < chars.len() && (chars[i - 1] == ',' || between_words()))
+        })
+        .map(|(_, &c)| c)
+        .collect()
+}
+
+/// Checks that every declared push type can be serialized, each spanned on its type.
+fn push_checks(component: &Component, private: &TokenStream) -> TokenStream {
+    let checks = component.pushes.iter().map(|push| {
+        let ty = &push.ty;
+        quote_spanned!(ty.span()=> #private::push_body::<#ty>();)
+    });
+    quote! {
+        #[allow(dead_code)]
+        fn __nano_push_checks() {
+            #(#checks)*
         }
     }
 }

@@ -72,6 +72,11 @@ use proc_macro::TokenStream;
 ///   (`sendMessage`), `"PascalCase"` (`SendMessage`), `"snake_case"` (`send_message`). Default:
 ///   the method name as written.
 /// - `crate = "::path::to::nano_core"`: where nano-core is, for crates that re-export it.
+/// - `pushes(onMessage = Chat, "room.members" = Vec<String>, ...)`: the push routes the
+///   component sends on, each with the type of its bodies (which must implement
+///   `serde::Serialize`; a route that is not an identifier is a string literal). They join the
+///   route dictionary after the handler routes, and `App::manifest()` lists them with their
+///   types, for typed clients. Each route is declared once.
 ///
 /// Each option is given at most once. Lifecycle hooks need no option: implement
 /// `nano_core::Lifecycle` for the type and the component runs them.

@@ -9,7 +9,7 @@ use syn::{FnArg, ItemImpl, Signature};
 use crate::ast::{Component, Handler, Param, ParamKind};
 
 /// The longest route the protocol can carry by name.
-const MAX_ROUTE_LEN: usize = 255;
+pub(crate) const MAX_ROUTE_LEN: usize = 255;
 
 /// What the block must be, whether or not a model could be built from it.
 pub(crate) fn check_block(block: &ItemImpl, errors: &mut Vec<syn::Error>) {

@@ -20,6 +20,7 @@ use crate::config::{Config, RateLimit};
 use crate::core::{Core, CoreSettings, ErrorBodyFn, SessionHook, default_error_body};
 use crate::handshake::{HandshakeRejection, Validator};
 use crate::host::Host;
+use crate::manifest::Manifest;
 use crate::outbox::SlowConsumerPolicy;
 use crate::protocol::{HandshakeRequest, RouteDict, RouteName};
 use crate::remote::RemoteRouter;
@@ -188,8 +189,9 @@ impl AppBuilder {
         self
     }
 
-    /// Adds push routes (`onMessage`, ...) to the route dictionary, after the handler routes,
-    /// so pushes on them travel compressed.
+    /// Adds push routes (`onMessage`, ...) to the route dictionary, after the handler routes
+    /// and the push routes components declare (`#[component(pushes(...))]`), so pushes on them
+    /// travel compressed. They are in [`App::manifest`] without a body type.
     pub fn push_routes<I, R>(mut self, routes: I) -> Self
     where
         I: IntoIterator<Item = R>,
@@ -263,6 +265,10 @@ impl AppBuilder {
         }
         check_registrations(&self.services)?;
         let dict = self.route_dictionary()?;
+        let manifest = Manifest::new(
+            self.services.iter().map(|service| &service.meta),
+            self.push_routes.iter().map(RouteName::as_str),
+        );
         let AppBuilder {
             config,
             serializer,
@@ -306,13 +312,15 @@ impl AppBuilder {
             remote_core,
             components,
             actors,
+            manifest,
             connections: Connections::default(),
             shutdown: ShutdownSignals::default(),
         }))
     }
 
     /// The route dictionary: handler routes in registration then declaration order (stable
-    /// codes), then the push routes not among them. Empty when the dictionary is off.
+    /// codes), then the push routes not among them (those the components declare, then those
+    /// given to [`push_routes`](Self::push_routes)). Empty when the dictionary is off.
     fn route_dictionary(&self) -> Result<RouteDict, Error> {
         let mut dict = RouteDict::new();
         if !self.config.use_dictionary {
@@ -323,9 +331,14 @@ impl AppBuilder {
                 dict.push(route.route)?;
             }
         }
-        for route in &self.push_routes {
+        let declared = self
+            .services
+            .iter()
+            .flat_map(|service| service.meta.pushes)
+            .map(|push| RouteName::from(push.route));
+        for route in declared.chain(self.push_routes.iter().cloned()) {
             if dict.code(route.as_str()).is_none() {
-                dict.push(route.clone())?;
+                dict.push(route)?;
             }
         }
         Ok(dict)

@@ -24,6 +24,7 @@ use crate::Serializer;
 use crate::actor::ActorHandle;
 use crate::component::Component;
 use crate::config::Config;
+use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use crate::protocol::RouteDict;
 use crate::scheduler::Scheduler;
@@ -90,6 +91,14 @@ impl App {
     /// `None` when the dictionary is empty or disabled.
     pub fn dict_version(&self) -> Option<&str> {
         self.state.host.core.dict_version.as_deref()
+    }
+
+    /// Every route with its kind and payload and response types, and the push routes with
+    /// their body types (declared with `#[component(pushes(onMessage = Chat))]`): the input of
+    /// client code generators such as [`Manifest::typescript`]. With nano-core's `schema`
+    /// feature, types implementing `schemars::JsonSchema` carry their JSON Schema.
+    pub fn manifest(&self) -> &Manifest {
+        &self.state.manifest
     }
 
     /// The payload serializer.

@@ -7,6 +7,7 @@ use super::listen::Connections;
 use super::shutdown::ShutdownSignals;
 use crate::core::Core;
 use crate::host::Host;
+use crate::manifest::Manifest;
 
 /// A running app: what its connections share, its components and actors, its connection
 /// tasks, and where its shutdown stands.
@@ -18,6 +19,8 @@ pub(crate) struct AppState {
     pub(crate) remote_core: Arc<Core>,
     pub(crate) components: Components,
     pub(crate) actors: Actors,
+    /// The routes and push routes with their types, for [`App::manifest`](super::App::manifest).
+    pub(crate) manifest: Manifest,
     pub(crate) connections: Connections,
     pub(crate) shutdown: ShutdownSignals,
 }
