@@ -96,3 +96,20 @@ fn the_committed_chat_declarations_are_what_the_example_writes() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_js_client_declarations_type_check_with_the_generated_types() {
+    ensure_installed();
+    let tsc = interop_dir().join("node_modules/typescript/bin/tsc");
+    let output = Command::new("node")
+        .arg(tsc)
+        .args([
+            "--noEmit", "--strict", "--pretty", "false", "--target", "es2020",
+        ])
+        .args(["--lib", "es2020,dom", "--module", "es2020"])
+        .args(["--moduleResolution", "bundler", "testing/typed-usage.ts"])
+        .current_dir(workspace_root().join("clients/js"))
+        .output()
+        .expect("run tsc");
+    assert!(output.status.success(), "tsc failed:\n{}", text(&output));
+}
