@@ -14,14 +14,7 @@ const { Package, Message } = require('pinus-protocol');
 
 const [host, portText] = process.argv.slice(2);
 const port = Number(portText);
-const seen = {};
-
-function done(error) {
-  if (error) seen.error = String(error && error.stack || error);
-  process.stdout.write(JSON.stringify(seen) + '\n');
-  process.exit(error ? 1 : 0);
-}
-setTimeout(() => done('timed out'), 30000);
+const { seen, done } = require('./report').reporter(30000);
 
 function connect() {
   const socket = net.connect(port, host);
