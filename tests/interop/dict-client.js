@@ -9,40 +9,14 @@
 //   node dict-client.js <host> <port>   # prints one JSON line of observations
 'use strict';
 
-const net = require('net');
 const { Package, Message } = require('pinus-protocol');
+const { connectPinus } = require('./pinus-tcp');
 
 const [host, portText] = process.argv.slice(2);
 const port = Number(portText);
 const { seen, done } = require('./report').reporter(30000);
 
-function connect() {
-  const socket = net.connect(port, host);
-  let buffer = Buffer.alloc(0);
-  const waiting = [];
-  const packets = [];
-  const deliver = () => {
-    while (waiting.length && packets.length) waiting.shift()(packets.shift());
-  };
-  socket.on('data', (chunk) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    while (buffer.length >= 4) {
-      const length = (buffer[1] << 16) | (buffer[2] << 8) | buffer[3];
-      if (buffer.length < 4 + length) break;
-      packets.push(Package.decode(buffer.subarray(0, 4 + length)));
-      buffer = buffer.subarray(4 + length);
-    }
-    deliver();
-  });
-  let ending = false;
-  socket.on('error', done);
-  socket.on('close', () => ending || done('the server closed the connection'));
-  return {
-    send: (type, body) => socket.write(Package.encode(type, body)),
-    next: () => new Promise((resolve) => { waiting.push(resolve); deliver(); }),
-    end: () => { ending = true; socket.end(); },
-  };
-}
+const connect = () => connectPinus(host, port, done);
 
 const json = (value) => Buffer.from(JSON.stringify(value));
 

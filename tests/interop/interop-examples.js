@@ -4,8 +4,8 @@
 //   node interop-examples.js pomelo-chat <host> <port> # chat over WebSocket, pomelo-client-websocket
 'use strict';
 
-const net = require('net');
 const { Package, Message } = require('pinus-protocol');
+const { connectPinus } = require('./pinus-tcp');
 const Pomelo = require('pomelo-client-websocket');
 
 const [mode, host, portText] = process.argv.slice(2);
@@ -14,28 +14,9 @@ const { seen, done } = require('./report').reporter(30000);
 
 // ---- pingpong over raw TCP, framed by pinus-protocol ----
 function pinusRaw() {
-  const socket = net.connect(port, host);
-  let buffer = Buffer.alloc(0);
+  const conn = connectPinus(host, port, done);
+  const { send, next } = conn;
   let dict = {};
-  const waiting = [];
-  const packets = [];
-  const deliver = () => {
-    while (waiting.length && packets.length) waiting.shift()(packets.shift());
-  };
-  const next = () => new Promise((resolve) => { waiting.push(resolve); deliver(); });
-  socket.on('data', (chunk) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    // Split whole packets ourselves (pinus' decoder wants whole packets) and decode each.
-    while (buffer.length >= 4) {
-      const length = (buffer[1] << 16) | (buffer[2] << 8) | buffer[3];
-      if (buffer.length < 4 + length) break;
-      packets.push(Package.decode(buffer.subarray(0, 4 + length)));
-      buffer = buffer.subarray(4 + length);
-    }
-    deliver();
-  });
-  socket.on('error', done);
-  const send = (type, body) => socket.write(Package.encode(type, body));
   const json = (value) => Buffer.from(JSON.stringify(value));
 
   (async () => {
@@ -72,7 +53,7 @@ function pinusRaw() {
         body: JSON.parse(message.body.toString()),
       });
     }
-    socket.end();
+    conn.end();
     done();
   })().catch(done);
 }
