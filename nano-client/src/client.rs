@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use nano_core::protocol::{EncodedPacket, HandshakeResponse, Message, Route, RouteDict, RouteName};
-use nano_core::{ErrorBody, Serializer};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use nano_core::{DecodePayload, EncodePayload, ErrorBody, Serializer};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -99,7 +97,8 @@ impl Client {
     }
 
     /// Sends a request and waits for its response, serializing `body` and deserializing the
-    /// answer with the connection's serializer.
+    /// answer with the connection's serializer (or as protobuf, for [`Proto`](nano_core::Proto)
+    /// bodies and answers).
     ///
     /// # Errors
     ///
@@ -114,12 +113,12 @@ impl Client {
     /// Dropping the future forgets the request; a response that arrives later is discarded.
     pub async fn request<T, R>(&self, route: &str, body: &T) -> Result<R, ClientError>
     where
-        T: Serialize + ?Sized,
-        R: DeserializeOwned,
+        T: EncodePayload + ?Sized,
+        R: DecodePayload,
     {
-        let payload = self.hub().serializer.serialize(body)?;
+        let payload = body.encode_payload(&self.hub().serializer)?;
         let answer = self.request_raw(route, payload).await?;
-        Ok(self.hub().serializer.deserialize(&answer)?)
+        Ok(R::decode_payload(&self.hub().serializer, &answer)?)
     }
 
     /// Sends a request with an already-serialized body and returns the response's bytes.
@@ -163,15 +162,23 @@ impl Client {
             Ok(Ok(Err(reason))) => return Err(self.ended(reason)),
             Ok(Ok(Ok(reply))) => reply,
         };
+        if error_flag {
+            return Err(match ErrorBody::decode(&shared.serializer, &payload) {
+                Ok(error) => ClientError::Server {
+                    code: error.code,
+                    message: error.msg,
+                },
+                Err(_) => ClientError::Server {
+                    code: 500,
+                    message: String::from_utf8_lossy(&payload).into_owned(),
+                },
+            });
+        }
         if let Some(error) = ErrorBody::detect(&shared.serializer, &payload) {
             return Err(ClientError::Server {
                 code: error.code,
                 message: error.msg,
             });
-        }
-        if error_flag {
-            let message = String::from_utf8_lossy(&payload).into_owned();
-            return Err(ClientError::Server { code: 500, message });
         }
         Ok(payload)
     }
@@ -182,12 +189,12 @@ impl Client {
     ///
     /// [`ClientError::Serializer`] when `body` cannot be serialized; [`ClientError::Closed`]
     /// when the connection has ended.
-    pub async fn notify<T: Serialize + ?Sized>(
+    pub async fn notify<T: EncodePayload + ?Sized>(
         &self,
         route: &str,
         body: &T,
     ) -> Result<(), ClientError> {
-        let payload = self.hub().serializer.serialize(body)?;
+        let payload = body.encode_payload(&self.hub().serializer)?;
         self.notify_raw(route, payload).await
     }
 

@@ -92,7 +92,9 @@ mod tls;
 pub use builder::ClientBuilder;
 pub use client::Client;
 pub use error::{ClientError, CloseReason};
-pub use nano_core::Serializer;
+#[cfg(feature = "protobuf")]
+pub use nano_core::Proto;
+pub use nano_core::{DecodePayload, EncodePayload, Serializer};
 
 // Crates whose types appear in nano-client's API, so that users need no matching versions.
 pub use bytes;

@@ -2,10 +2,11 @@
 //!
 //! The server names its format in `sys.serializer`. The client maps that name to a
 //! [`Serializer`] in one place, [`SerializerChoice::resolve`]: the names nano-rs knows
-//! (`json`, `msgpack`), then the names the application registered with
-//! [`ClientBuilder::accept_serializer`](crate::ClientBuilder::accept_serializer). A format
-//! nano-rs gains later (protobuf, say) is one more name here; an application can already accept
-//! one by registering its name and exchanging the encoded bytes itself through
+//! (`json`, `msgpack`, and `protobuf` with the `protobuf` feature), then the names the
+//! application registered with
+//! [`ClientBuilder::accept_serializer`](crate::ClientBuilder::accept_serializer). An application
+//! can accept any other format by registering its name and exchanging the encoded bytes itself
+//! through
 //! [`Client::request_raw`](crate::Client::request_raw), [`Client::notify_raw`](crate::Client::notify_raw)
 //! and [`Push::payload`](crate::Push::payload).
 
@@ -56,20 +57,21 @@ mod tests {
             choice.resolve(Some("msgpack")).unwrap(),
             Serializer::MessagePack
         );
-        let err = choice.resolve(Some("protobuf")).unwrap_err();
+        assert_eq!(
+            choice.resolve(Some("protobuf")).unwrap(),
+            Serializer::Protobuf
+        );
+        let err = choice.resolve(Some("cbor")).unwrap_err();
         assert!(
-            matches!(&err, ClientError::UnsupportedSerializer { name } if name == "protobuf"),
+            matches!(&err, ClientError::UnsupportedSerializer { name } if name == "cbor"),
             "{err}"
         );
 
         let mut accepting = SerializerChoice::default();
         accepting
             .accepted
-            .insert("protobuf".to_owned(), Serializer::Json);
-        assert_eq!(
-            accepting.resolve(Some("protobuf")).unwrap(),
-            Serializer::Json
-        );
+            .insert("cbor".to_owned(), Serializer::Json);
+        assert_eq!(accepting.resolve(Some("cbor")).unwrap(), Serializer::Json);
 
         let forced = SerializerChoice {
             forced: Some(Serializer::MessagePack),

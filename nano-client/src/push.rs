@@ -8,9 +8,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::Stream;
-use nano_core::Serializer;
 use nano_core::protocol::RouteName;
-use serde::de::DeserializeOwned;
+use nano_core::{DecodePayload, Serializer};
 use tokio::sync::mpsc;
 
 use crate::ClientError;
@@ -36,13 +35,14 @@ impl Push {
         }
     }
 
-    /// Deserializes the body with the connection's serializer.
+    /// Decodes the body: a serde type with the connection's serializer, or a
+    /// [`Proto`](nano_core::Proto) message as protobuf.
     ///
     /// # Errors
     ///
     /// [`ClientError::Serializer`] when the body is not a `T`.
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
-        Ok(self.serializer.deserialize(&self.payload)?)
+    pub fn decode<T: DecodePayload>(&self) -> Result<T, ClientError> {
+        Ok(T::decode_payload(&self.serializer, &self.payload)?)
     }
 }
 

@@ -693,7 +693,7 @@ async fn an_unknown_serializer_is_a_connect_error_and_no_ack_goes_out() {
         let hello = conn.recv_packet().await;
         assert_eq!(hello.kind, PacketType::Handshake);
         let mut reply = ok_reply(None, None);
-        reply.sys.as_mut().unwrap().serializer = Some("protobuf".into());
+        reply.sys.as_mut().unwrap().serializer = Some("cbor".into());
         conn.send_packet(Packet::handshake(reply.to_json())).await;
         // The client hangs up without acknowledging the handshake.
         conn.try_recv_packet().await
@@ -703,10 +703,10 @@ async fn an_unknown_serializer_is_a_connect_error_and_no_ack_goes_out() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, ClientError::UnsupportedSerializer { name } if name == "protobuf"),
+        matches!(&err, ClientError::UnsupportedSerializer { name } if name == "cbor"),
         "{err}"
     );
-    assert!(err.to_string().contains("`protobuf`"), "{err}");
+    assert!(err.to_string().contains("`cbor`"), "{err}");
     assert_eq!(server.await.unwrap(), None, "no handshake ack");
 }
 

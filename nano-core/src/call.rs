@@ -3,11 +3,10 @@
 use std::fmt;
 
 use bytes::Bytes;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::component::RouteMeta;
 use crate::handler::{Deferred, Reply};
+use crate::payload::{DecodePayload, EncodePayload};
 use crate::{HandlerError, Session};
 
 /// One request or notify on its way to a handler: the session, the message id and the raw
@@ -62,20 +61,16 @@ impl Call {
     /// # Errors
     ///
     /// The 400 [`Reply::Error`] to answer with.
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, Reply> {
-        self.session
-            .core()
-            .serializer
-            .deserialize(&self.payload)
-            .map_err(|err| {
-                Reply::Error(
-                    HandlerError::bad_request(format!(
-                        "invalid payload for `{}`: {err}",
-                        self.route.route
-                    ))
-                    .with_source(err),
-                )
-            })
+    pub fn decode<T: DecodePayload>(&self) -> Result<T, Reply> {
+        T::decode_payload(&self.session.core().serializer, &self.payload).map_err(|err| {
+            Reply::Error(
+                HandlerError::bad_request(format!(
+                    "invalid payload for `{}`: {err}",
+                    self.route.route
+                ))
+                .with_source(err),
+            )
+        })
     }
 
     /// The reply for a handler returning `()`: an empty object for a request (so the client
@@ -84,7 +79,7 @@ impl Call {
         if !self.is_request() {
             return Reply::None;
         }
-        match self.session.core().serializer.serialize(&EmptyObject) {
+        match self.session.core().serializer.empty_object() {
             Ok(payload) => Reply::Payload(payload),
             Err(err) => Reply::Error(
                 HandlerError::internal("cannot serialize the response").with_source(err),
@@ -93,11 +88,11 @@ impl Call {
     }
 
     /// The reply for a handler returning a value.
-    pub fn reply_value<T: Serialize>(&self, value: T) -> Reply {
+    pub fn reply_value<T: EncodePayload>(&self, value: T) -> Reply {
         if !self.is_request() {
             return Reply::None;
         }
-        match self.session.core().serializer.serialize(&value) {
+        match value.encode_payload(&self.session.core().serializer) {
             Ok(payload) => Reply::Payload(payload),
             Err(err) => Reply::Error(
                 HandlerError::internal("cannot serialize the response").with_source(err),
@@ -115,7 +110,10 @@ impl Call {
     }
 
     /// The reply for a handler returning `Result<T, E>`.
-    pub fn reply_result<T: Serialize, E: Into<HandlerError>>(&self, result: Result<T, E>) -> Reply {
+    pub fn reply_result<T: EncodePayload, E: Into<HandlerError>>(
+        &self,
+        result: Result<T, E>,
+    ) -> Reply {
         match result {
             Ok(value) => self.reply_value(value),
             Err(err) => Reply::Error(err.into()),
@@ -152,15 +150,5 @@ impl fmt::Debug for Call {
             .field("mid", &self.mid)
             .field("payload_len", &self.payload.len())
             .finish()
-    }
-}
-
-/// Serializes as an empty map: `{}` in JSON, `0x80` in MessagePack.
-struct EmptyObject;
-
-impl Serialize for EmptyObject {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        serializer.serialize_map(Some(0))?.end()
     }
 }

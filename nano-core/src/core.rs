@@ -34,6 +34,8 @@ pub(crate) struct Core {
     pub(crate) outbound: Pipeline,
     pub(crate) counters: Counters,
     pub(crate) error_body: ErrorBodyFn,
+    /// Whether error responses carry the error flag (0x20).
+    pub(crate) error_flag: bool,
     pub(crate) on_session_closed: Vec<SessionHook>,
     pub(crate) send_queue_capacity: usize,
     pub(crate) slow_consumer: SlowConsumerPolicy,
@@ -47,6 +49,7 @@ pub(crate) struct CoreSettings {
     pub(crate) dict: RouteDict,
     pub(crate) outbound: Pipeline,
     pub(crate) error_body: ErrorBodyFn,
+    pub(crate) error_flag: bool,
     pub(crate) on_session_closed: Vec<SessionHook>,
     pub(crate) send_queue_capacity: usize,
     pub(crate) slow_consumer: SlowConsumerPolicy,
@@ -61,6 +64,7 @@ impl Default for CoreSettings {
             dict: RouteDict::new(),
             outbound: Pipeline::new(),
             error_body: Arc::new(default_error_body),
+            error_flag: false,
             on_session_closed: Vec::new(),
             send_queue_capacity: crate::config::DEFAULT_SEND_QUEUE_CAPACITY,
             slow_consumer: SlowConsumerPolicy::Drop,
@@ -76,6 +80,7 @@ impl Core {
             dict,
             outbound,
             error_body,
+            error_flag,
             on_session_closed,
             send_queue_capacity,
             slow_consumer,
@@ -88,6 +93,7 @@ impl Core {
             outbound,
             counters: Counters::default(),
             error_body,
+            error_flag,
             on_session_closed,
             send_queue_capacity,
             slow_consumer,
@@ -106,7 +112,7 @@ impl Core {
     /// body cannot be serialized.
     pub(crate) fn error_payload(&self, error: &HandlerError) -> Bytes {
         let body = (self.error_body)(error);
-        self.serializer.serialize(&body).unwrap_or_else(|_| {
+        self.serializer.error_body(&body).unwrap_or_else(|_| {
             Bytes::from(format!(
                 r#"{{"code":{},"msg":"internal error"}}"#,
                 error.code()

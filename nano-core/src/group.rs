@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
-use serde::Serialize;
 
+use crate::payload::EncodePayload;
 use crate::protocol::{EncodedPacket, Message, ProtocolError, Route, RouteName};
 use crate::{Serializer, SerializerError, Session, SessionError};
 
@@ -242,7 +242,7 @@ impl Group {
     ///
     /// [`GroupError::Closed`], [`GroupError::Serializer`], [`GroupError::Protocol`]. Members
     /// that cannot take the push are counted in [`Broadcast::failed`], not errors.
-    pub fn broadcast<T: Serialize + ?Sized>(
+    pub fn broadcast<T: EncodePayload + ?Sized>(
         &self,
         route: impl Into<RouteName>,
         value: &T,
@@ -255,7 +255,7 @@ impl Group {
     /// # Errors
     ///
     /// As [`broadcast`](Self::broadcast).
-    pub fn multicast<T: Serialize + ?Sized>(
+    pub fn multicast<T: EncodePayload + ?Sized>(
         &self,
         route: impl Into<RouteName>,
         value: &T,
@@ -283,7 +283,7 @@ impl Group {
         self.send_each(&mut encoder, |_| true)
     }
 
-    fn send_each<T: Serialize + ?Sized>(
+    fn send_each<T: EncodePayload + ?Sized>(
         &self,
         encoder: &mut Encoder<'_, T>,
         filter: impl Fn(&Session) -> bool,
@@ -330,7 +330,7 @@ struct Encoder<'a, T: ?Sized> {
     encoded: Option<(*const crate::core::Core, EncodedPacket)>,
 }
 
-impl<'a, T: Serialize + ?Sized> Encoder<'a, T> {
+impl<'a, T: EncodePayload + ?Sized> Encoder<'a, T> {
     fn new(route: &'a RouteName, payload: Payload<'a, T>) -> Self {
         Self {
             route,
@@ -347,7 +347,7 @@ impl<'a, T: Serialize + ?Sized> Encoder<'a, T> {
             Payload::Value(value) => match &self.serialized {
                 Some((cached, bytes)) if cached == serializer => Ok(bytes.clone()),
                 _ => {
-                    let bytes = serializer.serialize(*value)?;
+                    let bytes = value.encode_payload(serializer)?;
                     self.serialized = Some((serializer.clone(), bytes.clone()));
                     Ok(bytes)
                 }

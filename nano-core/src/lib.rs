@@ -71,6 +71,8 @@
 //! # Features
 //!
 //! - `macros` (default): `#[component]` and `#[handler]`.
+//! - `protobuf`: protobuf payloads — prost messages wrapped in [`Proto`] and
+//!   `Serializer::Protobuf`; re-exports `prost`.
 //! - `schema`: JSON Schemas (`schemars`) of the payload, response and push types that
 //!   implement `schemars::JsonSchema`, in [`App::manifest`] and its TypeScript declarations.
 
@@ -91,7 +93,10 @@ mod host;
 pub mod manifest;
 mod metrics;
 mod outbox;
+mod payload;
 mod pipeline;
+#[cfg(feature = "protobuf")]
+mod proto;
 pub mod protocol;
 pub mod remote;
 mod routes;
@@ -127,7 +132,10 @@ pub use handshake::HandshakeRejection;
 pub use manifest::Manifest;
 pub use metrics::Metrics;
 pub use outbox::SlowConsumerPolicy;
+pub use payload::{DecodePayload, EncodePayload};
 pub use pipeline::Pipeline;
+#[cfg(feature = "protobuf")]
+pub use proto::{Proto, ProtoMessage};
 pub use scheduler::Scheduler;
 pub use serializer::{BoxError, PayloadFormat, Serializer, SerializerError};
 pub use session::{Session, SessionError, TransportKind};
@@ -139,11 +147,15 @@ pub use nano_macros::{component, handler};
 // Crates whose types appear in nano-core's API, so that users need no matching versions.
 pub use bytes;
 pub use futures_util;
+#[cfg(feature = "protobuf")]
+pub use prost;
 pub use serde_json;
 pub use tokio_util;
 
 /// The names most apps need: `use nano_core::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "protobuf")]
+    pub use crate::Proto;
     pub use crate::{
         App, Context, Deferred, Group, HandlerError, HandshakeRejection, Lifecycle, Scheduler,
         Session,

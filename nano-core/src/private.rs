@@ -21,35 +21,35 @@ pub use crate::service::{ActorComponent, ActorDispatch, Dispatch, Service, Share
 pub use crate::sync::{lock, read, write};
 pub use crate::{HandlerError, Session};
 
-/// Payload types of handlers: anything serde can deserialize on its own.
+/// Payload types of handlers: serde types, and prost messages in `Proto`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler payload",
-    label = "this payload type does not implement `serde::Deserialize`",
-    note = "add `#[derive(serde::Deserialize)]` to `{Self}`, or take `bytes::Bytes` to get the raw payload"
+    label = "not a `serde::Deserialize` type, nor a `Proto<M>` of a prost message `M`",
+    note = "derive `serde::Deserialize` on a serde type; wrap a prost message `M` (`#[derive(prost::Message)]`) as `Proto<M>`; or take `bytes::Bytes` to get the raw payload"
 )]
-pub trait HandlerPayload: serde::de::DeserializeOwned {}
+pub trait HandlerPayload: crate::DecodePayload {}
 
-impl<T: serde::de::DeserializeOwned> HandlerPayload for T {}
+impl<T: crate::DecodePayload> HandlerPayload for T {}
 
-/// Values handlers answer with: anything serde can serialize.
+/// Values handlers answer with: serde types, and prost messages in `Proto`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler response",
-    label = "this response type does not implement `serde::Serialize`",
-    note = "add `#[derive(serde::Serialize)]` to `{Self}`, or return `bytes::Bytes` to send raw bytes"
+    label = "not a `serde::Serialize` type, nor a `Proto<M>` of a prost message `M`",
+    note = "derive `serde::Serialize` on a serde type; wrap a prost message `M` (`#[derive(prost::Message)]`) as `Proto<M>`; or return `bytes::Bytes` to send raw bytes"
 )]
-pub trait HandlerResponse: serde::Serialize {}
+pub trait HandlerResponse: crate::EncodePayload {}
 
-impl<T: serde::Serialize> HandlerResponse for T {}
+impl<T: crate::EncodePayload> HandlerResponse for T {}
 
-/// Bodies of declared push routes: anything serde can serialize.
+/// Bodies of declared push routes: serde types, and prost messages in `Proto`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a push body",
-    label = "this push body type does not implement `serde::Serialize`",
-    note = "add `#[derive(serde::Serialize)]` to `{Self}`"
+    label = "not a `serde::Serialize` type, nor a `Proto<M>` of a prost message `M`",
+    note = "derive `serde::Serialize` on a serde type, or declare a prost message `M` (`#[derive(prost::Message)]`) as `Proto<M>`"
 )]
-pub trait PushBody: serde::Serialize {}
+pub trait PushBody: crate::EncodePayload {}
 
-impl<T: serde::Serialize + ?Sized> PushBody for T {}
+impl<T: crate::EncodePayload + ?Sized> PushBody for T {}
 
 /// Checks a declared push type (generated code spans this call on the type).
 pub fn push_body<T: PushBody + ?Sized>() {}

@@ -87,8 +87,10 @@ pub trait PayloadFormat: Send + Sync + 'static {
 ///
 /// JSON is what the JavaScript Pomelo/nano clients speak and the default. MessagePack uses
 /// `rmp-serde` with structs as maps (field names included), so clients in any language can read
-/// it without the Rust type definitions. The server announces its choice in the handshake reply
-/// (`sys.serializer`: `"json"` or `"msgpack"`).
+/// it without the Rust type definitions. Protobuf (the `protobuf` feature) is what nano's Go
+/// client and most Unity projects on nano speak; its payloads are prost messages wrapped in
+/// [`Proto`](crate::Proto). The server announces its choice in the handshake reply
+/// (`sys.serializer`: `"json"`, `"msgpack"` or `"protobuf"`).
 ///
 /// # Examples
 ///
@@ -114,6 +116,13 @@ pub enum Serializer {
     Json,
     /// MessagePack via rmp-serde, structs encoded as maps.
     MessagePack,
+    /// Protobuf via prost (the `protobuf` feature): payloads are prost messages wrapped in
+    /// [`Proto`](crate::Proto). A serde value cannot be encoded in it (a
+    /// [`SerializerError`]), except the runtime's own bodies: the empty answer of a `()`
+    /// handler is an empty message, and an error body is `nano.ErrorBody` (see
+    /// `nano-core/proto/nano.proto`).
+    #[cfg(feature = "protobuf")]
+    Protobuf,
     /// A format of your own; see [`PayloadFormat`].
     Custom(Arc<dyn PayloadFormat>),
 }
@@ -124,11 +133,14 @@ impl Serializer {
         Serializer::Custom(Arc::new(format))
     }
 
-    /// The name announced in the handshake: `"json"`, `"msgpack"`, or the custom format's.
+    /// The name announced in the handshake: `"json"`, `"msgpack"`, `"protobuf"`, or the custom
+    /// format's.
     pub fn name(&self) -> &str {
         match self {
             Serializer::Json => "json",
             Serializer::MessagePack => "msgpack",
+            #[cfg(feature = "protobuf")]
+            Serializer::Protobuf => "protobuf",
             Serializer::Custom(format) => format.name(),
         }
     }
@@ -138,6 +150,8 @@ impl Serializer {
         match name {
             "json" => Some(Serializer::Json),
             "msgpack" | "messagepack" => Some(Serializer::MessagePack),
+            #[cfg(feature = "protobuf")]
+            "protobuf" | "proto" => Some(Serializer::Protobuf),
             _ => None,
         }
     }
@@ -160,6 +174,8 @@ impl Serializer {
             }
             Serializer::MessagePack => rmp_serde::to_vec_named(value)
                 .map_err(|err| SerializerError::Serialize(err.into()))?,
+            #[cfg(feature = "protobuf")]
+            Serializer::Protobuf => return Err(SerializerError::Serialize(NOT_PROTO.into())),
         };
         Ok(Bytes::from(bytes))
     }
@@ -181,7 +197,48 @@ impl Serializer {
             Serializer::MessagePack => {
                 rmp_serde::from_slice(bytes).map_err(|err| SerializerError::Deserialize(err.into()))
             }
+            #[cfg(feature = "protobuf")]
+            Serializer::Protobuf => Err(SerializerError::Deserialize(NOT_PROTO.into())),
         }
+    }
+
+    /// The answer of a handler returning `()`: an empty object (`{}` in JSON, `0x80` in
+    /// MessagePack), an empty message in protobuf.
+    pub(crate) fn empty_object(&self) -> Result<Bytes, SerializerError> {
+        match self {
+            #[cfg(feature = "protobuf")]
+            Serializer::Protobuf => Ok(Bytes::new()),
+            _ => self.serialize(&EmptyObject),
+        }
+    }
+
+    /// An error body `{code, msg}` in this format (`nano.ErrorBody` in protobuf).
+    pub(crate) fn error_body(&self, body: &Value) -> Result<Bytes, SerializerError> {
+        match self {
+            #[cfg(feature = "protobuf")]
+            Serializer::Protobuf => {
+                let code = body.get("code").and_then(Value::as_i64).unwrap_or(500);
+                let msg = body.get("msg").and_then(Value::as_str).unwrap_or_default();
+                let code = i32::try_from(code).unwrap_or(500);
+                Ok(crate::proto::encode_error_body(code, msg))
+            }
+            _ => self.serialize(body),
+        }
+    }
+}
+
+/// Why the protobuf serializer refuses a serde value.
+#[cfg(feature = "protobuf")]
+const NOT_PROTO: &str =
+    "the protobuf serializer encodes prost messages only: send `Proto(message)`, or raw bytes";
+
+/// Serializes as an empty map: `{}` in JSON, `0x80` in MessagePack.
+struct EmptyObject;
+
+impl Serialize for EmptyObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        serializer.serialize_map(Some(0))?.end()
     }
 }
 
@@ -190,6 +247,8 @@ impl fmt::Debug for Serializer {
         match self {
             Serializer::Json => f.write_str("Json"),
             Serializer::MessagePack => f.write_str("MessagePack"),
+            #[cfg(feature = "protobuf")]
+            Serializer::Protobuf => f.write_str("Protobuf"),
             Serializer::Custom(format) => f.debug_tuple("Custom").field(&format.name()).finish(),
         }
     }
@@ -200,6 +259,8 @@ impl PartialEq for Serializer {
         match (self, other) {
             (Serializer::Json, Serializer::Json)
             | (Serializer::MessagePack, Serializer::MessagePack) => true,
+            #[cfg(feature = "protobuf")]
+            (Serializer::Protobuf, Serializer::Protobuf) => true,
             (Serializer::Custom(a), Serializer::Custom(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }

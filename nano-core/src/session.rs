@@ -15,6 +15,7 @@ use crate::core::Core;
 use crate::group::GroupShared;
 use crate::metrics::Counters;
 use crate::outbox::{CloseRequest, Outbox, Refused};
+use crate::payload::EncodePayload;
 use crate::protocol::{EncodedPacket, Message, ProtocolError, Route, RouteName};
 use crate::sync::lock;
 use crate::{HandlerError, SerializerError};
@@ -306,12 +307,12 @@ impl Session {
     /// [`SessionError::QueueFull`] when the client reads too slowly (see
     /// [`SlowConsumerPolicy`](crate::SlowConsumerPolicy)), [`SessionError::Closed`],
     /// [`SessionError::Serializer`], or [`SessionError::Rejected`] by the outbound pipeline.
-    pub fn push<T: Serialize + ?Sized>(
+    pub fn push<T: EncodePayload + ?Sized>(
         &self,
         route: impl Into<RouteName>,
         value: &T,
     ) -> Result<(), SessionError> {
-        let payload = self.core().serializer.serialize(value)?;
+        let payload = value.encode_payload(&self.core().serializer)?;
         self.push_raw(route, payload)
     }
 
@@ -368,8 +369,12 @@ impl Session {
     ///
     /// [`SessionError::NotifyHasNoResponse`] for mid 0, [`SessionError::Closed`],
     /// [`SessionError::Serializer`], [`SessionError::Rejected`].
-    pub fn respond<T: Serialize + ?Sized>(&self, mid: u64, value: &T) -> Result<(), SessionError> {
-        let payload = self.core().serializer.serialize(value)?;
+    pub fn respond<T: EncodePayload + ?Sized>(
+        &self,
+        mid: u64,
+        value: &T,
+    ) -> Result<(), SessionError> {
+        let payload = value.encode_payload(&self.core().serializer)?;
         self.respond_raw(mid, payload)
     }
 
@@ -379,7 +384,7 @@ impl Session {
     ///
     /// As [`respond`](Self::respond), without the serializer error.
     pub fn respond_raw(&self, mid: u64, payload: Bytes) -> Result<(), SessionError> {
-        self.respond_with(mid, payload, true)
+        self.respond_with(mid, payload, false, true)
     }
 
     /// Queues a response from the session's own connection task, which drains its outbox
@@ -389,17 +394,23 @@ impl Session {
         mid: u64,
         payload: Bytes,
     ) -> Result<(), SessionError> {
-        self.respond_with(mid, payload, false)
+        self.respond_with(mid, payload, false, false)
     }
 
-    fn respond_with(&self, mid: u64, payload: Bytes, wake: bool) -> Result<(), SessionError> {
+    fn respond_with(
+        &self,
+        mid: u64,
+        payload: Bytes,
+        error: bool,
+        wake: bool,
+    ) -> Result<(), SessionError> {
         if mid == 0 {
             return Err(SessionError::NotifyHasNoResponse);
         }
         let message = Message::Response {
             id: mid,
             payload,
-            error: false,
+            error,
         };
         let packet = self.encode_outbound(message)?;
         if wake {
@@ -417,8 +428,9 @@ impl Session {
     ///
     /// As [`respond_raw`](Self::respond_raw).
     pub fn respond_error(&self, mid: u64, error: &HandlerError) -> Result<(), SessionError> {
-        Counters::add(&self.core().counters.errors, 1);
-        self.respond_raw(mid, self.core().error_payload(error))
+        let core = self.core();
+        Counters::add(&core.counters.errors, 1);
+        self.respond_with(mid, core.error_payload(error), core.error_flag, true)
     }
 
     fn encode_outbound(&self, mut message: Message) -> Result<EncodedPacket, SessionError> {

@@ -69,6 +69,7 @@ pub struct AppBuilder {
     inbound: Pipeline,
     outbound: Pipeline,
     error_body: ErrorBodyFn,
+    error_flag: Option<bool>,
     on_session_closed: Vec<SessionHook>,
     remote_router: Option<Arc<dyn RemoteRouter>>,
 }
@@ -84,6 +85,7 @@ impl Default for AppBuilder {
             inbound: Pipeline::new(),
             outbound: Pipeline::new(),
             error_body: Arc::new(default_error_body),
+            error_flag: None,
             on_session_closed: Vec::new(),
             remote_router: None,
         }
@@ -98,8 +100,9 @@ impl AppBuilder {
         self
     }
 
-    /// The payload serializer (default: JSON; also MessagePack, or your own
-    /// [`PayloadFormat`](crate::PayloadFormat)). Raw `Bytes` payloads bypass it.
+    /// The payload serializer (default: JSON; also MessagePack, protobuf with the `protobuf`
+    /// feature, or your own [`PayloadFormat`](crate::PayloadFormat)). Raw `Bytes` payloads and
+    /// [`Proto`](crate::Proto) messages bypass it.
     pub fn serializer(mut self, serializer: Serializer) -> Self {
         self.serializer = serializer;
         self
@@ -238,6 +241,18 @@ impl AppBuilder {
         self
     }
 
+    /// Whether error responses carry pitaya's error flag (0x20 in the message flag byte), so a
+    /// client can tell an error body from an answer without looking at its bytes.
+    ///
+    /// Default: on with the protobuf serializer, whose error body (`nano.ErrorBody`) cannot be
+    /// told from an answer otherwise; off with the others, whose `{"code","msg"}` body is what
+    /// plain pomelo and nano clients look for. Pomelo's and pinus' JavaScript decoders ignore
+    /// the bit; nano-client and pitaya's clients read it.
+    pub fn error_flag(mut self, on: bool) -> Self {
+        self.error_flag = Some(on);
+        self
+    }
+
     /// Sends requests for routes this app does not serve to `router` (how `nano-cluster`
     /// forwards them to other nodes) instead of answering 404.
     pub fn remote_router(mut self, router: impl RemoteRouter) -> Self {
@@ -278,10 +293,12 @@ impl AppBuilder {
             inbound,
             outbound,
             error_body,
+            error_flag,
             on_session_closed,
             remote_router,
         } = self;
         let settings = CoreSettings {
+            error_flag: error_flag.unwrap_or_else(|| serializer.name() == "protobuf"),
             serializer,
             dict,
             outbound,
