@@ -59,7 +59,7 @@ log "JavaScript client unit tests (node --test; npm ci: its pinned MessagePack c
 (cd clients/js && npm ci --no-audit --no-fund --loglevel=error && node --test test/)
 
 log "examples, each in smoke mode (start, one real client exchange, exit 0)"
-for example in chat pingpong timers embed; do
+for example in chat pingpong timers embed protobuf; do
   cargo run --quiet --locked --example "$example" -- --smoke
 done
 

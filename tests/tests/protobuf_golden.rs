@@ -17,6 +17,9 @@ mod golden {
 
 use golden::{Numbers, Phase, Player, Snapshot, SnapshotV2, Vec3};
 
+/// Checks protobufjs' bytes for a case with prost.
+type Check = Box<dyn Fn(&[u8])>;
+
 /// One value, as prost builds it and as protobufjs' JSON form describes it.
 struct Case {
     /// The message type's name in `golden.proto` that protobufjs reads the bytes as.
@@ -27,7 +30,7 @@ struct Case {
     /// What protobufjs decodes prost's bytes to, when it differs from `object`.
     decoded: Option<Value>,
     /// Checks protobufjs' encoding of `object` with prost.
-    check: Box<dyn Fn(&[u8])>,
+    check: Check,
 }
 
 fn case<M: Message + Default + PartialEq + std::fmt::Debug + Clone + 'static>(
