@@ -52,6 +52,8 @@ pub struct TypeMeta {
     /// The type's JSON Schema, when nano-core's `schema` feature is on and the type implements
     /// `schemars::JsonSchema`; `None` otherwise.
     pub schema: fn() -> Option<serde_json::Value>,
+    /// How values of the type are encoded on the wire.
+    pub encoding: fn() -> Encoding,
 }
 
 impl TypeMeta {
@@ -60,8 +62,22 @@ impl TypeMeta {
         Self {
             name: "Bytes",
             schema: || None,
+            encoding: || Encoding::Raw,
         }
     }
+}
+
+/// How a payload, response or push body type is encoded on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Encoding {
+    /// With the app's serializer (JSON, MessagePack, a custom format): a serde type.
+    Serializer,
+    /// As protobuf, whatever the app's serializer: a [`Proto`](crate::Proto) message.
+    Protobuf,
+    /// As is: `bytes::Bytes`.
+    Raw,
 }
 
 impl std::fmt::Debug for TypeMeta {

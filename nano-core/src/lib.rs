@@ -116,8 +116,8 @@ pub mod __private;
 pub use actor::{ActorHandle, InvokeError};
 pub use app::{App, AppBuilder, ShutdownHandle};
 pub use component::{
-    Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, PayloadKind, PushMeta,
-    RouteMeta, TypeMeta,
+    Component, ComponentMeta, Context, Encoding, Execution, HandlerKind, Lifecycle, PayloadKind,
+    PushMeta, RouteMeta, TypeMeta,
 };
 pub use config::{
     Config, DEFAULT_ACTOR_MAILBOX_CAPACITY, DEFAULT_FINAL_WRITE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,

@@ -9,7 +9,7 @@ mod typescript;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::component::{ComponentMeta, HandlerKind, TypeMeta};
+use crate::component::{ComponentMeta, Encoding, HandlerKind, TypeMeta};
 
 /// An app's routes and push routes, with the Rust types behind them. Serializable (JSON, ...)
 /// for tools that generate client code or documentation.
@@ -84,6 +84,8 @@ pub struct TypeEntry {
     /// `schemars::JsonSchema`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Value>,
+    /// How it is encoded: with the app's serializer, as protobuf (a `Proto` message), or raw.
+    pub encoding: Encoding,
 }
 
 /// A route the manifest does not have.
@@ -101,6 +103,7 @@ impl TypeEntry {
         Self {
             name: meta.name.to_owned(),
             schema: (meta.schema)(),
+            encoding: (meta.encoding)(),
         }
     }
 }

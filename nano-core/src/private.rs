@@ -207,6 +207,50 @@ impl<T: ?Sized> NoSchema for SchemaProbe<T> {
     }
 }
 
+/// Finds how a type is encoded: [`Encoding::Protobuf`](crate::Encoding::Protobuf) for
+/// [`Proto`](crate::Proto) messages (with the `protobuf` feature), `Serializer` for every other
+/// type. Generated code calls `(&&EncodingProbe::<T>::new()).encoding()` with both probe traits
+/// in scope, as for [`LifecycleProbe`].
+pub struct EncodingProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
+
+impl<T: ?Sized> EncodingProbe<T> {
+    /// A probe for `T`.
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for EncodingProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The probe's answer for a `Proto` message.
+pub trait IsProto {
+    /// `Encoding::Protobuf`.
+    fn encoding(&self) -> crate::Encoding;
+}
+
+#[cfg(feature = "protobuf")]
+impl<M> IsProto for &EncodingProbe<crate::Proto<M>> {
+    fn encoding(&self) -> crate::Encoding {
+        crate::Encoding::Protobuf
+    }
+}
+
+/// The probe's answer for every other type.
+pub trait NotProto {
+    /// `Encoding::Serializer`.
+    fn encoding(&self) -> crate::Encoding;
+}
+
+impl<T: ?Sized> NotProto for EncodingProbe<T> {
+    fn encoding(&self) -> crate::Encoding {
+        crate::Encoding::Serializer
+    }
+}
+
 /// The body of the stand-in `Component` implementation emitted with a `#[component]` error,
 /// so that the error is the only one reported. Never runs: the crate does not compile.
 pub fn invalid_component() -> Service {

@@ -212,6 +212,11 @@ fn type_meta(ty: &syn::Type, private: &TokenStream) -> TokenStream {
                 use #private::{HasSchema as _, NoSchema as _};
                 (&&#private::SchemaProbe::<#ty>::new()).schema()
             },
+            encoding: || {
+                #[allow(unused_imports)]
+                use #private::{IsProto as _, NotProto as _};
+                (&&#private::EncodingProbe::<#ty>::new()).encoding()
+            },
         }
     }
 }

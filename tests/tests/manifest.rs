@@ -58,6 +58,22 @@ impl Room {
     }
 }
 
+#[derive(Clone, PartialEq, prost::Message)]
+struct Score {
+    #[prost(uint32, tag = "1")]
+    points: u32,
+}
+
+struct Scores;
+
+#[component(name = "scores", pushes(onScore = Proto<Score>))]
+impl Scores {
+    #[handler]
+    fn post(&self, _session: &Session, score: Proto<Score>) -> Proto<Score> {
+        score
+    }
+}
+
 fn app() -> Result<App, nano_core::Error> {
     App::builder()
         .register(Room)
@@ -81,8 +97,14 @@ fn summary(app: &App) -> Value {
     manifest
 }
 
+/// A type entry: raw for `Bytes`, protobuf for `Proto` messages, else the app's serializer.
 fn ty(name: &str, has_schema: bool) -> Value {
-    json!({ "name": name, "has_schema": has_schema })
+    let encoding = match name {
+        "Bytes" => "raw",
+        _ if name.starts_with("Proto<") => "protobuf",
+        _ => "serializer",
+    };
+    json!({ "name": name, "has_schema": has_schema, "encoding": encoding })
 }
 
 #[tokio::test]
@@ -101,6 +123,18 @@ async fn the_manifest_lists_every_route_with_its_kind_types_and_pushes() {
             { "route": "room.left", "component": "room", "payload": ty("Left", false) },
             { "route": "onKick", "component": null, "payload": null },
         ],
+    });
+    assert_eq!(summary(&app), expected);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn proto_messages_are_listed_as_protobuf() {
+    let app = App::builder().register(Scores).build().unwrap();
+    let score = ty("Proto<Score>", false);
+    let expected = json!({
+        "routes": [{ "route": "scores.post", "component": "scores", "kind": "request", "payload": score, "response": score }],
+        "pushes": [{ "route": "onScore", "component": "scores", "payload": score }],
     });
     assert_eq!(summary(&app), expected);
     app.shutdown().await;

@@ -299,6 +299,7 @@ mod tests {
                 "properties": { field: { "type": "string" } },
                 "required": [field],
             })),
+            encoding: crate::Encoding::Serializer,
         };
         let mut named = Named::default();
         assert_eq!(named.reference(Some(&entry("text")), "void"), "Chat");
