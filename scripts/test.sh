@@ -30,10 +30,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 
-# Headless Chromium runs the chat page in the browser test; NATS carries the cluster tests.
+# Headless Chromium runs the chat page in the browser test; NATS carries the cluster tests;
+# Python runs the Python client of docs/CLIENTS.md.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 fi

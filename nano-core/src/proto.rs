@@ -18,7 +18,7 @@ use crate::{ErrorBody, Serializer, SerializerError};
 ///
 /// ```
 /// use nano_core::prelude::*;
-/// use nano_core::{DecodePayload, EncodePayload, Proto};
+/// use nano_core::{DecodePayload, EncodePayload, Proto, Serializer};
 ///
 /// #[derive(Clone, PartialEq, prost::Message)]
 /// pub struct Join {
