@@ -16,6 +16,12 @@ export declare class NanoError extends Error {
 export interface Codec {
   encode(value: unknown, route: string): Uint8Array;
   decode(bytes: Uint8Array, route: string): unknown;
+  /**
+   * Decodes the body of a response with the error flag (nano-rs's protobuf apps send
+   * `nano.ErrorBody { code, msg }` there, see nano-core/proto/nano.proto). Without it, such
+   * bodies go through `decode` with the request's route.
+   */
+  decodeError?(bytes: Uint8Array): unknown;
 }
 
 /** The built-in JSON codec (a body that is not JSON decodes to its text). */

@@ -34,7 +34,9 @@ export class NanoError extends Error {
 /**
  * The payload codec used when the server announces no serializer, or `json`. A codec is
  * `{ encode(value, route) -> Uint8Array, decode(bytes, route) -> value }`; `route` lets a
- * protobuf codec pick the message type.
+ * protobuf codec pick the message type. A codec may also have `decodeError(bytes) -> value`
+ * for the bodies of responses with the error flag (nano-rs's protobuf apps send
+ * `nano.ErrorBody { code, msg }` there); without it, those bodies go through `decode`.
  */
 export const json = Object.freeze({
   encode: (value) => utf8Encode(JSON.stringify(value)),
@@ -240,7 +242,12 @@ export class NanoClient {
       if (!waiting) return;
       this.pending.delete(message.id);
       clearTimeout(waiting.timer);
-      const body = this.decodeBody(message.body, waiting.route);
+      // A flagged error body has the serializer's error shape, not the route's answer type
+      // (protobuf: `nano.ErrorBody`), when the codec can say how to read it.
+      const body =
+        message.error && this.serializer.decodeError
+          ? this.serializer.decodeError(message.body)
+          : this.decodeBody(message.body, waiting.route);
       const error = this.options.errorBody(body, message.error);
       if (error) waiting.reject(error);
       else waiting.resolve(body);

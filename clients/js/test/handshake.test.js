@@ -90,6 +90,38 @@ test('an app codec (protobuf, say) gets the route of every message', LIMIT, asyn
   assert.deepEqual(seen, [['encode', 'room.join'], ['decode', 'onTick'], ['decode', 'room.join']]);
 });
 
+test('a flagged error body goes through the codec\'s decodeError (protobuf apps)', LIMIT, async (t) => {
+  const seen = [];
+  const codec = {
+    encode: (value) => json(value),
+    decode: (bytes, route) => (seen.push(['decode', route]), parse(bytes)),
+    decodeError: (bytes) => (seen.push(['decodeError']), parse(bytes)),
+  };
+  const Socket = fakeSocketClass(async (socket) => {
+    await socket.next(PacketType.HANDSHAKE);
+    socket.handshake({ serializer: 'protobuf' });
+    const first = decodeMessage((await socket.next(PacketType.DATA)).body);
+    const flagged = encodeMessage({ type: MessageType.RESPONSE, id: first.id, body: json({ code: 4002, msg: 'bets are positive' }) });
+    flagged[0] |= 0x20;
+    socket.deliver(encodePacket(PacketType.DATA, flagged));
+    const second = decodeMessage((await socket.next(PacketType.DATA)).body);
+    respond(socket, second.id, json({ gold: 940 }));
+  });
+  const client = new NanoClient('ws://x', { WebSocket: Socket, serializers: { protobuf: codec } });
+  t.after(() => client.close());
+  await Socket.run(async () => {
+    await client.connect();
+    await assert.rejects(client.request('casino.bet', { amount: -1 }), (err) => {
+      assert.ok(err instanceof NanoError);
+      assert.equal(err.code, 4002);
+      assert.equal(err.message, 'bets are positive');
+      return true;
+    });
+    assert.deepEqual(await client.request('casino.bet', { amount: 60 }), { gold: 940 });
+  });
+  assert.deepEqual(seen, [['decodeError'], ['decode', 'casino.bet']]);
+});
+
 test("the app's error convention replaces nano-rs's", LIMIT, async (t) => {
   const Socket = fakeSocketClass(async (socket) => {
     await socket.next(PacketType.HANDSHAKE);
