@@ -94,6 +94,7 @@ mod outbox;
 mod pipeline;
 pub mod protocol;
 pub mod remote;
+mod room;
 mod routes;
 mod scheduler;
 mod serializer;
@@ -128,6 +129,12 @@ pub use manifest::Manifest;
 pub use metrics::Metrics;
 pub use outbox::SlowConsumerPolicy;
 pub use pipeline::Pipeline;
+pub use room::{
+    CloseReason, DEFAULT_DISPOSE_WHEN_EMPTY, DEFAULT_INPUT_QUEUE_CAPACITY, DEFAULT_MAX_MEMBERS,
+    DEFAULT_MAX_ROOMS, MAX_TICK_RATE, MIN_TICK_RATE, PanicPolicy, ROOM_CLOSED_ROUTE, Room,
+    RoomClosed, RoomConfig, RoomConfigError, RoomError, RoomId, RoomInfo, RoomInput, RoomRef,
+    Rooms,
+};
 pub use scheduler::Scheduler;
 pub use serializer::{BoxError, PayloadFormat, Serializer, SerializerError};
 pub use session::{Session, SessionError, TransportKind};

@@ -26,7 +26,7 @@ use crate::protocol::{HandshakeRequest, RouteDict, RouteName};
 use crate::remote::RemoteRouter;
 use crate::routes::RouteTable;
 use crate::service::Service;
-use crate::{Error, HandlerError, Pipeline, Serializer, Session};
+use crate::{Error, HandlerError, Pipeline, Room, Rooms, Serializer, Session};
 
 /// Registers components and sets an app up. Build it inside a tokio runtime.
 ///
@@ -102,6 +102,14 @@ impl AppBuilder {
     /// [`PayloadFormat`](crate::PayloadFormat)). Raw `Bytes` payloads bypass it.
     pub fn serializer(mut self, serializer: Serializer) -> Self {
         self.serializer = serializer;
+        self
+    }
+
+    /// Serves the room kind `C` ([`Rooms`]): its routes go to the room each caller is in, and
+    /// its rooms can be created once the app is built. Keep a clone of `rooms` (or find it
+    /// with [`App::rooms`]) to manage them.
+    pub fn rooms<C: Room>(mut self, rooms: Rooms<C>) -> Self {
+        self.services.push(Service::rooms(rooms));
         self
     }
 
@@ -351,6 +359,9 @@ fn check_registrations(services: &[Service]) -> Result<(), Error> {
     let mut types = HashMap::new();
     for service in services {
         let component = service.meta.type_name;
+        if service.registered_room {
+            return Err(Error::RoomRegistered(component));
+        }
         if types.insert(service.type_id, component).is_some() {
             return Err(Error::DuplicateComponent(component));
         }
