@@ -167,8 +167,13 @@ impl Room for Match {
         self.log.push(format!("left {}", session.id()));
     }
 
+    /// Broadcasts `onTick` with the inputs; an input `"panic"` makes it panic.
     fn tick(&mut self, room: &RoomRef<Self>, tick: u64, inputs: Vec<RoomInput<String>>) {
         let inputs: Vec<String> = inputs.into_iter().map(|input| input.input).collect();
+        assert!(
+            !inputs.iter().any(|input| input == "panic"),
+            "a panicking tick"
+        );
         let _ = room.members().broadcast(
             "onTick",
             &TickPush {
