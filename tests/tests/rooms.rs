@@ -193,3 +193,60 @@ async fn rooms_are_listed_by_id_and_a_disposed_room_tells_its_members_and_stops_
     assert_eq!(code(&err), RoomError::NOT_IN_ROOM);
     served.app.shutdown().await;
 }
+
+/// A room kind of this test's own.
+struct Duel;
+
+#[nano_core::component(name = "duel", room)]
+impl Duel {
+    #[handler]
+    fn ping(&self, _session: &nano_core::Session) -> u32 {
+        1
+    }
+}
+
+impl nano_core::Room for Duel {
+    type Init = ();
+    type Input = ();
+
+    fn create(_init: &(), _room: &nano_core::RoomRef<Self>) -> Self {
+        Duel
+    }
+}
+
+#[tokio::test]
+async fn a_room_kind_is_served_through_rooms_not_register_and_is_in_the_manifest() {
+    use nano_core::{App, Component, Error, Execution, Rooms};
+    assert_eq!(Duel::META.execution, Execution::Room);
+    let err = App::builder().register(Duel).build().unwrap_err();
+    assert!(matches!(err, Error::RoomRegistered("Duel")), "{err}");
+    assert!(err.to_string().contains("AppBuilder::rooms"), "{err}");
+
+    let duels = Rooms::<Duel>::new(RoomConfig::default()).unwrap();
+    assert_eq!(duels.create(()).unwrap_err(), RoomError::NotRunning);
+    let app = App::builder().rooms(duels.clone()).build().unwrap();
+    assert!(app.rooms::<Duel>().is_some());
+    assert!(app.actor::<Duel>().is_none());
+    let routes: Vec<_> = app
+        .manifest()
+        .routes
+        .iter()
+        .map(|r| r.route.as_str())
+        .collect();
+    assert_eq!(routes, ["duel.ping"]);
+    let pushes: Vec<_> = app
+        .manifest()
+        .pushes
+        .iter()
+        .map(|p| p.route.as_str())
+        .collect();
+    assert_eq!(pushes, [nano_core::ROOM_CLOSED_ROUTE]);
+    assert!(app.dict().code(nano_core::ROOM_CLOSED_ROUTE).is_some());
+
+    let room = duels.create(()).unwrap();
+    room.set_max_members(1);
+    assert_eq!(duels.list()[0].max_members, 1);
+    app.shutdown().await;
+    assert_eq!(duels.create(()).unwrap_err(), RoomError::NotRunning);
+    assert!(room.is_disposed(), "rooms stop with their app");
+}

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use tokio_util::sync::CancellationToken;
@@ -26,7 +26,7 @@ struct Instance<C: Room> {
     init: C::Init,
     members: Group,
     locked: AtomicBool,
-    max_members: usize,
+    max_members: AtomicUsize,
     /// `None` when the kind has no tick loop.
     inputs: Option<Mutex<VecDeque<RoomInput<C::Input>>>>,
     input_capacity: usize,
@@ -71,7 +71,7 @@ impl<C: Room> RoomRef<C> {
                 init,
                 members: Group::new(format!("{}.{id}", C::META.name)),
                 locked: AtomicBool::new(false),
-                max_members: config.max_members,
+                max_members: AtomicUsize::new(config.max_members),
                 inputs: ticking.then(|| Mutex::new(VecDeque::new())),
                 input_capacity: config.input_queue_capacity,
                 actor,
@@ -99,9 +99,16 @@ impl<C: Room> RoomRef<C> {
         &self.inner.members
     }
 
-    /// The most members the room takes ([`RoomConfig::max_members`]).
+    /// The most members the room takes: [`RoomConfig::max_members`] unless
+    /// [`set_max_members`](Self::set_max_members) changed it.
     pub fn max_members(&self) -> usize {
-        self.inner.max_members
+        self.inner.max_members.load(Ordering::Acquire)
+    }
+
+    /// Changes this room's member limit (at least 1); members beyond it stay, joins are
+    /// refused until they are fewer.
+    pub fn set_max_members(&self, max: usize) {
+        self.inner.max_members.store(max.max(1), Ordering::Release);
     }
 
     /// Refuses further joins ([`RoomError::Locked`]) until [`unlock`](Self::unlock); members

@@ -117,7 +117,11 @@ impl<C: Room> Registry<C> {
     /// Removes room `id` and its members' places in it.
     pub(crate) fn remove(&mut self, id: RoomId) -> Option<Entry<C>> {
         let entry = self.rooms.remove(&id)?;
-        self.sessions.retain(|_, room| *room != id);
+        for member in entry.room.members().members() {
+            if self.sessions.get(&member.id()) == Some(&id) {
+                self.sessions.remove(&member.id());
+            }
+        }
         Some(entry)
     }
 
