@@ -57,6 +57,9 @@
 //! - A component with a `&mut self` handler is an *actor*: its handlers, timers and
 //!   [`invoke`](ActorHandle::invoke)d closures run one at a time on its own task, so its state
 //!   needs no lock.
+//! - A `#[component(room)]` is a *room kind*: [`Rooms`] creates its instances at run time,
+//!   each an actor of its own with its members, timers and optional tick loop; a session's
+//!   requests go to the room it joined (see [`Room`]).
 //! - Every request gets a response: a handler error, an unknown route, an undecodable payload
 //!   or a panic becomes an error response (`{"code":..,"msg":..}`), and the connection stays.
 //!
