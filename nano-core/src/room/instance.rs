@@ -145,6 +145,7 @@ impl<C: Room> RoomRef<C> {
         self.close(CloseReason::Disposed);
     }
 
+    /// Disposes of the room for `reason` (see [`RoomsShared::dispose_room`]).
     pub(crate) fn close(&self, reason: CloseReason) {
         match self.inner.rooms.upgrade() {
             Some(rooms) => {

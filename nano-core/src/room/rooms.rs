@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::config::{RoomConfig, RoomConfigError};
-use super::registry::Registry;
+use super::registry::{Entry, Registry};
 use super::task;
 use super::{
     CloseReason, ROOM_CLOSED_ROUTE, Room, RoomClosed, RoomError, RoomId, RoomInfo, RoomRef,
@@ -104,6 +104,7 @@ impl<C: Room> Rooms<C> {
         let entry = task::start(&self.shared, runtime, id, init)?;
         let room = entry.room.clone();
         write(&self.shared.registry).insert(entry);
+        task::arm_new(&room, &self.shared.config);
         Ok(room)
     }
 
@@ -232,9 +233,14 @@ impl<C: Room> RoomsShared<C> {
     }
 
     /// Removes room `id`, tells its members why (unless it closed empty), stops its task.
+    /// A room closing empty that someone joined meanwhile stays (joins take the same lock).
     pub(crate) fn dispose_room(&self, id: RoomId, reason: CloseReason) -> Result<(), RoomError> {
         let entry = {
             let mut registry = write(&self.registry);
+            let joined = |entry: &Entry<C>| entry.room.members().count() > 0;
+            if reason == CloseReason::Empty && registry.get(id).is_some_and(joined) {
+                return Ok(());
+            }
             let missing = registry.missing(id);
             registry.remove(id).ok_or(missing)?
         };

@@ -29,7 +29,8 @@ impl Timing {
     }
 }
 
-/// Creates room `id` from `init` and starts its task (empty, so its empty timer runs).
+/// Creates room `id` from `init` and starts its task; [`arm_new`] then starts its timers,
+/// once the room is in the registry (which its empty timer looks in).
 pub(crate) fn start<C: Room>(
     rooms: &Arc<RoomsShared<C>>,
     runtime: &Runtime,
@@ -50,8 +51,12 @@ pub(crate) fn start<C: Room>(
     runtime
         .tasks
         .spawn(actor::run_supervised(state, mailbox, stop, hook));
-    arm(&room, timing);
     Ok(Entry { room, link })
+}
+
+/// Starts a new room's tick loop and empty timer.
+pub(crate) fn arm_new<C: Room>(room: &RoomRef<C>, config: &RoomConfig) {
+    arm(room, Timing::of(config));
 }
 
 /// The state of a new (or reset) room; a panic in [`Room::create`] is an error.
