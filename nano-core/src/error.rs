@@ -29,6 +29,9 @@ pub enum Error {
         "`{0}` is a room kind: register it with `AppBuilder::rooms(Rooms::<{0}>::new(config)?)`"
     )]
     RoomRegistered(&'static str),
+    /// A [`Rooms`](crate::Rooms) was given to a second app builder: it serves one app.
+    #[error("the rooms of `{0}` are already served by another app (make a `Rooms` per app)")]
+    RoomsServedTwice(&'static str),
     /// `build` was called outside a tokio runtime.
     #[error("nano-rs apps must be built inside a tokio runtime")]
     NoRuntime,

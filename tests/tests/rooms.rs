@@ -225,6 +225,8 @@ async fn a_room_kind_is_served_through_rooms_not_register_and_is_in_the_manifest
     let duels = Rooms::<Duel>::new(RoomConfig::default()).unwrap();
     assert_eq!(duels.create(()).unwrap_err(), RoomError::NotRunning);
     let app = App::builder().rooms(duels.clone()).build().unwrap();
+    let err = App::builder().rooms(duels.clone()).build().unwrap_err();
+    assert!(matches!(err, Error::RoomsServedTwice("duel")), "{err}");
     assert!(app.rooms::<Duel>().is_some());
     assert!(app.actor::<Duel>().is_none());
     let routes: Vec<_> = app

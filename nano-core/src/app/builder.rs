@@ -71,6 +71,8 @@ pub struct AppBuilder {
     error_body: ErrorBodyFn,
     on_session_closed: Vec<SessionHook>,
     remote_router: Option<Arc<dyn RemoteRouter>>,
+    /// A registration `build` refuses, found when it was made.
+    misuse: Option<Error>,
 }
 
 impl Default for AppBuilder {
@@ -86,6 +88,7 @@ impl Default for AppBuilder {
             error_body: Arc::new(default_error_body),
             on_session_closed: Vec::new(),
             remote_router: None,
+            misuse: None,
         }
     }
 }
@@ -108,7 +111,14 @@ impl AppBuilder {
     /// Serves the room kind `C` ([`Rooms`]): its routes go to the room each caller is in, and
     /// its rooms can be created once the app is built. Keep a clone of `rooms` (or find it
     /// with [`App::rooms`]) to manage them.
+    ///
+    /// A `Rooms` serves one app: giving it to a second builder makes that `build` fail with
+    /// [`Error::RoomsServedTwice`].
     pub fn rooms<C: Room>(mut self, rooms: Rooms<C>) -> Self {
+        if !rooms.claim() {
+            self.misuse
+                .get_or_insert(Error::RoomsServedTwice(rooms.kind()));
+        }
         self.services.push(Service::rooms(rooms));
         self
     }
@@ -265,11 +275,16 @@ impl AppBuilder {
     /// # Errors
     ///
     /// [`Error::DuplicateRoute`] or [`Error::DuplicateComponent`] for conflicting
-    /// registrations, [`Error::Dictionary`] for a bad push route, [`Error::NoRuntime`] outside
+    /// registrations, [`Error::RoomRegistered`] for a room kind given to
+    /// [`register`](Self::register), [`Error::RoomsServedTwice`] for a [`Rooms`] given to a
+    /// second builder, [`Error::Dictionary`] for a bad push route, [`Error::NoRuntime`] outside
     /// a tokio runtime.
     pub fn build(self) -> Result<App, Error> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::NoRuntime);
+        }
+        if let Some(misuse) = self.misuse {
+            return Err(misuse);
         }
         check_registrations(&self.services)?;
         let dict = self.route_dictionary()?;
@@ -288,6 +303,7 @@ impl AppBuilder {
             error_body,
             on_session_closed,
             remote_router,
+            misuse: _,
         } = self;
         let settings = CoreSettings {
             serializer,

@@ -2,6 +2,7 @@
 //! and move sessions in and out of them.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use tokio_util::sync::CancellationToken;
@@ -61,6 +62,8 @@ pub(crate) struct Runtime {
 /// What every clone of a [`Rooms`] (and every room of the kind) shares.
 pub(crate) struct RoomsShared<C: Room> {
     pub(crate) config: RoomConfig,
+    /// Given to an app builder ([`Rooms::claim`]).
+    claimed: AtomicBool,
     runtime: OnceLock<Runtime>,
     registry: RwLock<Registry<C>>,
 }
@@ -77,10 +80,22 @@ impl<C: Room> Rooms<C> {
         Ok(Self {
             shared: Arc::new(RoomsShared {
                 config,
+                claimed: AtomicBool::new(false),
                 runtime: OnceLock::new(),
                 registry: RwLock::new(Registry::default()),
             }),
         })
+    }
+
+    /// The kind's name: its component name, the part of its routes before the dot.
+    pub fn kind(&self) -> &'static str {
+        C::META.name
+    }
+
+    /// Marks the kind as given to an app builder; `false` if it already was (a `Rooms`
+    /// serves one app).
+    pub(crate) fn claim(&self) -> bool {
+        !self.shared.claimed.swap(true, Ordering::AcqRel)
     }
 
     /// The kind's configuration.
