@@ -247,11 +247,36 @@ impl<S: Send + 'static> ActorHandle<S> {
     }
 }
 
+/// What an actor does after one of its handlers, closures or timers panicked.
+pub(crate) enum AfterPanic<S> {
+    /// Carry on with the state as the panic left it.
+    Continue,
+    /// Drop every timer, then run the closure (which replaces the state and may start new
+    /// timers).
+    Reset(Box<dyn FnOnce(&mut S) + Send>),
+    /// Stop the actor.
+    Stop,
+}
+
+/// Decides what an actor does after a panic (see [`run_supervised`]).
+pub(crate) type PanicHook<S> = Box<dyn FnMut(&mut S) -> AfterPanic<S> + Send>;
+
 /// Runs an actor until `stop` is cancelled or every handle is dropped; returns the state.
+/// A panic is logged and the actor carries on.
 pub(crate) async fn run<S: Send + 'static>(
+    state: S,
+    mailbox: ActorMailbox<S>,
+    stop: CancellationToken,
+) -> S {
+    run_supervised(state, mailbox, stop, Box::new(|_| AfterPanic::Continue)).await
+}
+
+/// [`run`], with `on_panic` deciding what happens after each panic (a room's panic policy).
+pub(crate) async fn run_supervised<S: Send + 'static>(
     mut state: S,
     mailbox: ActorMailbox<S>,
     stop: CancellationToken,
+    mut on_panic: PanicHook<S>,
 ) -> S {
     let ActorMailbox {
         mut receiver,
@@ -261,17 +286,29 @@ pub(crate) async fn run<S: Send + 'static>(
     loop {
         timers.extend(std::mem::take(&mut *crate::sync::lock(&shared.new_timers)));
         let next_deadline = timers.peek().map(TimerEntry::deadline);
-        tokio::select! {
+        let panicked = tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            () = shared.timer_added.notified() => {}
+            () = shared.timer_added.notified() => false,
             job = receiver.recv() => match job {
                 Some(job) => run_job(shared.name, &mut state, job).await,
                 None => break,
             },
             () = sleep_until(next_deadline), if next_deadline.is_some() => {
-                fire_due(shared.name, &mut state, &mut timers);
+                fire_due(shared.name, &mut state, &mut timers)
             }
+        };
+        if !panicked {
+            continue;
+        }
+        match on_panic(&mut state) {
+            AfterPanic::Continue => {}
+            AfterPanic::Reset(reset) => {
+                timers.clear();
+                crate::sync::lock(&shared.new_timers).clear();
+                reset(&mut state);
+            }
+            AfterPanic::Stop => break,
         }
     }
     state
@@ -283,26 +320,30 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-async fn run_job<S>(name: &'static str, state: &mut S, job: Job<S>) {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| job(state))) {
-        Ok(None) => {}
-        Ok(Some(future)) => {
-            if AssertUnwindSafe(future).catch_unwind().await.is_err() {
-                tracing::error!(actor = name, "a handler or closure on this actor panicked");
-            }
-        }
-        Err(_) => tracing::error!(actor = name, "a handler or closure on this actor panicked"),
+/// Runs one job; returns whether it panicked (logged here).
+async fn run_job<S>(name: &'static str, state: &mut S, job: Job<S>) -> bool {
+    let panicked = match std::panic::catch_unwind(AssertUnwindSafe(|| job(state))) {
+        Ok(None) => false,
+        Ok(Some(future)) => AssertUnwindSafe(future).catch_unwind().await.is_err(),
+        Err(_) => true,
+    };
+    if panicked {
+        tracing::error!(actor = name, "a handler or closure on this actor panicked");
     }
+    panicked
 }
 
-fn fire_due<S>(name: &'static str, state: &mut S, timers: &mut BinaryHeap<TimerEntry<S>>) {
+/// Fires the timers that are due; returns whether one panicked (the rest then wait for the
+/// next turn, after the panic hook has run).
+fn fire_due<S>(name: &'static str, state: &mut S, timers: &mut BinaryHeap<TimerEntry<S>>) -> bool {
     let now = Instant::now();
     while timers.peek().is_some_and(|timer| timer.deadline() <= now) {
         let Some(mut timer) = timers.pop() else { break };
         if timer.is_stopped() {
             continue;
         }
-        if std::panic::catch_unwind(AssertUnwindSafe(|| timer.fire(state))).is_err() {
+        let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| timer.fire(state))).is_err();
+        if panicked {
             tracing::error!(
                 actor = name,
                 timer = timer.id(),
@@ -312,5 +353,9 @@ fn fire_due<S>(name: &'static str, state: &mut S, timers: &mut BinaryHeap<TimerE
         if timer.reschedule() {
             timers.push(timer);
         }
+        if panicked {
+            return true;
+        }
     }
+    false
 }

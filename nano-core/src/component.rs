@@ -42,6 +42,10 @@ pub enum Execution {
     /// timers and the closures posted to it run one at a time on its own task, so its state
     /// needs no lock.
     Actor,
+    /// `#[component(room)]`: a room kind. Its instances are created at run time
+    /// ([`Rooms`](crate::Rooms)), each an actor of its own; a session's calls go to the
+    /// instance it joined.
+    Room,
 }
 
 /// A Rust type named in a route table: a payload, a response or a push body.

@@ -24,6 +24,14 @@ pub enum Error {
     /// The route dictionary could not be built (a push route repeated, too many routes, ...).
     #[error("route dictionary: {0}")]
     Dictionary(#[from] RouteDictError),
+    /// A room kind (`#[component(room)]`) was given to `AppBuilder::register`.
+    #[error(
+        "`{0}` is a room kind: register it with `AppBuilder::rooms(Rooms::<{0}>::new(config)?)`"
+    )]
+    RoomRegistered(&'static str),
+    /// A [`Rooms`](crate::Rooms) was given to a second app builder: it serves one app.
+    #[error("the rooms of `{0}` are already served by another app (make a `Rooms` per app)")]
+    RoomsServedTwice(&'static str),
     /// `build` was called outside a tokio runtime.
     #[error("nano-rs apps must be built inside a tokio runtime")]
     NoRuntime,

@@ -57,6 +57,9 @@
 //! - A component with a `&mut self` handler is an *actor*: its handlers, timers and
 //!   [`invoke`](ActorHandle::invoke)d closures run one at a time on its own task, so its state
 //!   needs no lock.
+//! - A `#[component(room)]` is a *room kind*: [`Rooms`] creates its instances at run time,
+//!   each an actor of its own with its members, timers and optional tick loop; a session's
+//!   requests go to the room it joined (see [`Room`]).
 //! - Every request gets a response: a handler error, an unknown route, an undecodable payload
 //!   or a panic becomes an error response (`{"code":..,"msg":..}`), and the connection stays.
 //!
@@ -99,6 +102,7 @@ mod pipeline;
 mod proto;
 pub mod protocol;
 pub mod remote;
+mod room;
 mod routes;
 mod scheduler;
 mod serializer;
@@ -136,6 +140,12 @@ pub use payload::{DecodePayload, EncodePayload};
 pub use pipeline::Pipeline;
 #[cfg(feature = "protobuf")]
 pub use proto::{Proto, ProtoMessage};
+pub use room::{
+    CloseReason, DEFAULT_DISPOSE_WHEN_EMPTY, DEFAULT_INPUT_QUEUE_CAPACITY, DEFAULT_MAX_MEMBERS,
+    DEFAULT_MAX_ROOMS, MAX_TICK_RATE, MIN_TICK_RATE, PanicPolicy, ROOM_CLOSED_ROUTE, Room,
+    RoomClosed, RoomConfig, RoomConfigError, RoomError, RoomId, RoomInfo, RoomInput, RoomRef,
+    Rooms,
+};
 pub use scheduler::Scheduler;
 pub use serializer::{BoxError, PayloadFormat, Serializer, SerializerError};
 pub use session::{Session, SessionError, TransportKind};

@@ -13,10 +13,11 @@ pub use bytes::Bytes;
 
 pub use crate::call::Call;
 pub use crate::component::{
-    Component, ComponentMeta, Context, Execution, HandlerKind, Lifecycle, LifecycleHooks,
+    Component, ComponentMeta, Context, Encoding, Execution, HandlerKind, Lifecycle, LifecycleHooks,
     PayloadKind, PushMeta, RouteMeta, TypeMeta,
 };
 pub use crate::handler::{Deferred, Reply};
+pub use crate::room::{RoomClosed, RoomComponent};
 pub use crate::service::{ActorComponent, ActorDispatch, Dispatch, Service, SharedComponent};
 pub use crate::sync::{lock, read, write};
 pub use crate::{HandlerError, Session};
@@ -229,25 +230,25 @@ impl<T: ?Sized> Default for EncodingProbe<T> {
 /// The probe's answer for a `Proto` message.
 pub trait IsProto {
     /// `Encoding::Protobuf`.
-    fn encoding(&self) -> crate::Encoding;
+    fn encoding(&self) -> Encoding;
 }
 
 #[cfg(feature = "protobuf")]
 impl<M> IsProto for &EncodingProbe<crate::Proto<M>> {
-    fn encoding(&self) -> crate::Encoding {
-        crate::Encoding::Protobuf
+    fn encoding(&self) -> Encoding {
+        Encoding::Protobuf
     }
 }
 
 /// The probe's answer for every other type.
 pub trait NotProto {
     /// `Encoding::Serializer`.
-    fn encoding(&self) -> crate::Encoding;
+    fn encoding(&self) -> Encoding;
 }
 
 impl<T: ?Sized> NotProto for EncodingProbe<T> {
-    fn encoding(&self) -> crate::Encoding {
-        crate::Encoding::Serializer
+    fn encoding(&self) -> Encoding {
+        Encoding::Serializer
     }
 }
 

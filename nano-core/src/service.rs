@@ -22,7 +22,7 @@ use crate::scheduler::Scheduler;
 
 /// A running handler: a boxed future of its [`Reply`].
 pub(crate) type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Reply> + Send + 'a>>;
-type HookFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+pub(crate) type HookFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// The outcome of dispatching a message to a shared component: ready at once (sync handlers),
 /// or a future to drive (async handlers).
@@ -87,6 +87,8 @@ pub struct Service {
     pub(crate) meta: ComponentMeta,
     pub(crate) type_id: std::any::TypeId,
     pub(crate) inner: Box<dyn Startable>,
+    /// A room kind given to `AppBuilder::register` (refused at build).
+    pub(crate) registered_room: bool,
 }
 
 impl Service {
@@ -101,6 +103,7 @@ impl Service {
                 hooks,
                 ctx: None,
             }),
+            registered_room: false,
         }
     }
 
@@ -115,6 +118,7 @@ impl Service {
                 channel: None,
                 ctx: None,
             }),
+            registered_room: false,
         }
     }
 }
@@ -261,41 +265,49 @@ impl<C: ActorComponent> Startable for ActorStart<C> {
     }
 }
 
-/// What a started actor component's callers share: its handle and its context.
-struct ActorLink<C> {
-    handle: ActorHandle<C>,
-    ctx: Context<C>,
+/// What a started actor's callers share: its handle and its context.
+pub(crate) struct ActorLink<C> {
+    pub(crate) handle: ActorHandle<C>,
+    pub(crate) ctx: Context<C>,
 }
 
 struct ActorEndpoint<C>(Arc<ActorLink<C>>);
 
 impl<C: ActorComponent> Endpoint for ActorEndpoint<C> {
     fn call(&self, index: usize, call: Call) -> Dispatch {
-        let link = Arc::clone(&self.0);
-        Dispatch::Pending(Box::pin(async move {
-            let (reply_tx, reply_rx) = oneshot::channel();
-            let job_link = Arc::clone(&link);
-            let job: actor::Job<C> =
-                Box::new(move |component: &mut C| -> Option<LocalFuture<'_>> {
-                    match component.dispatch(&job_link.ctx, index, call) {
-                        ActorDispatch::Ready(reply) => {
-                            let _ = reply_tx.send(reply);
-                            None
-                        }
-                        ActorDispatch::Pending(future) => Some(Box::pin(async move {
-                            let _ = reply_tx.send(future.await);
-                        })),
-                    }
-                });
-            if link.handle.post(job).await.is_err() {
-                return Reply::Error(HandlerError::internal("component stopped"));
-            }
-            // A dropped sender means the handler panicked (the actor logs it and lives on).
-            reply_rx
-                .await
-                .unwrap_or_else(|_| Reply::Error(HandlerError::internal("handler panicked")))
-        }))
+        call_actor(Arc::clone(&self.0), index, call)
     }
+}
+
+/// Posts the call of the handler at `index` to the actor of `link` and waits for its reply
+/// (an actor component, or one room instance).
+pub(crate) fn call_actor<C: ActorComponent>(
+    link: Arc<ActorLink<C>>,
+    index: usize,
+    call: Call,
+) -> Dispatch {
+    Dispatch::Pending(Box::pin(async move {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let job_link = Arc::clone(&link);
+        let job: actor::Job<C> = Box::new(move |component: &mut C| -> Option<LocalFuture<'_>> {
+            match component.dispatch(&job_link.ctx, index, call) {
+                ActorDispatch::Ready(reply) => {
+                    let _ = reply_tx.send(reply);
+                    None
+                }
+                ActorDispatch::Pending(future) => Some(Box::pin(async move {
+                    let _ = reply_tx.send(future.await);
+                })),
+            }
+        });
+        if link.handle.post(job).await.is_err() {
+            return Reply::Error(HandlerError::internal("component stopped"));
+        }
+        // A dropped sender means the handler panicked (the actor logs it and lives on).
+        reply_rx
+            .await
+            .unwrap_or_else(|_| Reply::Error(HandlerError::internal("handler panicked")))
+    }))
 }
 
 struct ActorHooks<C> {

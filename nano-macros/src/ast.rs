@@ -29,6 +29,8 @@ pub(crate) struct Component {
     pub(crate) handlers: Vec<Handler>,
     /// The declared push routes.
     pub(crate) pushes: Vec<attr::PushDecl>,
+    /// `#[component(room)]`: a room kind (always an actor; instances made at run time).
+    pub(crate) room: bool,
 }
 
 /// One `#[handler]` method.
@@ -143,6 +145,7 @@ pub(crate) fn parse(
             .unwrap_or_else(|| syn::parse_quote!(::nano_core)),
         handlers,
         pushes,
+        room: options.room,
     };
     (Some(model), errors)
 }

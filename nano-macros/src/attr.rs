@@ -19,6 +19,8 @@ pub(crate) struct ComponentOptions {
     pub(crate) krate: Option<Path>,
     /// `pushes(onMessage = Chat, ...)`: the push routes and their body types.
     pub(crate) pushes: Vec<PushDecl>,
+    /// `room`: a room kind, whose instances are created at run time.
+    pub(crate) room: bool,
 }
 
 /// One `route = Type` of `pushes(...)`.
@@ -66,7 +68,7 @@ pub(crate) struct HandlerOptions {
     pub(crate) name: Option<LitStr>,
 }
 
-const COMPONENT_KEYS: &str = "`name`, `rename_all`, `crate`, `pushes`";
+const COMPONENT_KEYS: &str = "`name`, `rename_all`, `crate`, `pushes`, `room`";
 const HANDLER_KEYS: &str = "`name`";
 
 /// The options of an attribute, or `None` with its syntax error recorded.
@@ -90,7 +92,10 @@ pub(crate) fn component_options(
     let mut given = Given::default();
     for meta in &metas {
         let key = key(meta);
-        let known = matches!(key.as_str(), "name" | "rename_all" | "crate" | "pushes");
+        let known = matches!(
+            key.as_str(),
+            "name" | "rename_all" | "crate" | "pushes" | "room"
+        );
         if known && given.again(meta, errors) {
             continue;
         }
@@ -99,6 +104,7 @@ pub(crate) fn component_options(
             "rename_all" => options.rename_all = rename_value(meta, errors),
             "crate" => options.krate = crate_value(meta, errors),
             "pushes" => options.pushes = pushes_value(meta, errors),
+            "room" => options.room = flag_value(meta, errors),
             "lifecycle" => errors.push(syn::Error::new_spanned(
                 meta.path(),
                 "`lifecycle` is not needed: implement `nano_core::Lifecycle` for the type and nano-rs finds it",
@@ -213,6 +219,21 @@ fn crate_value(meta: &Meta, errors: &mut Vec<syn::Error>) -> Option<Path> {
             None
         }
     }
+}
+
+/// `room`: a bare flag, with no value or arguments.
+fn flag_value(meta: &Meta, errors: &mut Vec<syn::Error>) -> bool {
+    if let Meta::Path(_) = meta {
+        return true;
+    }
+    let key = key(meta);
+    errors.push(syn::Error::new_spanned(
+        meta,
+        format!(
+            "`{key}` takes no value: write `#[component({key})]`, and set the room kind's limits in `nano_core::RoomConfig`"
+        ),
+    ));
+    false
 }
 
 /// `pushes(onMessage = Chat, ...)`: a non-empty list of routes, each declared once.

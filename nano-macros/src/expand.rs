@@ -14,15 +14,23 @@ pub(crate) fn expand(component: &Component, block: &ItemImpl) -> TokenStream {
     let krate = &component.krate;
     let private = quote!(#krate::__private);
     let self_ty = &component.self_ty;
-    let is_actor = component.handlers.iter().any(|handler| handler.mutable);
+    let is_actor = component.room || component.handlers.iter().any(|handler| handler.mutable);
     let meta = meta(component, &private, is_actor);
     let dispatch = dispatch(component, &private, is_actor);
     let push_checks = push_checks(component, &private);
-    let service = if is_actor {
+    let service = if component.room {
+        quote!({
+            let _ = (self, __nano_hooks);
+            #private::Service::registered_room::<Self>()
+        })
+    } else if is_actor {
         quote!(#private::Service::actor(self, __nano_hooks))
     } else {
         quote!(#private::Service::shared(self, __nano_hooks))
     };
+    let room_marker = component
+        .room
+        .then(|| quote!(impl #private::RoomComponent for #self_ty {}));
     quote! {
         #block
 
@@ -43,6 +51,7 @@ pub(crate) fn expand(component: &Component, block: &ItemImpl) -> TokenStream {
 
             #dispatch
             #push_checks
+            #room_marker
         };
     }
 }
@@ -121,7 +130,9 @@ fn dispatch(component: &Component, private: &TokenStream, is_actor: bool) -> Tok
 fn meta(component: &Component, private: &TokenStream, is_actor: bool) -> TokenStream {
     let name = &component.name;
     let type_name = &component.type_name;
-    let execution = if is_actor {
+    let execution = if component.room {
+        quote!(Room)
+    } else if is_actor {
         quote!(Actor)
     } else {
         quote!(Shared)
@@ -135,13 +146,28 @@ fn meta(component: &Component, private: &TokenStream, is_actor: bool) -> TokenSt
         let payload_type = type_meta(&push.ty, private);
         quote!(#private::PushMeta { route: #route, payload_type: #payload_type })
     });
+    let room_closed = component.room.then(|| {
+        let route = crate::validate::ROOM_CLOSED_ROUTE;
+        quote!(#private::PushMeta {
+            route: #route,
+            payload_type: #private::TypeMeta {
+                name: "RoomClosed",
+                schema: || {
+                    #[allow(unused_imports)]
+                    use #private::{HasSchema as _, NoSchema as _};
+                    (&&#private::SchemaProbe::<#private::RoomClosed>::new()).schema()
+                },
+                encoding: || #private::Encoding::Serializer,
+            },
+        },)
+    });
     quote! {
         #private::ComponentMeta {
             name: #name,
             type_name: #type_name,
             execution: #private::Execution::#execution,
             routes: &[#(#routes),*],
-            pushes: &[#(#pushes),*],
+            pushes: &[#room_closed #(#pushes),*],
         }
     }
 }

@@ -77,6 +77,9 @@ use proc_macro::TokenStream;
 ///   `serde::Serialize`; a route that is not an identifier is a string literal). They join the
 ///   route dictionary after the handler routes, and `App::manifest()` lists them with their
 ///   types, for typed clients. Each route is declared once.
+/// - `room`: a room kind, whose instances `nano_core::Rooms` creates at run time, each an
+///   actor of its own; implement `nano_core::Room` for the type and serve it with
+///   `AppBuilder::rooms` (not `register`). It declares the `onRoomClosed` push.
 ///
 /// Each option is given at most once. Lifecycle hooks need no option: implement
 /// `nano_core::Lifecycle` for the type and the component runs them.

@@ -34,6 +34,27 @@ pub(crate) fn check(component: &Component, errors: &mut Vec<syn::Error>) {
         params(handler, errors);
     }
     routes(component, errors);
+    room_pushes(component, errors);
+}
+
+/// The push route every room kind declares itself (`nano_core::ROOM_CLOSED_ROUTE`).
+pub(crate) const ROOM_CLOSED_ROUTE: &str = "onRoomClosed";
+
+/// A room kind declares `onRoomClosed` on its own: declaring it again is a mistake.
+fn room_pushes(component: &Component, errors: &mut Vec<syn::Error>) {
+    if !component.room {
+        return;
+    }
+    for push in &component.pushes {
+        if push.route == ROOM_CLOSED_ROUTE {
+            errors.push(syn::Error::new(
+                push.route_span,
+                format!(
+                    "a room kind declares `{ROOM_CLOSED_ROUTE}` (body `nano_core::RoomClosed`) on its own; remove it from `pushes`"
+                ),
+            ));
+        }
+    }
 }
 
 /// No generics, `const`, `unsafe`, `extern` ABI or `...`: a route calls one concrete, plain

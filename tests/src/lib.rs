@@ -10,6 +10,7 @@ pub mod nats;
 pub mod node;
 pub mod peer;
 pub mod raw;
+pub mod rooms;
 pub mod session_ends;
 pub mod wait;
 

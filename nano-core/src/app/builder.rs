@@ -26,7 +26,7 @@ use crate::protocol::{HandshakeRequest, RouteDict, RouteName};
 use crate::remote::RemoteRouter;
 use crate::routes::RouteTable;
 use crate::service::Service;
-use crate::{Error, HandlerError, Pipeline, Serializer, Session};
+use crate::{Error, HandlerError, Pipeline, Room, Rooms, Serializer, Session};
 
 /// Registers components and sets an app up. Build it inside a tokio runtime.
 ///
@@ -72,6 +72,8 @@ pub struct AppBuilder {
     error_flag: Option<bool>,
     on_session_closed: Vec<SessionHook>,
     remote_router: Option<Arc<dyn RemoteRouter>>,
+    /// A registration `build` refuses, found when it was made.
+    misuse: Option<Error>,
 }
 
 impl Default for AppBuilder {
@@ -88,6 +90,7 @@ impl Default for AppBuilder {
             error_flag: None,
             on_session_closed: Vec::new(),
             remote_router: None,
+            misuse: None,
         }
     }
 }
@@ -105,6 +108,21 @@ impl AppBuilder {
     /// [`Proto`](crate::Proto) messages bypass it.
     pub fn serializer(mut self, serializer: Serializer) -> Self {
         self.serializer = serializer;
+        self
+    }
+
+    /// Serves the room kind `C` ([`Rooms`]): its routes go to the room each caller is in, and
+    /// its rooms can be created once the app is built. Keep a clone of `rooms` (or find it
+    /// with [`App::rooms`]) to manage them.
+    ///
+    /// A `Rooms` serves one app: giving it to a second builder makes that `build` fail with
+    /// [`Error::RoomsServedTwice`].
+    pub fn rooms<C: Room>(mut self, rooms: Rooms<C>) -> Self {
+        if !rooms.claim() {
+            self.misuse
+                .get_or_insert(Error::RoomsServedTwice(rooms.kind()));
+        }
+        self.services.push(Service::rooms(rooms));
         self
     }
 
@@ -272,11 +290,16 @@ impl AppBuilder {
     /// # Errors
     ///
     /// [`Error::DuplicateRoute`] or [`Error::DuplicateComponent`] for conflicting
-    /// registrations, [`Error::Dictionary`] for a bad push route, [`Error::NoRuntime`] outside
+    /// registrations, [`Error::RoomRegistered`] for a room kind given to
+    /// [`register`](Self::register), [`Error::RoomsServedTwice`] for a [`Rooms`] given to a
+    /// second builder, [`Error::Dictionary`] for a bad push route, [`Error::NoRuntime`] outside
     /// a tokio runtime.
     pub fn build(self) -> Result<App, Error> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::NoRuntime);
+        }
+        if let Some(misuse) = self.misuse {
+            return Err(misuse);
         }
         check_registrations(&self.services)?;
         let dict = self.route_dictionary()?;
@@ -296,6 +319,7 @@ impl AppBuilder {
             error_flag,
             on_session_closed,
             remote_router,
+            misuse: _,
         } = self;
         let settings = CoreSettings {
             error_flag: error_flag.unwrap_or_else(|| serializer.name() == "protobuf"),
@@ -368,6 +392,9 @@ fn check_registrations(services: &[Service]) -> Result<(), Error> {
     let mut types = HashMap::new();
     for service in services {
         let component = service.meta.type_name;
+        if service.registered_room {
+            return Err(Error::RoomRegistered(component));
+        }
         if types.insert(service.type_id, component).is_some() {
             return Err(Error::DuplicateComponent(component));
         }

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::routes::RouteTable;
 use crate::scheduler::Scheduler;
 use crate::service::{Hooks, Service};
+use crate::{Room, Rooms};
 
 /// The app's actors: its scheduler and its actor components, each running on its own task.
 pub(crate) struct Actors {
@@ -55,6 +56,12 @@ impl Components {
     pub(crate) fn actor<C: Component>(&self) -> Option<ActorHandle<C>> {
         let handle = self.actor_handles.get(&TypeId::of::<C>())?;
         handle.downcast_ref::<ActorHandle<C>>().cloned()
+    }
+
+    /// The room kind `C`, if served.
+    pub(crate) fn rooms<C: Room>(&self) -> Option<Rooms<C>> {
+        let handle = self.actor_handles.get(&TypeId::of::<C>())?;
+        handle.downcast_ref::<Rooms<C>>().cloned()
     }
 }
 

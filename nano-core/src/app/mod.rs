@@ -20,7 +20,6 @@ pub use shutdown::ShutdownHandle;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::Serializer;
 use crate::actor::ActorHandle;
 use crate::component::Component;
 use crate::config::Config;
@@ -28,6 +27,7 @@ use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use crate::protocol::RouteDict;
 use crate::scheduler::Scheduler;
+use crate::{Room, Rooms, Serializer};
 use state::AppState;
 
 /// A built nano-rs app: serve it on listeners and streams, then shut it down.
@@ -119,6 +119,11 @@ impl App {
     /// The handle of a registered actor component (one with `&mut self` handlers).
     pub fn actor<C: Component>(&self) -> Option<ActorHandle<C>> {
         self.state.components.actor()
+    }
+
+    /// The room kind `C` served by this app ([`AppBuilder::rooms`]).
+    pub fn rooms<C: Room>(&self) -> Option<Rooms<C>> {
+        self.state.components.rooms()
     }
 }
 

@@ -1,7 +1,8 @@
 //! [`Context`]: what a component's hooks and handlers can reach of the running app.
 
+use std::any::Any;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
@@ -67,6 +68,9 @@ pub struct Context<C> {
     /// otherwise (see [`Context::scheduler`]).
     scheduler: OnceLock<Scheduler>,
     actor: Option<ActorHandle<C>>,
+    /// The room instance, for a room kind's instance (a `RoomRef<C>`, type-erased because
+    /// `Context` does not require `C: Room`; see `Context::room`).
+    room: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl<C> Context<C> {
@@ -75,7 +79,19 @@ impl<C> Context<C> {
         Self {
             scheduler: OnceLock::from(scheduler),
             actor,
+            room: None,
         }
+    }
+
+    /// This context, for the room instance `room` (a `RoomRef<C>`).
+    pub(crate) fn with_room(mut self, room: Arc<dyn Any + Send + Sync>) -> Self {
+        self.room = Some(room);
+        self
+    }
+
+    /// The room instance set by [`with_room`](Self::with_room), type-erased.
+    pub(crate) fn room_any(&self) -> Option<&(dyn Any + Send + Sync)> {
+        self.room.as_deref()
     }
 
     /// A context that belongs to no app (for `testing::call` and `testing::call_actor`): its
@@ -84,6 +100,7 @@ impl<C> Context<C> {
         Self {
             scheduler: OnceLock::new(),
             actor,
+            room: None,
         }
     }
 
@@ -133,6 +150,7 @@ impl<C> Clone for Context<C> {
         Self {
             scheduler: self.scheduler.clone(),
             actor: self.actor.clone(),
+            room: self.room.clone(),
         }
     }
 }

@@ -1,0 +1,11 @@
+use nano_core::prelude::*;
+
+struct Match;
+
+#[component(name = "match", room, room)]
+impl Match {
+    #[handler]
+    fn play(&mut self, _session: &Session) {}
+}
+
+fn main() {}
