@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::scenarios::{Broadcast, Connections, Notify, Options, Request, Soak};
+use crate::scenarios::{Broadcast, Connections, Moves, Notify, Options, Request, Soak};
 use crate::values;
 
 /// Load generator for nano/Pomelo protocol servers.
@@ -34,6 +34,9 @@ pub(crate) enum Command {
     /// Reports the handshake rate, and with --pid the server's RSS before and after opening
     /// the sessions and per session.
     Connections(Run<Connections>),
+    /// Matches of --players connections against rooms-server; each player a closed loop of
+    /// move -> its own move pushed back by the match
+    Moves(Run<Moves>),
     /// Long-run chat clients against soak-server
     ///
     /// N chat clients in --rooms rooms, each sending a message every --message-interval,

@@ -12,6 +12,8 @@
 //! - `broadcast`: N members of one group; one sender broadcasts, everyone counts deliveries;
 //! - `connections`: open N idle sessions (with heartbeats), hold them, report the server's RSS
 //!   per session (`--pid`) and the handshake rate;
+//! - `moves` (against `rooms-server`): matches of `--players` connections, each player a
+//!   closed loop of move -> its own move pushed back to the whole match;
 //! - `soak` (against `soak-server`): N chat clients in `--rooms` rooms sending a message every
 //!   `--message-interval` for the duration, sampling the server's RSS (`--pid`); then they
 //!   leave and the server must be empty, or with `--shutdown` the server is sent SIGTERM
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Broadcast(run) => execute(run, scenarios::broadcast),
         Command::Connections(run) => execute(run, scenarios::connections),
         Command::Soak(run) => execute(run, scenarios::soak),
+        Command::Moves(run) => execute(run, scenarios::moves),
         Command::Report(report) => match report::write(&report.input, &report.output) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {

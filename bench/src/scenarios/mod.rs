@@ -2,11 +2,13 @@
 
 mod broadcast;
 mod connections;
+mod moves;
 mod request;
 mod soak;
 
 pub(crate) use broadcast::{Broadcast, broadcast};
 pub(crate) use connections::{Connections, connections};
+pub(crate) use moves::{Moves, moves};
 pub(crate) use request::{Notify, Request, notify, request};
 pub(crate) use soak::{Soak, soak};
 
