@@ -184,8 +184,10 @@ async fn measure_empty_rooms(args: &Args, count: usize) -> Result<(), Box<dyn st
     Ok(())
 }
 
+type BoxError = Box<dyn std::error::Error>;
+
 /// The app of `args.mode`, and in the rooms mode the handle of its matches.
-fn build(args: &Args) -> Result<(App, Option<Rooms<Match>>), Box<dyn std::error::Error>> {
+fn build(args: &Args) -> Result<(App, Option<Rooms<Match>>), BoxError> {
     let builder = App::builder().rate_limit(None).max_connections(100_000);
     Ok(match args.mode {
         Mode::Rooms => {
