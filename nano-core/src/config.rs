@@ -96,6 +96,11 @@ pub struct Config {
     /// below 2^53 so that JavaScript clients read them exactly. A cluster gives each node its
     /// own range, so that session ids are unique across nodes. Default: 1.
     pub first_session_id: u64,
+    /// Whether the app records its Prometheus metrics (per-route request counts, errors and
+    /// latency histograms, sessions, kicks, pushes, bytes; see docs/OPERATIONS.md), exported by
+    /// [`App::encode_metrics`](crate::App::encode_metrics). The counters of
+    /// [`App::metrics`](crate::App::metrics) are kept either way. Default: `true`.
+    pub prometheus: bool,
 }
 
 impl Default for Config {
@@ -114,6 +119,7 @@ impl Default for Config {
             use_dictionary: true,
             listen_backlog: None,
             first_session_id: 1,
+            prometheus: true,
         }
     }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::metrics::Counters;
 use crate::outbox::SlowConsumerPolicy;
+use crate::prometheus::Telemetry;
 use crate::protocol::RouteDict;
 use crate::{HandlerError, Pipeline, Serializer, Session};
 
@@ -33,6 +34,8 @@ pub(crate) struct Core {
     pub(crate) dict_version: Option<String>,
     pub(crate) outbound: Pipeline,
     pub(crate) counters: Counters,
+    /// The app's Prometheus metrics, unless `Config::prometheus` is off.
+    pub(crate) telemetry: Option<Arc<Telemetry>>,
     pub(crate) error_body: ErrorBodyFn,
     /// Whether error responses carry the error flag (0x20).
     pub(crate) error_flag: bool,
@@ -48,6 +51,7 @@ pub(crate) struct CoreSettings {
     pub(crate) serializer: Serializer,
     pub(crate) dict: RouteDict,
     pub(crate) outbound: Pipeline,
+    pub(crate) telemetry: Option<Arc<Telemetry>>,
     pub(crate) error_body: ErrorBodyFn,
     pub(crate) error_flag: bool,
     pub(crate) on_session_closed: Vec<SessionHook>,
@@ -63,6 +67,7 @@ impl Default for CoreSettings {
             serializer: Serializer::Json,
             dict: RouteDict::new(),
             outbound: Pipeline::new(),
+            telemetry: None,
             error_body: Arc::new(default_error_body),
             error_flag: false,
             on_session_closed: Vec::new(),
@@ -79,6 +84,7 @@ impl Core {
             serializer,
             dict,
             outbound,
+            telemetry,
             error_body,
             error_flag,
             on_session_closed,
@@ -92,6 +98,7 @@ impl Core {
             dict,
             outbound,
             counters: Counters::default(),
+            telemetry,
             error_body,
             error_flag,
             on_session_closed,

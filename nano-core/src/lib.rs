@@ -98,6 +98,7 @@ mod metrics;
 mod outbox;
 mod payload;
 mod pipeline;
+mod prometheus;
 #[cfg(feature = "protobuf")]
 mod proto;
 pub mod protocol;

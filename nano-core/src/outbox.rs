@@ -1,5 +1,6 @@
 //! The per-session send queue: bounded for pushes, never dropping responses.
 
+use crate::prometheus::KickCause;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +30,7 @@ pub enum SlowConsumerPolicy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum CloseRequest {
     /// Send a Kick packet with this reason, then close.
-    Kick(String),
+    Kick(String, KickCause),
     /// Close without a Kick.
     Close,
 }
@@ -86,7 +87,10 @@ impl Outbox {
         if state.queue.len() >= self.capacity {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             if self.policy == SlowConsumerPolicy::Kick {
-                state.close = Some(CloseRequest::Kick("slow consumer".to_owned()));
+                state.close = Some(CloseRequest::Kick(
+                    "slow consumer".to_owned(),
+                    KickCause::SlowConsumer,
+                ));
                 drop(state);
                 self.wake.wake();
             }

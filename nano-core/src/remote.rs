@@ -114,7 +114,7 @@ impl RemoteSession {
             return Poll::Ready(Some(RemoteEvent::Packet(packet)));
         }
         match outbox.poll_close_request(cx) {
-            Some(CloseRequest::Kick(reason)) => {
+            Some(CloseRequest::Kick(reason, _)) => {
                 self.closing = true;
                 Poll::Ready(Some(RemoteEvent::Kick(reason)))
             }

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::component::RouteMeta;
+use crate::component::{HandlerKind, RouteMeta};
+use crate::prometheus::{RouteMetrics, Telemetry};
 use crate::remote::RemoteRouter;
 use crate::service::Endpoint;
 
@@ -15,6 +16,8 @@ pub(crate) struct RouteEntry {
     pub(crate) meta: &'static RouteMeta,
     /// Position in registration order.
     pub(crate) order: usize,
+    /// The route's Prometheus handles, unless the app's metrics are off.
+    pub(crate) metrics: Option<Arc<RouteMetrics>>,
 }
 
 /// The routes an app serves, and the router for those it does not (cluster mode).
@@ -22,14 +25,20 @@ pub(crate) struct RouteEntry {
 pub(crate) struct RouteTable {
     local: HashMap<&'static str, RouteEntry>,
     remote: Option<Arc<dyn RemoteRouter>>,
+    telemetry: Option<Arc<Telemetry>>,
 }
 
 impl RouteTable {
-    /// A table forwarding what it does not serve to `remote`, if any.
-    pub(crate) fn new(remote: Option<Arc<dyn RemoteRouter>>) -> Self {
+    /// A table forwarding what it does not serve to `remote`, if any, whose routes record
+    /// their metrics in `telemetry`, if any.
+    pub(crate) fn new(
+        remote: Option<Arc<dyn RemoteRouter>>,
+        telemetry: Option<Arc<Telemetry>>,
+    ) -> Self {
         Self {
             local: HashMap::new(),
             remote,
+            telemetry,
         }
     }
 
@@ -37,11 +46,19 @@ impl RouteTable {
     /// for duplicates before components start).
     pub(crate) fn add(&mut self, routes: &'static [RouteMeta], endpoint: &Arc<dyn Endpoint>) {
         for (index, meta) in routes.iter().enumerate() {
+            let metrics = self.telemetry.as_ref().map(|telemetry| {
+                let kind = match meta.kind {
+                    HandlerKind::Request => "request",
+                    HandlerKind::Notify => "notify",
+                };
+                Arc::new(telemetry.route(meta.route, kind))
+            });
             let entry = RouteEntry {
                 endpoint: endpoint.clone(),
                 index,
                 meta,
                 order: self.local.len(),
+                metrics,
             };
             self.local.insert(meta.route, entry);
         }

@@ -16,6 +16,7 @@ use crate::group::GroupShared;
 use crate::metrics::Counters;
 use crate::outbox::{CloseRequest, Outbox, Refused};
 use crate::payload::EncodePayload;
+use crate::prometheus::KickCause;
 use crate::protocol::{EncodedPacket, Message, ProtocolError, Route, RouteName};
 use crate::sync::lock;
 use crate::{HandlerError, SerializerError};
@@ -32,6 +33,19 @@ pub enum TransportKind {
     Stream,
     /// The client is connected to another node of a cluster; this is its stand-in.
     Remote,
+}
+
+impl TransportKind {
+    /// The lowercase name: `tcp`, `websocket`, `stream`, `remote` (the `transport` label of
+    /// the metrics).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Tcp => "tcp",
+            TransportKind::WebSocket => "websocket",
+            TransportKind::Stream => "stream",
+            TransportKind::Remote => "remote",
+        }
+    }
 }
 
 /// Why a session operation failed.
@@ -347,15 +361,22 @@ impl Session {
 
     /// Queues an already-encoded push (a group broadcast encodes once for all members).
     pub(crate) fn push_encoded(&self, packet: EncodedPacket) -> Result<(), SessionError> {
-        let counters = &self.core().counters;
+        let core = self.core();
+        let counters = &core.counters;
         match self.inner.outbox.push(packet) {
             Ok(()) => {
                 Counters::add(&counters.messages_out, 1);
+                if let Some(telemetry) = &core.telemetry {
+                    telemetry.pushes_sent.inc();
+                }
                 Ok(())
             }
             Err(refused) => {
                 if refused == Refused::Full {
                     Counters::add(&counters.pushes_dropped, 1);
+                    if let Some(telemetry) = &core.telemetry {
+                        telemetry.pushes_dropped.inc();
+                    }
                 }
                 Err(refused.into())
             }
@@ -448,9 +469,14 @@ impl Session {
     /// Sends the client a Kick packet with `reason` (pomelo clients emit it as `onKick`), then
     /// closes the connection. Queued packets are sent first.
     pub fn kick(&self, reason: impl Into<String>) {
+        self.kick_for(reason.into(), KickCause::App);
+    }
+
+    /// Kicks the session for `cause` (counted in `nano_kicks_total` under it).
+    pub(crate) fn kick_for(&self, reason: String, cause: KickCause) {
         self.inner
             .outbox
-            .request_close(CloseRequest::Kick(reason.into()));
+            .request_close(CloseRequest::Kick(reason, cause));
     }
 
     /// Closes the connection (after sending what is queued) without a Kick.

@@ -81,6 +81,18 @@ where
     })
 }
 
+/// A `GET` route answering with `app`'s Prometheus metrics ([`App::encode_metrics`]), to
+/// mount as `/metrics` on the application's (internal) router.
+pub fn metrics_route<S>(app: App) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    axum::routing::get(move || {
+        let app = app.clone();
+        async move { crate::metrics_response(&app).map(Body::new) }
+    })
+}
+
 /// Answers one request on a nano-rs WebSocket route (for handlers written by hand).
 pub fn handle(app: &App, config: &WsConfig, request: Request) -> Response {
     let remote = request

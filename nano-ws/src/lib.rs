@@ -48,11 +48,13 @@ pub mod axum;
 mod config;
 mod framing;
 mod listener;
+mod metrics;
 mod upgrade;
 
 pub use config::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE, OriginCheck, WsConfig};
 pub use framing::WsTransport;
 pub use listener::{listen, serve};
+pub use metrics::{METRICS_CONTENT_TYPE, listen_metrics, metrics_response};
 // Crates whose types appear in nano-ws's API, so that users need no matching versions.
 pub use http;
 pub use hyper;

@@ -22,6 +22,7 @@ use crate::handshake::{HandshakeRejection, Validator};
 use crate::host::Host;
 use crate::manifest::Manifest;
 use crate::outbox::SlowConsumerPolicy;
+use crate::prometheus::Telemetry;
 use crate::protocol::{HandshakeRequest, RouteDict, RouteName};
 use crate::remote::RemoteRouter;
 use crate::routes::RouteTable;
@@ -204,6 +205,12 @@ impl AppBuilder {
         self
     }
 
+    /// See [`Config::prometheus`] (default `true`).
+    pub fn prometheus(mut self, enabled: bool) -> Self {
+        self.config.prometheus = enabled;
+        self
+    }
+
     /// See [`Config::use_dictionary`] (default `true`).
     pub fn use_dictionary(mut self, enabled: bool) -> Self {
         self.config.use_dictionary = enabled;
@@ -321,7 +328,9 @@ impl AppBuilder {
             remote_router,
             misuse: _,
         } = self;
+        let telemetry = config.prometheus.then(|| Arc::new(Telemetry::new()));
         let settings = CoreSettings {
+            telemetry: telemetry.clone(),
             error_flag: error_flag.unwrap_or_else(|| serializer.name() == "protobuf"),
             serializer,
             dict,
@@ -337,7 +346,7 @@ impl AppBuilder {
             ..settings.clone()
         }));
         let actors = Actors::start(config.actor_mailbox_capacity);
-        let mut routes = RouteTable::new(remote_router);
+        let mut routes = RouteTable::new(remote_router, telemetry);
         let components = start_components(services, &config, &actors, &mut routes);
         let host = Host {
             core: Arc::new(Core::new(settings)),

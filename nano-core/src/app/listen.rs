@@ -126,7 +126,11 @@ impl App {
     /// ([`Metrics::connections_refused`](crate::Metrics)) and logs it, for transports that
     /// refuse one themselves.
     pub fn refuse_connection(&self, remote: Option<SocketAddr>) {
-        Counters::add(&self.state.host.core.counters.connections_refused, 1);
+        let core = &self.state.host.core;
+        Counters::add(&core.counters.connections_refused, 1);
+        if let Some(telemetry) = &core.telemetry {
+            telemetry.connections_refused.inc();
+        }
         let max = self.state.host.config.max_connections;
         tracing::warn!(?remote, max, "connection refused: too many connections");
     }

@@ -106,6 +106,23 @@ impl App {
         &self.state.host.core.serializer
     }
 
+    /// The app's Prometheus metrics in the text exposition format (OpenMetrics 1.0, served
+    /// as `application/openmetrics-text; version=1.0.0; charset=utf-8`): per route, the
+    /// requests, errors by code and the handler and total latency histograms; sessions open,
+    /// opened by transport and closed by reason; kicks and refused handshakes by reason;
+    /// pushes sent and dropped; bytes in and out. Every metric is in docs/OPERATIONS.md.
+    /// Empty when [`Config::prometheus`](crate::Config::prometheus) is off.
+    ///
+    /// nano-ws serves it over HTTP (`nano_ws::metrics`, and an axum route).
+    pub fn encode_metrics(&self) -> String {
+        let mut out = String::new();
+        if let Some(telemetry) = &self.state.host.core.telemetry {
+            // Writing to a String cannot fail.
+            let _ = telemetry.encode(&mut out);
+        }
+        out
+    }
+
     /// A snapshot of the app's counters.
     pub fn metrics(&self) -> Metrics {
         self.state.host.core.counters.snapshot()

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::prometheus::{EndReason, KickCause};
 use crate::protocol::ProtocolError;
 
 /// Why a connection ended (for the logs, and for what is still written before closing).
@@ -13,7 +14,7 @@ pub(super) enum End {
     HandshakeRejected(u16),
     HandshakeTimeout,
     HeartbeatTimeout,
-    Kicked(String),
+    Kicked(String, KickCause),
     Closed,
     Forced,
     Io(ProtocolError),
@@ -23,6 +24,21 @@ impl End {
     /// The client broke the protocol (counted as an error, logged at INFO).
     pub(super) fn is_protocol_error(&self) -> bool {
         matches!(self, End::Protocol(_) | End::Violation(_))
+    }
+
+    /// The `reason` label this end is counted under.
+    pub(super) fn reason(&self) -> EndReason {
+        match self {
+            End::ClientClosed => EndReason::ClientClosed,
+            End::Protocol(_) | End::Violation(_) => EndReason::ProtocolError,
+            End::HandshakeRejected(_) => EndReason::HandshakeRejected,
+            End::HandshakeTimeout => EndReason::HandshakeTimeout,
+            End::HeartbeatTimeout => EndReason::HeartbeatTimeout,
+            End::Kicked(_, cause) => EndReason::Kicked(*cause),
+            End::Closed => EndReason::Closed,
+            End::Forced => EndReason::Forced,
+            End::Io(_) => EndReason::TransportError,
+        }
     }
 
     /// Whether the client may still be written to: what was queued and a Kick go out first.
@@ -40,7 +56,7 @@ impl fmt::Display for End {
             End::HandshakeRejected(code) => write!(f, "handshake rejected with code {code}"),
             End::HandshakeTimeout => f.write_str("handshake timeout"),
             End::HeartbeatTimeout => f.write_str("heartbeat timeout"),
-            End::Kicked(reason) => write!(f, "kicked: {reason}"),
+            End::Kicked(reason, _) => write!(f, "kicked: {reason}"),
             End::Closed => f.write_str("closed by the server"),
             End::Forced => f.write_str("closed at the end of the shutdown deadline"),
             End::Io(err) => write!(f, "transport error: {err}"),

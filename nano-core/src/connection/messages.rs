@@ -4,7 +4,9 @@
 use bytes::Bytes;
 
 use super::end::End;
-use super::{Connection, InFlight};
+use std::time::Instant;
+
+use super::{Connection, InFlight, Timing};
 use crate::HandlerError;
 use crate::dispatch::{self, HandlerCall, Started};
 use crate::handler::Reply;
@@ -14,6 +16,7 @@ use crate::protocol::Message;
 impl Connection {
     /// Handles one Data packet; returns the handler it started, if it is still running.
     pub(super) fn on_data(&mut self, body: Bytes) -> Result<Option<InFlight>, End> {
+        let read = Instant::now();
         let core = &self.host.core;
         let mut message = Message::decode_with(body, &core.dict).map_err(End::Protocol)?;
         Counters::add(&core.counters.messages_in, 1);
@@ -37,20 +40,42 @@ impl Connection {
             return Ok(None);
         };
         let name = route.name().map(|name| name.as_str()).unwrap_or_default();
-        Ok(self.route(name, mid, payload))
+        Ok(self.route(name, mid, payload, read))
     }
 
     /// Calls the handler of `name`, or forwards the message to the node serving it.
-    fn route(&self, name: &str, mid: u64, payload: Bytes) -> Option<InFlight> {
+    fn route(&self, name: &str, mid: u64, payload: Bytes, read: Instant) -> Option<InFlight> {
         let Some(entry) = self.host.routes.get(name) else {
             return self.forward(name, mid, payload);
         };
         let route = entry.meta.route;
         let span = tracing::debug_span!("message", route, mid);
+        if let Some(metrics) = &entry.metrics {
+            metrics.received();
+        }
+        let started = Instant::now();
         match span.in_scope(|| dispatch::start(entry, &self.session, mid, payload)) {
-            Started::Running(call) => Some(InFlight { mid, call, span }),
+            Started::Running(call) => {
+                let timing = entry.metrics.clone().map(|metrics| Timing {
+                    metrics,
+                    read,
+                    started,
+                });
+                Some(InFlight {
+                    mid,
+                    timing,
+                    call,
+                    span,
+                })
+            }
             Started::Done(reply) => {
+                if let Some(metrics) = &entry.metrics {
+                    metrics.handled(started);
+                }
                 span.in_scope(|| self.deliver(mid, route, reply));
+                if let Some(metrics) = entry.metrics.as_ref().filter(|_| mid != 0) {
+                    metrics.answered(read);
+                }
                 None
             }
         }
@@ -63,7 +88,12 @@ impl Connection {
         {
             let span = tracing::debug_span!("message", route = name, mid, remote = true);
             let call = HandlerCall::new("<remote>", future);
-            return Some(InFlight { mid, call, span });
+            return Some(InFlight {
+                mid,
+                timing: None,
+                call,
+                span,
+            });
         }
         let error = HandlerError::not_found(format!("unknown route `{name}`"));
         self.deliver(mid, "<unknown>", Reply::Error(error));
@@ -71,7 +101,7 @@ impl Connection {
     }
 
     /// Sends a handler's reply: a response for a request, nothing (but logs) for a notify.
-    pub(super) fn deliver(&self, mid: u64, route: &str, reply: Reply) {
+    pub(super) fn deliver(&self, mid: u64, route: &'static str, reply: Reply) {
         match reply {
             Reply::None => {}
             Reply::Payload(payload) if mid != 0 => {
@@ -83,6 +113,9 @@ impl Connection {
             Reply::Payload(_) => {}
             Reply::Error(error) => {
                 log_handler_error(route, mid, &error);
+                if let Some(telemetry) = &self.host.core.telemetry {
+                    telemetry.error(route, error.code());
+                }
                 if mid != 0 {
                     let _ = self.session.respond_error(mid, &error);
                 } else {

@@ -37,6 +37,7 @@ use crate::handler::Reply;
 use crate::host::Host;
 use crate::metrics::Counters;
 use crate::outbox::CloseRequest;
+use crate::prometheus::{KickCause, RouteMetrics};
 use crate::protocol::{EncodedPacket, Kick, Packet, PacketType};
 use crate::session::TransportKind;
 use crate::transport::PacketTransport;
@@ -58,8 +59,19 @@ enum Phase {
 /// A handler running for the current message.
 struct InFlight {
     mid: u64,
+    /// The route's metrics, with when the packet was read and the handler started.
+    timing: Option<Timing>,
     call: HandlerCall,
     span: tracing::Span,
+}
+
+/// A running handler's route metrics, and its times.
+struct Timing {
+    metrics: Arc<RouteMetrics>,
+    /// When its packet was read.
+    read: std::time::Instant,
+    /// When its handler was called.
+    started: std::time::Instant,
 }
 
 /// Stands in for "no heartbeat".
@@ -77,6 +89,9 @@ pub(crate) async fn serve<T: PacketTransport>(
     let counters = &host.core.counters;
     Counters::add(&counters.sessions_open, 1);
     Counters::add(&counters.sessions_total, 1);
+    if let Some(telemetry) = &host.core.telemetry {
+        telemetry.session_opened(kind.as_str());
+    }
     let span = tracing::debug_span!("session", id = session.id(), remote = ?remote_addr, transport = ?kind);
     let end = Connection::new(host.clone(), session.clone())
         .run(transport)
@@ -90,6 +105,9 @@ pub(crate) async fn serve<T: PacketTransport>(
             tracing::debug!(%end, "session closed");
         }
     });
+    if let Some(telemetry) = &host.core.telemetry {
+        telemetry.session_closed(end.reason());
+    }
     session.finish();
     counters.sessions_open.sub(1);
 }
@@ -154,7 +172,7 @@ impl Connection {
     fn last_packets(&self, end: &End) -> VecDeque<EncodedPacket> {
         let mut last = VecDeque::new();
         self.session.inner().outbox.drain_into(&mut last);
-        if let End::Kicked(reason) = end {
+        if let End::Kicked(reason, _) = end {
             Counters::add(&self.host.core.counters.kicks, 1);
             if let Ok(kick) =
                 EncodedPacket::from_packet(&Packet::kick(Kick::new(reason.clone()).to_json()))
@@ -189,14 +207,21 @@ impl Connection {
                 biased;
                 () = &mut force_cancelled => return End::Forced,
                 io = poll_fn(|cx| writer.poll_io(cx, &mut *transport, outbox, busy, can_read)) => {
+                    self.count_io(&io, writer.take_written());
                     match self.on_io(io).await {
                         Ok(started) => in_flight = started,
                         Err(end) => return end,
                     }
                 }
                 reply = poll_in_flight(&mut in_flight), if busy => {
-                    if let Some(InFlight { mid, call, span }) = in_flight.take() {
+                    if let Some(InFlight { mid, timing, call, span }) = in_flight.take() {
+                        if let Some(timing) = &timing {
+                            timing.metrics.handled(timing.started);
+                        }
                         span.in_scope(|| self.deliver(mid, call.route(), reply));
+                        if let Some(timing) = timing.filter(|_| mid != 0) {
+                            timing.metrics.answered(timing.read);
+                        }
                     }
                 }
                 () = &mut drain_cancelled, if !self.draining => self.draining = true,
@@ -208,7 +233,7 @@ impl Connection {
                 }
             }
             if self.draining && in_flight.is_none() && writer.closing.is_none() {
-                session.kick("server shutting down");
+                session.kick_for("server shutting down".to_owned(), KickCause::Shutdown);
             }
         }
     }
@@ -217,7 +242,7 @@ impl Connection {
     async fn on_io(&mut self, io: Io) -> Result<Option<InFlight>, End> {
         let packet = match io {
             Io::WriteFailed(err) => return Err(End::Io(err)),
-            Io::Close(CloseRequest::Kick(reason)) => return Err(End::Kicked(reason)),
+            Io::Close(CloseRequest::Kick(reason, cause)) => return Err(End::Kicked(reason, cause)),
             Io::Close(CloseRequest::Close) => return Err(End::Closed),
             Io::Packet(None) => return Err(End::ClientClosed),
             Io::Packet(Some(Err(err))) => return Err(End::Protocol(err)),
@@ -225,6 +250,19 @@ impl Connection {
         };
         self.last_seen = Instant::now();
         self.on_packet(packet).await
+    }
+
+    /// Counts the bytes read (`io`'s packet, with its 4-byte header) and `written`.
+    fn count_io(&self, io: &Io, written: u64) {
+        let Some(telemetry) = &self.host.core.telemetry else {
+            return;
+        };
+        if let Io::Packet(Some(Ok(packet))) = io {
+            telemetry.bytes_in.inc_by(packet.body.len() as u64 + 4);
+        }
+        if written > 0 {
+            telemetry.bytes_out.inc_by(written);
+        }
     }
 
     fn next_deadline(&self, handshake_deadline: Instant) -> Instant {
@@ -273,7 +311,10 @@ impl Connection {
         if let Some(rate) = &mut self.rate
             && !rate.take()
         {
-            return Err(End::Kicked("rate limit exceeded".to_owned()));
+            return Err(End::Kicked(
+                "rate limit exceeded".to_owned(),
+                KickCause::RateLimit,
+            ));
         }
         match (self.phase, packet.kind) {
             (_, PacketType::Heartbeat) => Ok(None),

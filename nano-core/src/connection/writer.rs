@@ -15,6 +15,8 @@ pub(super) struct Writer {
     unflushed: bool,
     /// A close requested through the outbox, waiting for the queue to be written.
     pub(super) closing: Option<CloseRequest>,
+    /// Bytes handed to the transport since [`take_written`](Self::take_written).
+    written: u64,
 }
 
 /// What the connection's I/O produced.
@@ -29,6 +31,11 @@ pub(super) enum Io {
 }
 
 impl Writer {
+    /// The bytes handed to the transport since the last call.
+    pub(super) fn take_written(&mut self) -> u64 {
+        std::mem::take(&mut self.written)
+    }
+
     /// Drives the connection's I/O: moves the outbox into the transport and flushes, then
     /// (when `can_read`) reads the next packet. Completes with a packet, a close request (once
     /// no handler is running), or a write error.
@@ -79,6 +86,7 @@ impl Writer {
             let Some(packet) = outbox.poll_pop(cx) else {
                 break;
             };
+            self.written += packet.len() as u64;
             if let Err(err) = Pin::new(&mut *transport).start_send(packet) {
                 return Poll::Ready(Err(err));
             }
