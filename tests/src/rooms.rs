@@ -57,7 +57,8 @@ pub struct MatchState {
     pub score: u64,
     /// Its members.
     pub members: usize,
-    /// What happened to it: `created`, `joined <session>`, `left <session>`.
+    /// What happened to it: `created`, `joined <session>`, `left <session>`,
+    /// `note <session> <text>`.
     pub log: Vec<String>,
 }
 
@@ -108,6 +109,12 @@ impl Match {
             .map_err(|_| HandlerError::internal("gate closed"))?
             .forget();
         Ok(self.score)
+    }
+
+    /// Appends `note <session> <text>` to the log.
+    #[handler]
+    fn note(&mut self, session: &Session, text: String) {
+        self.log.push(format!("note {} {text}", session.id()));
     }
 
     /// Opens the gate once.
