@@ -132,9 +132,10 @@ pub trait Room: RoomComponent + Sized {
     /// What handlers queue for the tick loop with [`RoomRef::input`] (`()` without one).
     type Input: Send + 'static;
 
-    /// A new room's state, from its init data. Runs on the creating task; a panic fails the
-    /// create ([`RoomError::Panicked`]). Timers started here through `room.actor()` run on
-    /// the room's task.
+    /// A new room's state, from its init data. Runs on the task calling
+    /// [`Rooms::create`] (a panic fails the create with [`RoomError::Panicked`]), and on the
+    /// room's task for a [`PanicPolicy::Reset`]. Timers started here through `room.actor()`
+    /// run on the room's task.
     fn create(init: &Self::Init, room: &RoomRef<Self>) -> Self;
 
     /// Runs on the room's task when `session` has joined (it is already in

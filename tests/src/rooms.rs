@@ -117,6 +117,15 @@ impl Match {
         self.log.push(format!("note {} {text}", session.id()));
     }
 
+    /// Ends the match: answers the final score, then the room is disposed.
+    #[handler]
+    fn finish(&mut self, _session: &Session, ctx: &Context<Self>) -> u64 {
+        if let Some(room) = ctx.room() {
+            room.dispose();
+        }
+        self.score
+    }
+
     /// Opens the gate once.
     #[handler]
     fn open(&mut self, _session: &Session) {
@@ -158,7 +167,9 @@ impl Room for Match {
     type Init = MatchInit;
     type Input = String;
 
+    /// A match created with `start` 666 panics.
     fn create(init: &MatchInit, _room: &RoomRef<Self>) -> Self {
+        assert_ne!(init.start, 666, "a panicking create");
         Match {
             score: init.start,
             log: vec!["created".to_owned()],

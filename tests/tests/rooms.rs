@@ -252,3 +252,40 @@ async fn a_room_kind_is_served_through_rooms_not_register_and_is_in_the_manifest
     assert_eq!(duels.create(()).unwrap_err(), RoomError::NotRunning);
     assert!(room.is_disposed(), "rooms stop with their app");
 }
+
+#[tokio::test]
+async fn a_handler_that_disposes_of_its_room_is_answered_and_its_members_told() {
+    let served = Served::start(RoomConfig::default()).await;
+    let (a, b) = (served.client().await, served.client().await);
+    let mut told = b.subscribe(nano_core::ROOM_CLOSED_ROUTE);
+    let id = create_and_join(&a, 40).await;
+    let _: RoomId = b.request("lobby.join", &id).await.unwrap();
+    assert_eq!(a.request::<_, u64>("match.add", &2).await.unwrap(), 42);
+    assert_eq!(a.request::<_, u64>("match.finish", &()).await.unwrap(), 42);
+    let push = tokio::time::timeout(DEADLINE, told.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let body: serde_json::Value = push.decode().unwrap();
+    assert_eq!(body["reason"], "disposed");
+    assert!(served.matches.get(id).is_none());
+    // Both can start again elsewhere.
+    let next = create_and_join(&b, 0).await;
+    assert_ne!(next, id);
+    served.app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panicking_create_fails_the_create_with_500_and_leaves_no_room() {
+    let served = Served::start(RoomConfig::default()).await;
+    let client = served.client().await;
+    let err = client
+        .request::<_, RoomId>("lobby.create", &666)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), 500, "{err}");
+    assert!(served.matches.is_empty());
+    let id = create_and_join(&client, 0).await;
+    assert_eq!(served.matches.list()[0].id, id);
+    served.app.shutdown().await;
+}
