@@ -4,6 +4,7 @@
 //! dispose; and a room's timers stop with it.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use nano_client::{Client, ClientError};
@@ -287,5 +288,39 @@ async fn a_panicking_create_fails_the_create_with_500_and_leaves_no_room() {
     assert!(served.matches.is_empty());
     let id = create_and_join(&client, 0).await;
     assert_eq!(served.matches.list()[0].id, id);
+    served.app.shutdown().await;
+}
+
+#[tokio::test]
+async fn calls_waiting_in_a_disposed_rooms_mailbox_are_answered_410() {
+    let served = Served::start(RoomConfig::default()).await;
+    let (a, b) = (served.client().await, served.client().await);
+    let id = create_and_join(&a, 0).await;
+    let _: RoomId = b.request("lobby.join", &id).await.unwrap();
+    let room = served.matches.get(id).unwrap();
+    let hold = tokio::spawn(async move { a.request::<_, u64>("match.hold", &()).await });
+    let holding = &served.signals.holding;
+    assert!(
+        wait_until(DEADLINE, async || holding.load(Ordering::SeqCst) == 1).await,
+        "hold never started"
+    );
+    let actor = room.actor().clone();
+    let add = tokio::spawn(async move {
+        // Once `hold` runs, this call waits in the mailbox behind it.
+        b.request::<_, u64>("match.add", &1).await
+    });
+    assert!(
+        wait_until(DEADLINE, async || actor.queued() == 1).await,
+        "the second call never queued"
+    );
+    room.dispose();
+    served.signals.gate.add_permits(1);
+    assert_eq!(
+        hold.await.unwrap().unwrap(),
+        0,
+        "the running handler finishes"
+    );
+    let err = add.await.unwrap().unwrap_err();
+    assert_eq!(code(&err), RoomError::GONE, "{err}");
     served.app.shutdown().await;
 }
