@@ -56,6 +56,25 @@ fn notes_of(log: &[String], id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every client sends notes `0..count` (notifies), all clients at once.
+async fn send_notes_at_once(clients: impl Iterator<Item = nano_client::Client>, count: usize) {
+    let senders: Vec<_> = clients
+        .map(|client| {
+            tokio::spawn(async move {
+                for n in 0..count {
+                    client.notify("match.note", &n.to_string()).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        tokio::time::timeout(DEADLINE, sender)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_rooms_at_once_each_see_only_their_members_messages_in_each_sessions_order() {
     const ROOMS: usize = 20;
@@ -68,22 +87,8 @@ async fn many_rooms_at_once_each_see_only_their_members_messages_in_each_session
         let _: nano_core::RoomId = b.request("lobby.join", &id).await.unwrap();
         rooms.push((id, a, b));
     }
-    let mut senders = Vec::new();
-    for (_, a, b) in &rooms {
-        for client in [a.clone(), b.clone()] {
-            senders.push(tokio::spawn(async move {
-                for n in 0..NOTES {
-                    client.notify("match.note", &n.to_string()).await.unwrap();
-                }
-            }));
-        }
-    }
-    for sender in senders {
-        tokio::time::timeout(DEADLINE, sender)
-            .await
-            .unwrap()
-            .unwrap();
-    }
+    let clients = rooms.iter().flat_map(|(_, a, b)| [a.clone(), b.clone()]);
+    send_notes_at_once(clients, NOTES).await;
     let expected: Vec<String> = (0..NOTES).map(|n| n.to_string()).collect();
     for (id, a, _) in &rooms {
         let room = served.matches.get(*id).unwrap();
