@@ -324,3 +324,42 @@ async fn calls_waiting_in_a_disposed_rooms_mailbox_are_answered_410() {
     assert_eq!(code(&err), RoomError::GONE, "{err}");
     served.app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rooms_mailbox_is_bounded_and_callers_beyond_it_wait_their_turn() {
+    let served = Served::start(RoomConfig::default().mailbox_capacity(1)).await;
+    let (a, b, c) = (
+        served.client().await,
+        served.client().await,
+        served.client().await,
+    );
+    let id = create_and_join(&a, 0).await;
+    for client in [&b, &c] {
+        let _: RoomId = client.request("lobby.join", &id).await.unwrap();
+    }
+    let actor = served.matches.get(id).unwrap().actor().clone();
+    let hold = tokio::spawn(async move { a.request::<_, u64>("match.hold", &()).await });
+    let holding = &served.signals.holding;
+    assert!(wait_until(DEADLINE, async || holding.load(Ordering::SeqCst) == 1).await);
+    let queued = tokio::spawn(async move { b.request::<_, u64>("match.add", &1).await });
+    assert!(wait_until(DEADLINE, async || actor.queued() == 1).await);
+    let waiting = tokio::spawn(async move { c.request::<_, u64>("match.add", &10).await });
+    // Create, three joins, hold, two adds: the third call has arrived, and waits for room.
+    assert!(
+        wait_until(DEADLINE, async || served.app.metrics().messages_in == 7).await,
+        "{:?}",
+        served.app.metrics()
+    );
+    assert_eq!(actor.queued(), 1, "the mailbox holds one call");
+    assert!(!waiting.is_finished() && !queued.is_finished());
+
+    served.signals.gate.add_permits(1);
+    assert_eq!(hold.await.unwrap().unwrap(), 0);
+    assert_eq!(queued.await.unwrap().unwrap(), 1);
+    assert_eq!(
+        waiting.await.unwrap().unwrap(),
+        11,
+        "the waiting caller is served"
+    );
+    served.app.shutdown().await;
+}
