@@ -88,6 +88,9 @@ pub trait RoomComponent: ActorComponent {}
 /// it), its hooks, timers and ticks run one at a time with `&mut self`, while other instances
 /// run in parallel. A handler reaches its instance with `ctx.room()` (a [`RoomRef`]).
 ///
+/// A room kind's [`Lifecycle`](crate::Lifecycle) hooks are not run (there is no one instance
+/// to run them on): set a room up in [`create`](Self::create) and [`joined`](Self::joined).
+///
 /// # Examples
 ///
 /// ```
