@@ -241,6 +241,12 @@ impl<S: Send + 'static> ActorHandle<S> {
         handle
     }
 
+    /// How many calls and closures wait in the actor's mailbox (not counting the one
+    /// running).
+    pub fn queued(&self) -> usize {
+        self.mailbox.max_capacity() - self.mailbox.capacity()
+    }
+
     /// Whether the actor is still running.
     pub fn is_running(&self) -> bool {
         !self.mailbox.is_closed()

@@ -88,6 +88,9 @@ pub trait RoomComponent: ActorComponent {}
 /// it), its hooks, timers and ticks run one at a time with `&mut self`, while other instances
 /// run in parallel. A handler reaches its instance with `ctx.room()` (a [`RoomRef`]).
 ///
+/// A room kind's [`Lifecycle`](crate::Lifecycle) hooks are not run (there is no one instance
+/// to run them on): set a room up in [`create`](Self::create) and [`joined`](Self::joined).
+///
 /// # Examples
 ///
 /// ```
@@ -132,9 +135,10 @@ pub trait Room: RoomComponent + Sized {
     /// What handlers queue for the tick loop with [`RoomRef::input`] (`()` without one).
     type Input: Send + 'static;
 
-    /// A new room's state, from its init data. Runs on the creating task; a panic fails the
-    /// create ([`RoomError::Panicked`]). Timers started here through `room.actor()` run on
-    /// the room's task.
+    /// A new room's state, from its init data. Runs on the task calling
+    /// [`Rooms::create`] (a panic fails the create with [`RoomError::Panicked`]), and on the
+    /// room's task for a [`PanicPolicy::Reset`]. Timers started here through `room.actor()`
+    /// run on the room's task.
     fn create(init: &Self::Init, room: &RoomRef<Self>) -> Self;
 
     /// Runs on the room's task when `session` has joined (it is already in

@@ -275,39 +275,77 @@ struct ActorEndpoint<C>(Arc<ActorLink<C>>);
 
 impl<C: ActorComponent> Endpoint for ActorEndpoint<C> {
     fn call(&self, index: usize, call: Call) -> Dispatch {
-        call_actor(Arc::clone(&self.0), index, call)
+        call_actor(Arc::clone(&self.0), index, call, || {
+            HandlerError::internal("component stopped")
+        })
     }
 }
 
 /// Posts the call of the handler at `index` to the actor of `link` and waits for its reply
-/// (an actor component, or one room instance).
+/// (an actor component, or one room instance). A call the actor never ran (it stopped first)
+/// is answered with `stopped()`; a handler that panicked, with a 500.
 pub(crate) fn call_actor<C: ActorComponent>(
     link: Arc<ActorLink<C>>,
     index: usize,
     call: Call,
+    stopped: fn() -> HandlerError,
 ) -> Dispatch {
     Dispatch::Pending(Box::pin(async move {
         let (reply_tx, reply_rx) = oneshot::channel();
+        let mut slot = ReplySlot {
+            tx: Some(reply_tx),
+            ran: false,
+            stopped,
+        };
         let job_link = Arc::clone(&link);
         let job: actor::Job<C> = Box::new(move |component: &mut C| -> Option<LocalFuture<'_>> {
+            slot.ran = true;
             match component.dispatch(&job_link.ctx, index, call) {
                 ActorDispatch::Ready(reply) => {
-                    let _ = reply_tx.send(reply);
+                    slot.send(reply);
                     None
                 }
-                ActorDispatch::Pending(future) => Some(Box::pin(async move {
-                    let _ = reply_tx.send(future.await);
-                })),
+                ActorDispatch::Pending(future) => {
+                    Some(Box::pin(async move { slot.send(future.await) }))
+                }
             }
         });
         if link.handle.post(job).await.is_err() {
-            return Reply::Error(HandlerError::internal("component stopped"));
+            return Reply::Error(stopped());
         }
-        // A dropped sender means the handler panicked (the actor logs it and lives on).
         reply_rx
             .await
             .unwrap_or_else(|_| Reply::Error(HandlerError::internal("handler panicked")))
     }))
+}
+
+/// Where an actor call's reply goes. Dropped without a reply, it answers for the call: the
+/// handler panicked if it ran, else the actor stopped before running it.
+struct ReplySlot {
+    tx: Option<oneshot::Sender<Reply>>,
+    ran: bool,
+    stopped: fn() -> HandlerError,
+}
+
+impl ReplySlot {
+    fn send(mut self, reply: Reply) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(reply);
+        }
+    }
+}
+
+impl Drop for ReplySlot {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let error = if self.ran {
+                HandlerError::internal("handler panicked")
+            } else {
+                (self.stopped)()
+            };
+            let _ = tx.send(Reply::Error(error));
+        }
+    }
 }
 
 struct ActorHooks<C> {

@@ -79,7 +79,8 @@ use proc_macro::TokenStream;
 ///   types, for typed clients. Each route is declared once.
 /// - `room`: a room kind, whose instances `nano_core::Rooms` creates at run time, each an
 ///   actor of its own; implement `nano_core::Room` for the type and serve it with
-///   `AppBuilder::rooms` (not `register`). It declares the `onRoomClosed` push.
+///   `AppBuilder::rooms` (not `register`). It declares the `onRoomClosed` push. Its
+///   `Lifecycle` hooks are not run: `Room::create` and `Room::joined` set a room up.
 ///
 /// Each option is given at most once. Lifecycle hooks need no option: implement
 /// `nano_core::Lifecycle` for the type and the component runs them.

@@ -2,6 +2,7 @@
 //! session joined, and `lobby.*` routes that create, join and leave rooms; an app serving
 //! both over TCP (or in-memory pipes, for tests under tokio's paused clock).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use tokio::sync::Semaphore;
 pub struct Signals {
     /// `match.hold` waits for a permit; `match.open` adds one.
     pub gate: Semaphore,
+    /// How many `match.hold` calls have started.
+    pub holding: AtomicUsize,
     /// Cloned into the timers `match.start_timer` starts: its count falls back to 1 once they
     /// are dropped.
     pub timer_probe: Arc<()>,
@@ -27,6 +30,7 @@ impl Default for Signals {
     fn default() -> Self {
         Self {
             gate: Semaphore::new(0),
+            holding: AtomicUsize::new(0),
             timer_probe: Arc::new(()),
             ticks: Mutex::new(Vec::new()),
         }
@@ -57,7 +61,8 @@ pub struct MatchState {
     pub score: u64,
     /// Its members.
     pub members: usize,
-    /// What happened to it: `created`, `joined <session>`, `left <session>`.
+    /// What happened to it: `created`, `joined <session>`, `left <session>`,
+    /// `note <session> <text>`.
     pub log: Vec<String>,
 }
 
@@ -103,11 +108,27 @@ impl Match {
     /// Waits for the gate ([`Signals::gate`]), holding the room busy; answers the score.
     #[handler]
     async fn hold(&mut self, _session: &Session) -> Result<u64, HandlerError> {
+        self.signals.holding.fetch_add(1, Ordering::SeqCst);
         let permit = self.signals.gate.acquire().await;
         permit
             .map_err(|_| HandlerError::internal("gate closed"))?
             .forget();
         Ok(self.score)
+    }
+
+    /// Appends `note <session> <text>` to the log.
+    #[handler]
+    fn note(&mut self, session: &Session, text: String) {
+        self.log.push(format!("note {} {text}", session.id()));
+    }
+
+    /// Ends the match: answers the final score, then the room is disposed.
+    #[handler]
+    fn finish(&mut self, _session: &Session, ctx: &Context<Self>) -> u64 {
+        if let Some(room) = ctx.room() {
+            room.dispose();
+        }
+        self.score
     }
 
     /// Opens the gate once.
@@ -151,7 +172,9 @@ impl Room for Match {
     type Init = MatchInit;
     type Input = String;
 
+    /// A match created with `start` 666 panics.
     fn create(init: &MatchInit, _room: &RoomRef<Self>) -> Self {
+        assert_ne!(init.start, 666, "a panicking create");
         Match {
             score: init.start,
             log: vec!["created".to_owned()],

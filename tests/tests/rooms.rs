@@ -4,6 +4,7 @@
 //! dispose; and a room's timers stop with it.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use nano_client::{Client, ClientError};
@@ -251,4 +252,114 @@ async fn a_room_kind_is_served_through_rooms_not_register_and_is_in_the_manifest
     app.shutdown().await;
     assert_eq!(duels.create(()).unwrap_err(), RoomError::NotRunning);
     assert!(room.is_disposed(), "rooms stop with their app");
+}
+
+#[tokio::test]
+async fn a_handler_that_disposes_of_its_room_is_answered_and_its_members_told() {
+    let served = Served::start(RoomConfig::default()).await;
+    let (a, b) = (served.client().await, served.client().await);
+    let mut told = b.subscribe(nano_core::ROOM_CLOSED_ROUTE);
+    let id = create_and_join(&a, 40).await;
+    let _: RoomId = b.request("lobby.join", &id).await.unwrap();
+    assert_eq!(a.request::<_, u64>("match.add", &2).await.unwrap(), 42);
+    assert_eq!(a.request::<_, u64>("match.finish", &()).await.unwrap(), 42);
+    let push = tokio::time::timeout(DEADLINE, told.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let body: serde_json::Value = push.decode().unwrap();
+    assert_eq!(body["reason"], "disposed");
+    assert!(served.matches.get(id).is_none());
+    // Both can start again elsewhere.
+    let next = create_and_join(&b, 0).await;
+    assert_ne!(next, id);
+    served.app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panicking_create_fails_the_create_with_500_and_leaves_no_room() {
+    let served = Served::start(RoomConfig::default()).await;
+    let client = served.client().await;
+    let err = client
+        .request::<_, RoomId>("lobby.create", &666)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), 500, "{err}");
+    assert!(served.matches.is_empty());
+    let id = create_and_join(&client, 0).await;
+    assert_eq!(served.matches.list()[0].id, id);
+    served.app.shutdown().await;
+}
+
+#[tokio::test]
+async fn calls_waiting_in_a_disposed_rooms_mailbox_are_answered_410() {
+    let served = Served::start(RoomConfig::default()).await;
+    let (a, b) = (served.client().await, served.client().await);
+    let id = create_and_join(&a, 0).await;
+    let _: RoomId = b.request("lobby.join", &id).await.unwrap();
+    let room = served.matches.get(id).unwrap();
+    let hold = tokio::spawn(async move { a.request::<_, u64>("match.hold", &()).await });
+    let holding = &served.signals.holding;
+    assert!(
+        wait_until(DEADLINE, async || holding.load(Ordering::SeqCst) == 1).await,
+        "hold never started"
+    );
+    let actor = room.actor().clone();
+    let add = tokio::spawn(async move {
+        // Once `hold` runs, this call waits in the mailbox behind it.
+        b.request::<_, u64>("match.add", &1).await
+    });
+    assert!(
+        wait_until(DEADLINE, async || actor.queued() == 1).await,
+        "the second call never queued"
+    );
+    room.dispose();
+    served.signals.gate.add_permits(1);
+    assert_eq!(
+        hold.await.unwrap().unwrap(),
+        0,
+        "the running handler finishes"
+    );
+    let err = add.await.unwrap().unwrap_err();
+    assert_eq!(code(&err), RoomError::GONE, "{err}");
+    served.app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rooms_mailbox_is_bounded_and_callers_beyond_it_wait_their_turn() {
+    let served = Served::start(RoomConfig::default().mailbox_capacity(1)).await;
+    let (a, b, c) = (
+        served.client().await,
+        served.client().await,
+        served.client().await,
+    );
+    let id = create_and_join(&a, 0).await;
+    for client in [&b, &c] {
+        let _: RoomId = client.request("lobby.join", &id).await.unwrap();
+    }
+    let actor = served.matches.get(id).unwrap().actor().clone();
+    let hold = tokio::spawn(async move { a.request::<_, u64>("match.hold", &()).await });
+    let holding = &served.signals.holding;
+    assert!(wait_until(DEADLINE, async || holding.load(Ordering::SeqCst) == 1).await);
+    let queued = tokio::spawn(async move { b.request::<_, u64>("match.add", &1).await });
+    assert!(wait_until(DEADLINE, async || actor.queued() == 1).await);
+    let waiting = tokio::spawn(async move { c.request::<_, u64>("match.add", &10).await });
+    // Create, three joins, hold, two adds: the third call has arrived, and waits for room.
+    assert!(
+        wait_until(DEADLINE, async || served.app.metrics().messages_in == 7).await,
+        "{:?}",
+        served.app.metrics()
+    );
+    assert_eq!(actor.queued(), 1, "the mailbox holds one call");
+    assert!(!waiting.is_finished() && !queued.is_finished());
+
+    served.signals.gate.add_permits(1);
+    assert_eq!(hold.await.unwrap().unwrap(), 0);
+    assert_eq!(queued.await.unwrap().unwrap(), 1);
+    assert_eq!(
+        waiting.await.unwrap().unwrap(),
+        11,
+        "the waiting caller is served"
+    );
+    served.app.shutdown().await;
 }

@@ -46,7 +46,17 @@ async fn reset_recreates_the_state_from_the_init_data_and_keeps_the_members() {
     let id = create_and_join(&a, 7).await;
     let _: RoomId = b.request("lobby.join", &id).await.unwrap();
     assert_eq!(add(&a, 1).await.unwrap(), 8);
+    a.request::<_, serde_json::Value>("match.start_timer", &())
+        .await
+        .unwrap();
+    let probe = &served.signals.timer_probe;
+    assert_eq!(std::sync::Arc::strong_count(probe), 2);
     boom(&a).await;
+    // The old state's timers are dropped with it.
+    assert!(
+        wait_until(DEADLINE, async || std::sync::Arc::strong_count(probe) == 1).await,
+        "a timer of the state before the reset survived it"
+    );
 
     // The same room, a fresh state from its init data (7), both members still in it.
     assert_eq!(add(&b, 1).await.unwrap(), 8);

@@ -58,7 +58,9 @@ pub struct RoomConfig {
     /// Default: `Some(`[`DEFAULT_DISPOSE_WHEN_EMPTY`]`)` (15 s).
     pub dispose_when_empty: Option<Duration>,
     /// Ticks a second of the room's tick loop ([`Room::tick`](crate::Room::tick)), from
-    /// [`MIN_TICK_RATE`] to [`MAX_TICK_RATE`]; `None` runs no tick loop. Default: `None`.
+    /// [`MIN_TICK_RATE`] to [`MAX_TICK_RATE`]; `None` runs no tick loop. Ticks keep a fixed
+    /// rate: a tick (or handler) that overruns delays the next ones, which then run back to
+    /// back until the loop has caught up. Default: `None`.
     pub tick_rate: Option<u32>,
     /// Inputs ([`RoomRef::input`](crate::RoomRef::input)) queued for the next tick; one more
     /// is refused with [`RoomError::InputQueueFull`](crate::RoomError::InputQueueFull).

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use super::rooms::{Rooms, Runtime};
 use super::{Room, RoomError};
+use crate::HandlerError;
 use crate::call::Call;
 use crate::component::Component;
 use crate::handler::Reply;
@@ -89,7 +90,9 @@ struct KindEndpoint<C: Room>(Arc<Rooms<C>>);
 impl<C: Room> Endpoint for KindEndpoint<C> {
     fn call(&self, index: usize, call: Call) -> Dispatch {
         match self.0.shared().link_of(call.session()) {
-            Some(link) => call_actor(link, index, call),
+            Some(link) => call_actor(link, index, call, || {
+                HandlerError::new(RoomError::GONE, "the room was disposed")
+            }),
             None => Dispatch::Ready(Reply::Error(RoomError::NotInRoom.into())),
         }
     }
