@@ -13,6 +13,7 @@
 //!
 //! Bodies are raw bytes (no serializer in the way), so any payload works. Flags: `--tcp ADDR`,
 //! `--ws ADDR`, `--heartbeat SECONDS` (default 30), `--max-connections N` (default 100,000),
+//! `--no-metrics` (no Prometheus metrics, for measuring what they cost),
 //! `--smoke` (free ports, one exchange over each transport, exit 0).
 
 #![allow(clippy::print_stdout)]
@@ -58,6 +59,7 @@ const FLAGS: &[Flag] = &[
         .default_value("127.0.0.1:3261"),
     Flag::value("--heartbeat", "SECONDS", "heartbeat interval (0: none)").default_value("30"),
     Flag::value("--max-connections", "N", "most sessions at once").default_value("100000"),
+    Flag::switch("--no-metrics", "do not record Prometheus metrics (for A/B runs)"),
     Flag::switch(
         "--smoke",
         "free ports, one exchange over each transport, exit 0",
@@ -78,6 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_connections(args.value("--max-connections"))
         // Load generators send far faster than players.
         .rate_limit(None)
+        .prometheus(!args.flag("--no-metrics"))
         .build()?;
     let tcp = app.listen_tcp(args.addr("--tcp")).await?;
     let ws = nano_ws::listen(&app, args.addr("--ws"), WsConfig::new()).await?;
