@@ -110,7 +110,12 @@ impl SerializerArg {
 /// Parses the process's arguments; prints help or an error and exits on bad ones.
 pub(crate) fn parse() -> Args {
     let help = format!("{}\n\n{EXAMPLES}", command::help_text());
-    let matches = Args::command().after_long_help(help).get_matches();
+    let short = "Commands: connect, handshake, request, notify, subscribe, unsubscribe, wait, sleep, \
+                 disconnect, status, help, quit (--help explains them)";
+    let matches = Args::command()
+        .after_help(short)
+        .after_long_help(help)
+        .get_matches();
     Args::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }
 

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use nano_client::{DecodePayload, Serializer};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// A payload as printed: its decoded value, or its bytes when the serializer cannot decode
 /// them (protobuf, a custom format, garbage).
@@ -28,11 +28,11 @@ impl Body {
         }
     }
 
-    fn insert_into(&self, object: &mut Map<String, Value>) {
+    fn push_into(&self, fields: &mut Fields) {
         match self {
-            Body::Value(value) => object.insert("body".into(), value.clone()),
-            Body::Bytes(bytes) => object.insert("body_hex".into(), hex(bytes).into()),
-        };
+            Body::Value(value) => fields.push(("body", value.clone())),
+            Body::Bytes(bytes) => fields.push(("body_hex", hex(bytes).into())),
+        }
     }
 
     fn human(&self) -> String {
@@ -42,6 +42,9 @@ impl Body {
         }
     }
 }
+
+/// An event's fields: (name, value), in print order.
+type Fields = Vec<(&'static str, Value)>;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -102,37 +105,65 @@ pub(crate) enum Event {
 }
 
 impl Event {
-    /// The event as one JSON object.
+    /// The event as one JSON object (what [`to_line`](Self::to_line) prints, for tests).
+    #[cfg(test)]
     pub(crate) fn to_json(&self) -> Value {
+        Value::Object(
+            self.fields()
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value))
+                .collect::<serde_json::Map<_, _>>(),
+        )
+    }
+
+    /// The event as one line of JSON, `kind` first and the other fields in a fixed order.
+    pub(crate) fn to_line(&self) -> String {
+        let fields: Vec<String> = self
+            .fields()
+            .iter()
+            .map(|(key, value)| format!("{}:{value}", Value::from(*key)))
+            .collect();
+        format!("{{{}}}", fields.join(","))
+    }
+
+    /// The event's fields, in the order they are printed.
+    fn fields(&self) -> Fields {
         match self {
             Event::Connected {
                 target,
                 serializer,
                 heartbeat,
-            } => json!({
-                "kind": "connected",
-                "target": target,
-                "serializer": serializer,
-                "heartbeat": heartbeat.map(|interval| interval.as_secs_f64()),
-            }),
+            } => vec![
+                ("kind", "connected".into()),
+                ("target", target.as_str().into()),
+                ("serializer", serializer.as_str().into()),
+                (
+                    "heartbeat",
+                    heartbeat.map(|every| every.as_secs_f64()).into(),
+                ),
+            ],
             Event::Response { route, id, body } => {
-                let mut object = Map::new();
-                object.insert("kind".into(), "response".into());
-                object.insert("route".into(), route.as_str().into());
-                object.insert("id".into(), (*id).into());
-                body.insert_into(&mut object);
-                Value::Object(object)
+                let mut fields = vec![
+                    ("kind", "response".into()),
+                    ("route", route.as_str().into()),
+                    ("id", (*id).into()),
+                ];
+                body.push_into(&mut fields);
+                fields
             }
             Event::Push { route, body } => {
-                let mut object = Map::new();
-                object.insert("kind".into(), "push".into());
-                object.insert("route".into(), route.as_str().into());
-                body.insert_into(&mut object);
-                Value::Object(object)
+                let mut fields = vec![("kind", "push".into()), ("route", route.as_str().into())];
+                body.push_into(&mut fields);
+                fields
             }
-            Event::Error(failure) => failure_json(failure),
-            Event::Closed { reason } => json!({ "kind": "closed", "reason": reason }),
-            Event::Info(text) => json!({ "kind": "info", "text": text }),
+            Event::Error(failure) => failure_fields(failure),
+            Event::Closed { reason } => {
+                vec![
+                    ("kind", "closed".into()),
+                    ("reason", reason.as_str().into()),
+                ]
+            }
+            Event::Info(text) => vec![("kind", "info".into()), ("text", text.as_str().into())],
         }
     }
 
@@ -161,23 +192,22 @@ impl Event {
     }
 }
 
-fn failure_json(failure: &Failure) -> Value {
-    let mut object = Map::new();
-    object.insert("kind".into(), "error".into());
+fn failure_fields(failure: &Failure) -> Fields {
+    let mut fields = vec![("kind", "error".into())];
     if let Some(line) = failure.line {
-        object.insert("line".into(), line.into());
+        fields.push(("line", line.into()));
     }
     if let Some(command) = &failure.command {
-        object.insert("command".into(), command.as_str().into());
+        fields.push(("command", command.as_str().into()));
     }
     if let Some(route) = &failure.route {
-        object.insert("route".into(), route.as_str().into());
+        fields.push(("route", route.as_str().into()));
     }
     if let Some(code) = failure.code {
-        object.insert("code".into(), code.into());
+        fields.push(("code", code.into()));
     }
-    object.insert("message".into(), failure.message.as_str().into());
-    Value::Object(object)
+    fields.push(("message", failure.message.as_str().into()));
+    fields
 }
 
 fn failure_human(failure: &Failure) -> String {
@@ -218,7 +248,7 @@ impl Output {
     /// Prints `event`. Output errors (a closed pipe) are ignored: nobody is reading.
     pub(crate) fn emit(&mut self, event: &Event) {
         let mut text = if self.json {
-            event.to_json().to_string()
+            event.to_line()
         } else {
             event.human()
         };
@@ -274,6 +304,10 @@ mod tests {
             json!({ "kind": "error", "line": 3, "code": 400, "message": "no" })
         );
         assert_eq!(error.human(), "error (line 3) 400: no");
+        assert_eq!(
+            response.to_line(),
+            r#"{"kind":"response","route":"room.join","id":1,"body":{"code":0}}"#
+        );
     }
 
     #[test]

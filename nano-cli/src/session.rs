@@ -208,9 +208,12 @@ impl Session {
     pub(crate) async fn pump_until<F: Future>(&mut self, future: F) -> F::Output {
         let mut future = pin!(future);
         loop {
+            // Pushes first: the client hands over a push before a response that came after
+            // it, so they print in the order the server sent them.
             let push = tokio::select! {
-                output = &mut future => return output,
+                biased;
                 push = next_push(&mut self.pushes) => push,
+                output = &mut future => return output,
             };
             self.on_push(push);
         }
