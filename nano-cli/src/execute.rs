@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::args::normalize_target;
 use crate::command::{self, Command};
 use crate::output::{Body, Event, Failure};
-use crate::session::{Outcome, PushFilter, Session};
+use crate::session::{Outcome, PushFilter, Session, interrupted};
 
 impl Session {
     /// Parses and runs one line; the outcome, and whether it asked to quit.
@@ -39,10 +39,10 @@ impl Session {
             Command::Subscribe(routes) => self.subscribe(routes),
             Command::Unsubscribe(routes) => self.unsubscribe(routes),
             Command::Wait { route, timeout } => self.wait(route, timeout).await,
-            Command::Sleep(duration) => {
-                self.pump_until(tokio::time::sleep(duration)).await;
-                Outcome::Ok
-            }
+            Command::Sleep(duration) => match self.pump_until(tokio::time::sleep(duration)).await {
+                Some(()) => Outcome::Ok,
+                None => self.interrupted("sleep"),
+            },
             Command::Status => self.info(self.status()),
             Command::Help(None) => self.info(command::help_text()),
             Command::Help(Some(name)) => match command::command_help(&name) {
@@ -88,9 +88,11 @@ impl Session {
         if let Some(serializer) = &settings.serializer {
             builder = builder.serializer(serializer.clone());
         }
-        let client = match builder.connect(&target).await {
-            Ok(client) => client,
-            Err(error) => {
+        let connected = self.pump_until(builder.connect(&target)).await;
+        let client = match connected {
+            None => return self.interrupted("connect"),
+            Some(Ok(client)) => client,
+            Some(Err(error)) => {
                 let message = format!("cannot connect to {target}: {}", describe(&error));
                 return self.fail_with("connect", message, Outcome::ConnectionLost);
             }
@@ -159,6 +161,9 @@ impl Session {
         let answer = self
             .pump_until(async { client.request_raw(&route, payload).await })
             .await;
+        let Some(answer) = answer else {
+            return self.interrupted("request");
+        };
         match answer {
             Ok(answer) => {
                 let body = Body::decode(client.serializer(), &answer);
@@ -176,8 +181,13 @@ impl Session {
         };
         let sent = match body.encode_payload(client.serializer()) {
             Ok(payload) => {
-                self.pump_until(async { client.notify_raw(&route, payload).await })
-                    .await
+                let sent = self
+                    .pump_until(async { client.notify_raw(&route, payload).await })
+                    .await;
+                match sent {
+                    Some(sent) => sent,
+                    None => return self.interrupted("notify"),
+                }
             }
             Err(error) => Err(error.into()),
         };
@@ -258,6 +268,7 @@ impl Session {
         }
         let timeout = timeout.unwrap_or(self.settings.request_timeout);
         let deadline = tokio::time::Instant::now() + timeout;
+        let interactive = !self.settings.script;
         loop {
             let push = tokio::select! {
                 () = tokio::time::sleep_until(deadline) => {
@@ -265,6 +276,7 @@ impl Session {
                     return self.fail_with("wait", message, Outcome::Failed);
                 }
                 push = next_push_of(self) => push,
+                () = interrupted(interactive) => return self.interrupted("wait"),
             };
             let ended = push.is_none();
             self.on_push(push);

@@ -204,8 +204,9 @@ impl Session {
         self.worst.exit_status()
     }
 
-    /// Runs `future` to its end, printing pushes as they arrive meanwhile.
-    pub(crate) async fn pump_until<F: Future>(&mut self, future: F) -> F::Output {
+    /// Runs `future` to its end, printing pushes as they arrive meanwhile; `None` if Ctrl-C
+    /// interrupted it (interactive mode).
+    pub(crate) async fn pump_until<F: Future>(&mut self, future: F) -> Option<F::Output> {
         let mut future = pin!(future);
         loop {
             // Pushes first: the client hands over a push before a response that came after
@@ -213,10 +214,22 @@ impl Session {
             let push = tokio::select! {
                 biased;
                 push = next_push(&mut self.pushes) => push,
-                output = &mut future => return output,
+                output = &mut future => return Some(output),
+                () = interrupted(!self.settings.script) => return None,
             };
             self.on_push(push);
         }
+    }
+
+    /// Reports that Ctrl-C interrupted `command`.
+    pub(crate) fn interrupted(&mut self, command: &str) -> Outcome {
+        let message = "interrupted (Ctrl-C); a request's late response is ignored".to_owned();
+        let failure = Failure {
+            command: Some(command.to_owned()),
+            message,
+            ..Failure::default()
+        };
+        self.fail(failure, Outcome::Failed)
     }
 
     /// A push (printed if the filter shows its route, counted for `wait`), or the end of the
@@ -286,6 +299,14 @@ async fn next_push(pushes: &mut Option<Pushes>) -> Option<Push> {
     match pushes {
         Some(pushes) => pushes.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Resolves on Ctrl-C when `interactive` (a running command is interrupted, the CLI goes
+/// on); never otherwise, so that Ctrl-C ends a script as usual.
+pub(crate) async fn interrupted(interactive: bool) {
+    if !interactive || tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
