@@ -63,11 +63,14 @@ impl Cli {
     }
 
     fn send(&mut self, script: &str) {
+        self.try_send(script).expect("write the script");
+    }
+
+    /// Writes to its standard input; fails with a broken pipe if it has exited.
+    fn try_send(&mut self, script: &str) -> std::io::Result<()> {
         let stdin = self.stdin.as_mut().expect("stdin still open");
-        stdin
-            .write_all(script.as_bytes())
-            .expect("write the script");
-        stdin.flush().expect("flush the script");
+        stdin.write_all(script.as_bytes())?;
+        stdin.flush()
     }
 
     /// The next JSON line, within 10 s.
@@ -101,7 +104,8 @@ impl Cli {
 /// Runs `nano-cli ARGS` with `script` as its standard input.
 fn run(args: &[&str], script: &str) -> (i32, Vec<Value>) {
     let mut cli = Cli::spawn(args);
-    cli.send(script);
+    // It may exit before reading it all (a refused connection, a failure that stops it).
+    let _ = cli.try_send(script);
     cli.finish()
 }
 
