@@ -59,37 +59,54 @@ pub fn target_dir() -> PathBuf {
 ///
 /// When the build fails (cargo's output is in the message).
 pub fn build(name: &str) -> PathBuf {
+    build_target(&["-p", "nano-examples", "--example", name], name, "example")
+}
+
+/// Builds binary `name` of package `package` (e.g. `nano-cli`) as [`build`] builds an
+/// example, and returns its path.
+///
+/// # Panics
+///
+/// When the build fails (cargo's output is in the message).
+pub fn build_binary(package: &str, name: &str) -> PathBuf {
+    build_target(&["-p", package, "--bin", name], name, "bin")
+}
+
+/// Builds the target that `selection` (cargo's `-p ... --example/--bin ...`) names, whose
+/// artifact is `name` of `kind` (`example`, `bin`), once per test process.
+fn build_target(selection: &[&str], name: &str, kind: &str) -> PathBuf {
     static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
     // Held during the build: tests starting the same example wait for one build.
     let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(binary) = built.get(name) {
+    let key = format!("{kind} {name}");
+    if let Some(binary) = built.get(&key) {
         return binary.clone();
     }
-    let output = cargo_build(name).output().expect("run cargo build");
+    let output = cargo_build(selection).output().expect("run cargo build");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "building example {name} failed ({}):\n{stderr}",
+        "building {kind} {name} failed ({}):\n{stderr}",
         output.status
     );
-    let binary = example_binary(&output.stdout, name).unwrap_or_else(|| {
+    let binary = artifact(&output.stdout, name, kind).unwrap_or_else(|| {
         panic!(
-            "cargo did not report the binary of example {name}:\n{stderr}{}",
+            "cargo did not report the binary of {kind} {name}:\n{stderr}{}",
             String::from_utf8_lossy(&output.stdout)
         )
     });
-    built.insert(name.to_owned(), binary.clone());
+    built.insert(key, binary.clone());
     binary
 }
 
-/// `cargo build -p nano-examples --example <name>` from the workspace root, into the running
-/// test's target directory with its profile.
+/// `cargo build <selection>` (e.g. `-p nano-examples --example <name>`) from the workspace
+/// root, into the running test's target directory with its profile.
 ///
 /// The variables cargo sets for the test it runs (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...) are
 /// removed: inherited, they would be recorded in the fingerprints of build scripts that watch
 /// them (ring's does), and the next `cargo test`, which does not have them, would rebuild those
 /// dependencies and everything above them.
-fn cargo_build(name: &str) -> Command {
+fn cargo_build(selection: &[&str]) -> Command {
     let profile_dir = target_dir();
     let profile = match profile_dir.file_name().and_then(|dir| dir.to_str()) {
         Some("debug") | None => "dev",
@@ -101,7 +118,7 @@ fn cargo_build(name: &str) -> Command {
         .current_dir(crate::workspace_root())
         .args(["build", "--locked", "--quiet"])
         .arg("--message-format=json-render-diagnostics")
-        .args(["-p", "nano-examples", "--example", name])
+        .args(selection)
         .args(["--profile", profile])
         .arg("--target-dir")
         .arg(profile_dir.parent().expect("the target directory"));
@@ -127,8 +144,8 @@ fn set_by_cargo_for_the_test(key: &str) -> bool {
     PREFIXES.iter().any(|prefix| key.starts_with(prefix)) || NAMES.contains(&key)
 }
 
-/// The executable of example `name` among cargo's JSON messages.
-fn example_binary(messages: &[u8], name: &str) -> Option<PathBuf> {
+/// The executable of target `name` of `kind` (`example`, `bin`) among cargo's JSON messages.
+fn artifact(messages: &[u8], name: &str, kind: &str) -> Option<PathBuf> {
     String::from_utf8_lossy(messages)
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -137,7 +154,7 @@ fn example_binary(messages: &[u8], name: &str) -> Option<PathBuf> {
                 && message["target"]["name"] == name
                 && message["target"]["kind"]
                     .as_array()
-                    .is_some_and(|kinds| kinds.iter().any(|kind| kind == "example"))
+                    .is_some_and(|kinds| kinds.iter().any(|each| each == kind))
         })
         .and_then(|message| message["executable"].as_str().map(PathBuf::from))
 }
