@@ -18,8 +18,21 @@ type Error = Box<dyn std::error::Error>;
 /// writes the report to `output`.
 pub(crate) fn write(input: &Path, output: &Path) -> Result<(), Error> {
     let rows = read_rows(input)?;
-    std::fs::write(output, render(&rows)?)?;
+    let mut report = render(&rows)?;
+    // Sections other scripts measure (bench/rooms.sh, bench/metrics-ab.sh) are kept.
+    if let Ok(previous) = std::fs::read_to_string(output) {
+        report.push_str(kept_sections(&previous));
+    }
+    std::fs::write(output, report)?;
     Ok(())
+}
+
+/// The line after which BENCHMARKS.md holds sections written by other scripts.
+const KEPT_MARKER: &str = "<!-- Sections below are measured by other scripts";
+
+/// What follows [`KEPT_MARKER`] in `previous` (the marker line included), or nothing.
+fn kept_sections(previous: &str) -> &str {
+    previous.find(KEPT_MARKER).map_or("", |at| &previous[at..])
 }
 
 /// The JSON object of every non-blank line of `input`.
@@ -116,3 +129,16 @@ fn rss_per_session(row: Option<&Value>) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod kept_tests {
+    use super::*;
+
+    #[test]
+    fn sections_after_the_marker_are_kept_and_nothing_else() {
+        let previous = format!("# old\n\n{KEPT_MARKER} -->\n\n## Rooms\n\nrows\n");
+        assert!(kept_sections(&previous).starts_with(KEPT_MARKER));
+        assert!(kept_sections(&previous).ends_with("## Rooms\n\nrows\n"));
+        assert_eq!(kept_sections("# old\n"), "");
+    }
+}
