@@ -59,7 +59,10 @@ const FLAGS: &[Flag] = &[
         .default_value("127.0.0.1:3261"),
     Flag::value("--heartbeat", "SECONDS", "heartbeat interval (0: none)").default_value("30"),
     Flag::value("--max-connections", "N", "most sessions at once").default_value("100000"),
-    Flag::switch("--no-metrics", "do not record Prometheus metrics (for A/B runs)"),
+    Flag::switch(
+        "--no-metrics",
+        "do not record Prometheus metrics (for A/B runs)",
+    ),
     Flag::switch(
         "--smoke",
         "free ports, one exchange over each transport, exit 0",

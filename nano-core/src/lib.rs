@@ -142,10 +142,10 @@ pub use pipeline::Pipeline;
 #[cfg(feature = "protobuf")]
 pub use proto::{Proto, ProtoMessage};
 pub use room::{
-    CloseReason, DEFAULT_DISPOSE_WHEN_EMPTY, DEFAULT_INPUT_QUEUE_CAPACITY, DEFAULT_MAX_MEMBERS,
-    DEFAULT_MAX_ROOMS, MAX_TICK_RATE, MIN_TICK_RATE, PanicPolicy, ROOM_CLOSED_ROUTE, Room,
-    RoomClosed, RoomConfig, RoomConfigError, RoomError, RoomId, RoomInfo, RoomInput, RoomRef,
-    Rooms,
+    BadToken, CloseReason, DEFAULT_DISPOSE_WHEN_EMPTY, DEFAULT_INPUT_QUEUE_CAPACITY,
+    DEFAULT_MAX_MEMBERS, DEFAULT_MAX_ROOMS, DEFAULT_SEAT_RESERVATION_TIMEOUT, MAX_TICK_RATE,
+    MIN_TICK_RATE, PanicPolicy, ROOM_CLOSED_ROUTE, Reservation, ReservationToken, Room, RoomClosed,
+    RoomConfig, RoomConfigError, RoomError, RoomId, RoomInfo, RoomInput, RoomRef, Rooms,
 };
 pub use scheduler::Scheduler;
 pub use serializer::{BoxError, PayloadFormat, Serializer, SerializerError};

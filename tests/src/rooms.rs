@@ -9,7 +9,7 @@ use std::time::Duration;
 use nano_client::Client;
 use nano_core::prelude::*;
 use nano_core::transport::StreamTransport;
-use nano_core::{Room, RoomConfig, RoomId, RoomInput, RoomRef, Rooms};
+use nano_core::{ReservationToken, Room, RoomConfig, RoomId, RoomInput, RoomRef, Rooms};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -208,6 +208,24 @@ impl Room for Match {
     }
 }
 
+/// A seat reserved for a client: `lobby.reserve`'s and `lobby.reserve_in`'s answer.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Ticket {
+    /// What `lobby.take` takes.
+    pub token: ReservationToken,
+    /// The room the seat is in.
+    pub room: RoomId,
+}
+
+impl From<nano_core::Reservation> for Ticket {
+    fn from(seat: nano_core::Reservation) -> Self {
+        Self {
+            token: seat.token,
+            room: seat.room,
+        }
+    }
+}
+
 /// Creates, joins and leaves matches for its clients.
 pub struct Lobby {
     matches: Rooms<Match>,
@@ -230,6 +248,49 @@ impl Lobby {
     #[handler]
     async fn join(&self, session: &Session, id: RoomId) -> Result<RoomId, HandlerError> {
         Ok(self.matches.join(id, session).await?.id())
+    }
+
+    /// Joins a match made with `filter` that has a seat, or a new one starting at 0;
+    /// answers its id.
+    #[handler]
+    async fn quick(&self, session: &Session, filter: String) -> Result<RoomId, HandlerError> {
+        let signals = Arc::clone(&self.signals);
+        let init = move || MatchInit { start: 0, signals };
+        Ok(self
+            .matches
+            .join_or_create(filter, session, init)
+            .await?
+            .id())
+    }
+
+    /// Reserves a seat in a match made with `filter` (or a new one starting at 0).
+    #[handler]
+    fn reserve(&self, _session: &Session, filter: String) -> Result<Ticket, HandlerError> {
+        let signals = Arc::clone(&self.signals);
+        let init = move || MatchInit { start: 0, signals };
+        Ok(self.matches.reserve_or_create(filter, init)?.into())
+    }
+
+    /// Reserves a seat in match `id`.
+    #[handler]
+    fn reserve_in(&self, _session: &Session, id: RoomId) -> Result<Ticket, HandlerError> {
+        Ok(self.matches.reserve(id)?.into())
+    }
+
+    /// Takes the seat of `token`; answers the match's id.
+    #[handler]
+    async fn take(
+        &self,
+        session: &Session,
+        token: ReservationToken,
+    ) -> Result<RoomId, HandlerError> {
+        Ok(self.matches.join_reserved(token, session).await?.id())
+    }
+
+    /// Cancels the reservation `token`; whether it was held.
+    #[handler]
+    fn cancel(&self, _session: &Session, token: ReservationToken) -> bool {
+        self.matches.cancel_reservation(token)
     }
 
     /// Leaves the session's match.
