@@ -17,6 +17,7 @@ mod config;
 mod error;
 mod instance;
 mod matchmaking;
+mod queue;
 mod registry;
 mod reservation;
 mod rooms;
@@ -30,6 +31,11 @@ pub use config::{
 };
 pub use error::{CloseReason, ROOM_CLOSED_ROUTE, RoomClosed, RoomError};
 pub use instance::RoomRef;
+pub use queue::{
+    DEFAULT_GROUP_SIZE, DEFAULT_INITIAL_RANGE, DEFAULT_MAX_QUEUED, DEFAULT_MAX_RANGE,
+    DEFAULT_WIDEN_BY, DEFAULT_WIDEN_EVERY, MATCHED_ROUTE, Matched, Matchmaker, QueueConfig,
+    QueueConfigError, QueueError,
+};
 pub use reservation::{BadToken, Reservation, ReservationToken};
 pub use rooms::Rooms;
 

@@ -9,7 +9,9 @@ use std::time::Duration;
 use nano_client::Client;
 use nano_core::prelude::*;
 use nano_core::transport::StreamTransport;
-use nano_core::{ReservationToken, Room, RoomConfig, RoomId, RoomInput, RoomRef, Rooms};
+use nano_core::{
+    Matchmaker, QueueConfig, ReservationToken, Room, RoomConfig, RoomId, RoomInput, RoomRef, Rooms,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -230,6 +232,7 @@ impl From<nano_core::Reservation> for Ticket {
 pub struct Lobby {
     matches: Rooms<Match>,
     signals: Arc<Signals>,
+    queue: Matchmaker<Match>,
 }
 
 #[component(name = "lobby")]
@@ -293,6 +296,25 @@ impl Lobby {
         self.matches.cancel_reservation(token)
     }
 
+    /// Waits in the queue with `rating`; answers the match it was put in (holding the
+    /// session's later requests until then).
+    #[handler]
+    async fn queue(&self, session: &Session, rating: i64) -> Result<RoomId, HandlerError> {
+        Ok(self.queue.enqueue(session, rating).await?.id())
+    }
+
+    /// Enters the queue with `rating`; the match comes as an `onMatched` push.
+    #[handler]
+    fn queue_push(&self, session: &Session, rating: i64) -> Result<(), HandlerError> {
+        Ok(self.queue.enqueue_and_push(session, rating)?)
+    }
+
+    /// Leaves the queue; whether the session was waiting.
+    #[handler]
+    fn unqueue(&self, session: &Session) -> bool {
+        self.queue.cancel(session)
+    }
+
     /// Leaves the session's match.
     #[handler]
     async fn leave(&self, session: &Session) -> Result<RoomId, HandlerError> {
@@ -310,6 +332,15 @@ pub struct Served {
     pub matches: Rooms<Match>,
     /// What the matches share with the test.
     pub signals: Arc<Signals>,
+    /// `lobby.queue`'s matchmaker: [`queue_config`], matches starting at 0.
+    pub queue: Matchmaker<Match>,
+}
+
+/// The config of [`Served::queue`]: groups of 2, ratings within 10, widening by 10 a second.
+pub fn queue_config() -> QueueConfig {
+    QueueConfig::default()
+        .group_size(2)
+        .widening(10, 10, Duration::from_secs(1))
 }
 
 impl Served {
@@ -329,9 +360,16 @@ impl Served {
     pub fn build(config: RoomConfig) -> Self {
         let matches = Rooms::<Match>::new(config).unwrap();
         let signals = Arc::new(Signals::default());
+        let queued = Arc::clone(&signals);
+        let init = move |_: &[Session]| MatchInit {
+            start: 0,
+            signals: Arc::clone(&queued),
+        };
+        let queue = Matchmaker::new(matches.clone(), queue_config(), init).unwrap();
         let lobby = Lobby {
             matches: matches.clone(),
             signals: Arc::clone(&signals),
+            queue: queue.clone(),
         };
         let app = App::builder()
             .rooms(matches.clone())
@@ -344,6 +382,7 @@ impl Served {
             addr: String::new(),
             matches,
             signals,
+            queue,
         }
     }
 
