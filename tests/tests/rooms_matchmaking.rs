@@ -205,3 +205,48 @@ async fn an_expired_seat_frees_itself_and_its_token_is_refused() {
     assert!(served.matches.is_empty(), "{:?}", served.matches.list());
     served.app.shutdown().await;
 }
+
+#[test]
+fn tokens_are_32_hex_digits_and_limits_are_checked() {
+    use nano_core::{Matchmaker, QueueConfig, ReservationToken, Rooms};
+    use nano_tests::rooms::Match;
+    let text = "00ff00ff00ff00ff00ff00ff00ff00ff";
+    let token: ReservationToken = text.parse().unwrap();
+    assert_eq!(token.to_string(), text);
+    assert_eq!(
+        format!("{token:?}"),
+        "ReservationToken(..)",
+        "logs never show a token"
+    );
+    for bad in [
+        "",
+        "00ff",
+        "+0ff00ff00ff00ff00ff00ff00ff00ff",
+        "zz".repeat(16).as_str(),
+    ] {
+        assert!(bad.parse::<ReservationToken>().is_err(), "{bad:?}");
+    }
+    let zero = RoomConfig::default().seat_reservation_timeout(Duration::ZERO);
+    assert!(Rooms::<Match>::new(zero).is_err());
+    assert_eq!(
+        RoomConfig::default().seat_reservation_timeout,
+        nano_core::DEFAULT_SEAT_RESERVATION_TIMEOUT
+    );
+    let rooms = Rooms::<Match>::new(RoomConfig::default()).unwrap();
+    let never = |_: &[nano_core::Session]| unreachable!("no group forms here");
+    let zero_group = QueueConfig::default().group_size(0);
+    assert!(Matchmaker::new(rooms.clone(), zero_group, never).is_err());
+    let zero_every = QueueConfig::default().widening(1, 1, Duration::ZERO);
+    assert!(Matchmaker::new(rooms, zero_every, never).is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_seat_in_a_disposed_room_is_refused() {
+    let served = Served::build(RoomConfig::default());
+    let (lobby, player) = (served.pipe_client().await, served.pipe_client().await);
+    let seat: Ticket = lobby.request("lobby.reserve", &"duel").await.unwrap();
+    served.matches.dispose(seat.room).unwrap();
+    assert_eq!(code(take(&player, &seat).await), RoomError::NO_RESERVATION);
+    assert_eq!(code(reserve_in(&lobby, seat.room).await), RoomError::GONE);
+    served.app.shutdown().await;
+}
