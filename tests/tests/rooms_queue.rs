@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use nano_client::{Client, ClientError};
-use nano_core::{QueueError, RoomConfig, RoomId};
+use nano_core::{QueueError, RoomConfig, RoomError, RoomId};
 use nano_tests::rooms::Served;
 use tokio::task::JoinHandle;
 
@@ -43,6 +43,16 @@ async fn close_ratings_match_at_once_and_far_ones_once_the_range_has_widened() {
     let (c, d) = (c.await.unwrap().unwrap(), d.await.unwrap().unwrap());
     assert_eq!(c, d);
     assert_ne!(c, a);
+    assert!(served.queue.is_empty());
+
+    // In a match already: refused at once, not queued.
+    match clients[0]
+        .request::<_, RoomId>("lobby.queue", &100_i64)
+        .await
+    {
+        Err(ClientError::Server { code, .. }) => assert_eq!(code, RoomError::ALREADY_IN_ROOM),
+        other => panic!("expected already in a room, got {other:?}"),
+    }
     assert!(served.queue.is_empty());
     served.app.shutdown().await;
 }

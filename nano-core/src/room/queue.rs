@@ -268,7 +268,8 @@ impl<C: Room> Matchmaker<C> {
     /// # Errors
     ///
     /// [`QueueError::AlreadyQueued`], [`QueueError::Full`], [`QueueError::Cancelled`], or
-    /// [`QueueError::Room`] when the room could not be created or joined.
+    /// [`QueueError::Room`] for a session already in a room of the kind, or when the room
+    /// could not be created or joined.
     pub async fn enqueue(&self, session: &Session, rating: i64) -> Result<RoomRef<C>, QueueError> {
         let answer = self.queue_up(session, rating)?;
         answer.await.unwrap_or(Err(QueueError::Cancelled))
@@ -280,7 +281,8 @@ impl<C: Room> Matchmaker<C> {
     ///
     /// # Errors
     ///
-    /// [`QueueError::AlreadyQueued`], [`QueueError::Full`].
+    /// [`QueueError::AlreadyQueued`], [`QueueError::Full`], [`QueueError::Room`] with
+    /// [`RoomError::AlreadyInRoom`] for a session in a room of the kind.
     pub fn enqueue_and_push(&self, session: &Session, rating: i64) -> Result<(), QueueError> {
         let answer = self.queue_up(session, rating)?;
         let session = session.clone();
@@ -298,6 +300,9 @@ impl<C: Room> Matchmaker<C> {
 
     /// Adds `session` to the queue and runs a pass; the receiver gets its outcome.
     fn queue_up(&self, session: &Session, rating: i64) -> Result<Answer<C>, QueueError> {
+        if let Some(room) = self.shared.rooms.room_of(session) {
+            return Err(QueueError::Room(RoomError::AlreadyInRoom(room.id())));
+        }
         let (reply, answer) = oneshot::channel();
         {
             let mut waiting = lock(&self.shared.waiting);
