@@ -142,8 +142,11 @@ pub use pipeline::Pipeline;
 #[cfg(feature = "protobuf")]
 pub use proto::{Proto, ProtoMessage};
 pub use room::{
-    CloseReason, DEFAULT_DISPOSE_WHEN_EMPTY, DEFAULT_INPUT_QUEUE_CAPACITY, DEFAULT_MAX_MEMBERS,
-    DEFAULT_MAX_ROOMS, MAX_TICK_RATE, MIN_TICK_RATE, PanicPolicy, ROOM_CLOSED_ROUTE, Room,
+    BadToken, CloseReason, DEFAULT_DISPOSE_WHEN_EMPTY, DEFAULT_GROUP_SIZE, DEFAULT_INITIAL_RANGE,
+    DEFAULT_INPUT_QUEUE_CAPACITY, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_QUEUED, DEFAULT_MAX_RANGE,
+    DEFAULT_MAX_ROOMS, DEFAULT_SEAT_RESERVATION_TIMEOUT, DEFAULT_WIDEN_BY, DEFAULT_WIDEN_EVERY,
+    MATCHED_ROUTE, MAX_TICK_RATE, MIN_TICK_RATE, Matched, Matchmaker, PanicPolicy, QueueConfig,
+    QueueConfigError, QueueError, ROOM_CLOSED_ROUTE, Reservation, ReservationToken, Room,
     RoomClosed, RoomConfig, RoomConfigError, RoomError, RoomId, RoomInfo, RoomInput, RoomRef,
     Rooms,
 };

@@ -9,7 +9,9 @@ use std::time::Duration;
 use nano_client::Client;
 use nano_core::prelude::*;
 use nano_core::transport::StreamTransport;
-use nano_core::{Room, RoomConfig, RoomId, RoomInput, RoomRef, Rooms};
+use nano_core::{
+    Matchmaker, QueueConfig, ReservationToken, Room, RoomConfig, RoomId, RoomInput, RoomRef, Rooms,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -208,10 +210,29 @@ impl Room for Match {
     }
 }
 
+/// A seat reserved for a client: `lobby.reserve`'s and `lobby.reserve_in`'s answer.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Ticket {
+    /// What `lobby.take` takes.
+    pub token: ReservationToken,
+    /// The room the seat is in.
+    pub room: RoomId,
+}
+
+impl From<nano_core::Reservation> for Ticket {
+    fn from(seat: nano_core::Reservation) -> Self {
+        Self {
+            token: seat.token,
+            room: seat.room,
+        }
+    }
+}
+
 /// Creates, joins and leaves matches for its clients.
 pub struct Lobby {
     matches: Rooms<Match>,
     signals: Arc<Signals>,
+    queue: Matchmaker<Match>,
 }
 
 #[component(name = "lobby")]
@@ -232,6 +253,68 @@ impl Lobby {
         Ok(self.matches.join(id, session).await?.id())
     }
 
+    /// Joins a match made with `filter` that has a seat, or a new one starting at 0;
+    /// answers its id.
+    #[handler]
+    async fn quick(&self, session: &Session, filter: String) -> Result<RoomId, HandlerError> {
+        let signals = Arc::clone(&self.signals);
+        let init = move || MatchInit { start: 0, signals };
+        Ok(self
+            .matches
+            .join_or_create(filter, session, init)
+            .await?
+            .id())
+    }
+
+    /// Reserves a seat in a match made with `filter` (or a new one starting at 0).
+    #[handler]
+    fn reserve(&self, _session: &Session, filter: String) -> Result<Ticket, HandlerError> {
+        let signals = Arc::clone(&self.signals);
+        let init = move || MatchInit { start: 0, signals };
+        Ok(self.matches.reserve_or_create(filter, init)?.into())
+    }
+
+    /// Reserves a seat in match `id`.
+    #[handler]
+    fn reserve_in(&self, _session: &Session, id: RoomId) -> Result<Ticket, HandlerError> {
+        Ok(self.matches.reserve(id)?.into())
+    }
+
+    /// Takes the seat of `token`; answers the match's id.
+    #[handler]
+    async fn take(
+        &self,
+        session: &Session,
+        token: ReservationToken,
+    ) -> Result<RoomId, HandlerError> {
+        Ok(self.matches.join_reserved(token, session).await?.id())
+    }
+
+    /// Cancels the reservation `token`; whether it was held.
+    #[handler]
+    fn cancel(&self, _session: &Session, token: ReservationToken) -> bool {
+        self.matches.cancel_reservation(token)
+    }
+
+    /// Waits in the queue with `rating`; answers the match it was put in (holding the
+    /// session's later requests until then).
+    #[handler]
+    async fn queue(&self, session: &Session, rating: i64) -> Result<RoomId, HandlerError> {
+        Ok(self.queue.enqueue(session, rating).await?.id())
+    }
+
+    /// Enters the queue with `rating`; the match comes as an `onMatched` push.
+    #[handler]
+    fn queue_push(&self, session: &Session, rating: i64) -> Result<(), HandlerError> {
+        Ok(self.queue.enqueue_and_push(session, rating)?)
+    }
+
+    /// Leaves the queue; whether the session was waiting.
+    #[handler]
+    fn unqueue(&self, session: &Session) -> bool {
+        self.queue.cancel(session)
+    }
+
     /// Leaves the session's match.
     #[handler]
     async fn leave(&self, session: &Session) -> Result<RoomId, HandlerError> {
@@ -249,6 +332,15 @@ pub struct Served {
     pub matches: Rooms<Match>,
     /// What the matches share with the test.
     pub signals: Arc<Signals>,
+    /// `lobby.queue`'s matchmaker: [`queue_config`], matches starting at 0.
+    pub queue: Matchmaker<Match>,
+}
+
+/// The config of [`Served::queue`]: groups of 2, ratings within 10, widening by 10 a second.
+pub fn queue_config() -> QueueConfig {
+    QueueConfig::default()
+        .group_size(2)
+        .widening(10, 10, Duration::from_secs(1))
 }
 
 impl Served {
@@ -268,9 +360,16 @@ impl Served {
     pub fn build(config: RoomConfig) -> Self {
         let matches = Rooms::<Match>::new(config).unwrap();
         let signals = Arc::new(Signals::default());
+        let queued = Arc::clone(&signals);
+        let init = move |_: &[Session]| MatchInit {
+            start: 0,
+            signals: Arc::clone(&queued),
+        };
+        let queue = Matchmaker::new(matches.clone(), queue_config(), init).unwrap();
         let lobby = Lobby {
             matches: matches.clone(),
             signals: Arc::clone(&signals),
+            queue: queue.clone(),
         };
         let app = App::builder()
             .rooms(matches.clone())
@@ -283,6 +382,7 @@ impl Served {
             addr: String::new(),
             matches,
             signals,
+            queue,
         }
     }
 

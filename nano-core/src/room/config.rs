@@ -12,6 +12,9 @@ pub const DEFAULT_MAX_ROOMS: usize = 10_000;
 /// Default time an empty room lives before it is disposed: 15 s (as long as Colyseus keeps a
 /// seat reserved, so a room created for players who have not joined yet survives their join).
 pub const DEFAULT_DISPOSE_WHEN_EMPTY: Duration = Duration::from_secs(15);
+/// Default time a reserved seat is held for its player to join: 15 s (Colyseus's
+/// `seatReservationTime`).
+pub const DEFAULT_SEAT_RESERVATION_TIMEOUT: Duration = Duration::from_secs(15);
 /// Default number of inputs a room with a tick loop queues between two ticks: 128 (Nakama's
 /// `input_queue_size`).
 pub const DEFAULT_INPUT_QUEUE_CAPACITY: usize = 128;
@@ -68,6 +71,12 @@ pub struct RoomConfig {
     pub input_queue_capacity: usize,
     /// What a panic does to a room. Default: [`PanicPolicy::Dispose`].
     pub on_panic: PanicPolicy,
+    /// How long a reserved seat ([`Rooms::reserve`](crate::Rooms::reserve),
+    /// [`Rooms::join_or_create`](crate::Rooms::join_or_create)) is held for its player; then
+    /// it frees itself and its token is refused with
+    /// [`RoomError::NoReservation`](crate::RoomError::NoReservation). More than zero.
+    /// Default: [`DEFAULT_SEAT_RESERVATION_TIMEOUT`] (15 s).
+    pub seat_reservation_timeout: Duration,
 }
 
 impl Default for RoomConfig {
@@ -80,6 +89,7 @@ impl Default for RoomConfig {
             tick_rate: None,
             input_queue_capacity: DEFAULT_INPUT_QUEUE_CAPACITY,
             on_panic: PanicPolicy::default(),
+            seat_reservation_timeout: DEFAULT_SEAT_RESERVATION_TIMEOUT,
         }
     }
 }
@@ -134,6 +144,13 @@ impl RoomConfig {
         self
     }
 
+    /// See [`seat_reservation_timeout`](Self::seat_reservation_timeout).
+    #[must_use]
+    pub fn seat_reservation_timeout(mut self, timeout: Duration) -> Self {
+        self.seat_reservation_timeout = timeout;
+        self
+    }
+
     /// Checks every field's range.
     ///
     /// # Errors
@@ -144,6 +161,9 @@ impl RoomConfig {
             && !(MIN_TICK_RATE..=MAX_TICK_RATE).contains(&rate)
         {
             return Err(RoomConfigError::TickRate(rate));
+        }
+        if self.seat_reservation_timeout.is_zero() {
+            return Err(RoomConfigError::Zero("seat_reservation_timeout"));
         }
         let counts = [
             ("max_members", self.max_members),

@@ -52,6 +52,7 @@ pub enum CloseReason {
 /// | [`AlreadyInRoom`](Self::AlreadyInRoom) | 412 |
 /// | [`Full`](Self::Full) | 403 |
 /// | [`Locked`](Self::Locked) | 423 |
+/// | [`NoReservation`](Self::NoReservation) | 408 |
 /// | [`InputQueueFull`](Self::InputQueueFull) | 429 |
 /// | [`NoTickLoop`](Self::NoTickLoop), [`Panicked`](Self::Panicked) | 500 |
 /// | [`NotRunning`](Self::NotRunning), [`TooManyRooms`](Self::TooManyRooms) | 503 |
@@ -75,6 +76,9 @@ pub enum RoomError {
     Full(RoomId),
     /// The room is locked ([`RoomRef::lock`](crate::RoomRef::lock)).
     Locked(RoomId),
+    /// The reservation token is unknown, expired, cancelled or already used (all alike, so
+    /// that a guess learns nothing), or its room was disposed.
+    NoReservation,
     /// The room's input queue holds [`input_queue_capacity`](crate::RoomConfig::input_queue_capacity) inputs.
     InputQueueFull(RoomId),
     /// [`RoomRef::input`](crate::RoomRef::input) on a kind without a tick loop.
@@ -100,6 +104,8 @@ impl RoomError {
     pub const FULL: i32 = 403;
     /// The room is locked.
     pub const LOCKED: i32 = 423;
+    /// The seat reservation is unknown or expired.
+    pub const NO_RESERVATION: i32 = 408;
     /// The room's input queue is full.
     pub const INPUT_QUEUE_FULL: i32 = 429;
     /// No rooms can be created now.
@@ -114,6 +120,7 @@ impl RoomError {
             Self::AlreadyInRoom(_) => Self::ALREADY_IN_ROOM,
             Self::Full(_) => Self::FULL,
             Self::Locked(_) => Self::LOCKED,
+            Self::NoReservation => Self::NO_RESERVATION,
             Self::InputQueueFull(_) => Self::INPUT_QUEUE_FULL,
             Self::NoTickLoop | Self::Panicked => HandlerError::INTERNAL,
             Self::NotRunning | Self::TooManyRooms => Self::UNAVAILABLE,
@@ -131,6 +138,7 @@ impl fmt::Display for RoomError {
             Self::AlreadyInRoom(id) => write!(f, "already in room {id}"),
             Self::Full(id) => write!(f, "room {id} is full"),
             Self::Locked(id) => write!(f, "room {id} is locked"),
+            Self::NoReservation => f.write_str("no such seat reservation (unknown or expired)"),
             Self::InputQueueFull(id) => write!(f, "room {id} has too many inputs queued"),
             Self::NoTickLoop => f.write_str("this room kind has no tick loop"),
             Self::Panicked => f.write_str("the room panicked"),

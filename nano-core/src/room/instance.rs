@@ -24,6 +24,8 @@ pub struct RoomRef<C: Room> {
 struct Instance<C: Room> {
     id: RoomId,
     init: C::Init,
+    /// The matchmaking filter it was created with, if any.
+    filter: Option<Arc<str>>,
     members: Group,
     locked: AtomicBool,
     max_members: AtomicUsize,
@@ -58,7 +60,7 @@ impl<C: Room> fmt::Debug for RoomRef<C> {
 impl<C: Room> RoomRef<C> {
     pub(crate) fn new(
         id: RoomId,
-        init: C::Init,
+        (init, filter): (C::Init, Option<Arc<str>>),
         actor: ActorHandle<C>,
         stop: CancellationToken,
         rooms: Weak<RoomsShared<C>>,
@@ -69,6 +71,7 @@ impl<C: Room> RoomRef<C> {
             inner: Arc::new(Instance {
                 id,
                 init,
+                filter,
                 members: Group::new(format!("{}.{id}", C::META.name)),
                 locked: AtomicBool::new(false),
                 max_members: AtomicUsize::new(config.max_members),
@@ -90,6 +93,14 @@ impl<C: Room> RoomRef<C> {
     /// The data the room was created from.
     pub fn init(&self) -> &C::Init {
         &self.inner.init
+    }
+
+    /// The matchmaking filter the room was created with
+    /// ([`Rooms::join_or_create`](crate::Rooms::join_or_create),
+    /// [`Rooms::create_with_filter`](crate::Rooms::create_with_filter)); `None` for
+    /// [`Rooms::create`](crate::Rooms::create).
+    pub fn filter(&self) -> Option<&str> {
+        self.inner.filter.as_deref()
     }
 
     /// The room's members: broadcast to them, list them. Join and leave through

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::reservation::Seats;
 use super::{Room, RoomError, RoomId, RoomRef};
 use crate::Session;
 use crate::service::ActorLink;
@@ -22,6 +23,8 @@ pub(crate) struct Registry<C: Room> {
     sessions: HashMap<u64, RoomId>,
     /// Sessions whose close already leaves their room (one callback per session).
     hooked: HashSet<u64>,
+    /// Seats reserved in the rooms.
+    pub(crate) seats: Seats,
 }
 
 impl<C: Room> Default for Registry<C> {
@@ -31,6 +34,7 @@ impl<C: Room> Default for Registry<C> {
             rooms: BTreeMap::new(),
             sessions: HashMap::new(),
             hooked: HashSet::new(),
+            seats: Seats::default(),
         }
     }
 }
@@ -71,12 +75,28 @@ impl<C: Room> Registry<C> {
         self.rooms.get(self.sessions.get(&session)?)
     }
 
+    /// A room made with `filter` that takes one more (not locked, members and reserved seats
+    /// below its limit), the lowest id first.
+    pub(crate) fn find_free(&self, filter: &str) -> Option<&RoomRef<C>> {
+        self.rooms
+            .values()
+            .map(|entry| &entry.room)
+            .find(|room| room.filter() == Some(filter) && !room.is_locked() && self.has_seat(room))
+    }
+
+    /// Whether `room`'s members and reserved seats are below its limit.
+    pub(crate) fn has_seat(&self, room: &RoomRef<C>) -> bool {
+        room.members().count() + self.seats.held(room.id()) < room.max_members()
+    }
+
     /// Adds `session` to room `id` after every check; returns the room, and whether the
-    /// session still needs its close callback.
+    /// session still needs its close callback. A `reserved` join (its seat just freed for it)
+    /// is not refused for a lock set since the seat was reserved.
     pub(crate) fn admit(
         &mut self,
         id: RoomId,
         session: &Session,
+        reserved: bool,
     ) -> Result<(RoomRef<C>, bool), RoomError> {
         let Some(entry) = self.rooms.get(&id) else {
             return Err(self.missing(id));
@@ -85,10 +105,10 @@ impl<C: Room> Registry<C> {
             return Err(RoomError::AlreadyInRoom(*current));
         }
         let room = &entry.room;
-        if room.is_locked() {
+        if room.is_locked() && !reserved {
             return Err(RoomError::Locked(id));
         }
-        if room.members().count() >= room.max_members() {
+        if !self.has_seat(room) {
             return Err(RoomError::Full(id));
         }
         if room.members().add(session).is_err() {
@@ -117,6 +137,7 @@ impl<C: Room> Registry<C> {
     /// Removes room `id` and its members' places in it.
     pub(crate) fn remove(&mut self, id: RoomId) -> Option<Entry<C>> {
         let entry = self.rooms.remove(&id)?;
+        self.seats.forget_room(id);
         for member in entry.room.members().members() {
             if self.sessions.get(&member.id()) == Some(&id) {
                 self.sessions.remove(&member.id());
@@ -128,6 +149,7 @@ impl<C: Room> Registry<C> {
     /// Removes every room (the app stops).
     pub(crate) fn clear(&mut self) -> Vec<Entry<C>> {
         self.sessions.clear();
+        self.seats.clear();
         std::mem::take(&mut self.rooms).into_values().collect()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -65,7 +65,10 @@ pub(crate) struct RoomsShared<C: Room> {
     /// Given to an app builder ([`Rooms::claim`]).
     claimed: AtomicBool,
     runtime: OnceLock<Runtime>,
-    registry: RwLock<Registry<C>>,
+    pub(super) registry: RwLock<Registry<C>>,
+    /// Held across find-or-create-and-reserve ([`Rooms::join_or_create`]), so that two
+    /// requests never both create a room for the same filter. Nothing under it awaits.
+    pub(super) matchmaking: Mutex<()>,
 }
 
 impl<C: Room> Rooms<C> {
@@ -83,6 +86,7 @@ impl<C: Room> Rooms<C> {
                 claimed: AtomicBool::new(false),
                 runtime: OnceLock::new(),
                 registry: RwLock::new(Registry::default()),
+                matchmaking: Mutex::new(()),
             }),
         })
     }
@@ -113,10 +117,19 @@ impl<C: Room> Rooms<C> {
     /// [`RoomError::TooManyRooms`] at [`max_rooms`](RoomConfig::max_rooms),
     /// [`RoomError::Panicked`] when `create` panicked.
     pub fn create(&self, init: C::Init) -> Result<RoomRef<C>, RoomError> {
+        self.create_as(init, None)
+    }
+
+    /// [`create`](Self::create), with the room's matchmaking filter.
+    pub(super) fn create_as(
+        &self,
+        init: C::Init,
+        filter: Option<Arc<str>>,
+    ) -> Result<RoomRef<C>, RoomError> {
         let runtime = self.shared.running()?;
         let max_rooms = self.shared.config.max_rooms;
         let id = write(&self.shared.registry).reserve(max_rooms)?;
-        let entry = task::start(&self.shared, runtime, id, init)?;
+        let entry = task::start(&self.shared, runtime, id, (init, filter))?;
         let room = entry.room.clone();
         write(&self.shared.registry).insert(entry);
         task::arm_new(&room, &self.shared.config);
@@ -132,13 +145,16 @@ impl<C: Room> Rooms<C> {
 
     /// The live rooms, by id.
     pub fn list(&self) -> Vec<RoomInfo> {
-        read(&self.shared.registry)
+        let registry = read(&self.shared.registry);
+        registry
             .entries()
             .map(|entry| RoomInfo {
                 id: entry.room.id(),
                 members: entry.room.members().count(),
                 max_members: entry.room.max_members(),
                 locked: entry.room.is_locked(),
+                filter: entry.room.filter().map(str::to_owned),
+                reserved: registry.seats.held(entry.room.id()),
             })
             .collect()
     }
@@ -173,7 +189,17 @@ impl<C: Room> Rooms<C> {
     /// [`RoomError::Panicked`] when `joined` panicked, [`RoomError::NotRunning`].
     pub async fn join(&self, id: RoomId, session: &Session) -> Result<RoomRef<C>, RoomError> {
         self.shared.running()?;
-        let (room, hook) = write(&self.shared.registry).admit(id, session)?;
+        let admitted = write(&self.shared.registry).admit(id, session, false)?;
+        self.joined(admitted, session).await
+    }
+
+    /// The second half of a join: the close callback, then [`Room::joined`] on the room's task.
+    pub(super) async fn joined(
+        &self,
+        (room, hook): (RoomRef<C>, bool),
+        session: &Session,
+    ) -> Result<RoomRef<C>, RoomError> {
+        let id = room.id();
         if hook {
             let rooms = Arc::downgrade(&self.shared);
             session.on_close(move |session| {
@@ -232,7 +258,7 @@ impl<C: Room> RoomsShared<C> {
         self.runtime.set(runtime).is_ok()
     }
 
-    fn running(&self) -> Result<&Runtime, RoomError> {
+    pub(super) fn running(&self) -> Result<&Runtime, RoomError> {
         match self.runtime.get() {
             Some(runtime) if !runtime.stop.is_cancelled() => Ok(runtime),
             _ => Err(RoomError::NotRunning),
@@ -248,11 +274,13 @@ impl<C: Room> RoomsShared<C> {
     }
 
     /// Removes room `id`, tells its members why (unless it closed empty), stops its task.
-    /// A room closing empty that someone joined meanwhile stays (joins take the same lock).
+    /// A room closing empty that someone joined (or reserved a seat in) meanwhile stays
+    /// (joins and reservations take the same lock).
     pub(crate) fn dispose_room(&self, id: RoomId, reason: CloseReason) -> Result<(), RoomError> {
         let entry = {
             let mut registry = write(&self.registry);
-            let joined = |entry: &Entry<C>| entry.room.members().count() > 0;
+            let seats = registry.seats.held(id);
+            let joined = |entry: &Entry<C>| entry.room.members().count() + seats > 0;
             if reason == CloseReason::Empty && registry.get(id).is_some_and(joined) {
                 return Ok(());
             }
@@ -300,7 +328,7 @@ impl<C: Room> RoomsShared<C> {
     }
 
     /// Starts the empty timer of a room its last member left.
-    fn after_leave(&self, room: &RoomRef<C>) {
+    pub(super) fn after_leave(&self, room: &RoomRef<C>) {
         if room.members().count() == 0 {
             task::arm_empty(room, self.config.dispose_when_empty);
         }

@@ -29,19 +29,19 @@ impl Timing {
     }
 }
 
-/// Creates room `id` from `init` and starts its task; [`arm_new`] then starts its timers,
+/// Creates room `id` from its init data (and filter) and starts its task; [`arm_new`] then starts its timers,
 /// once the room is in the registry (which its empty timer looks in).
 pub(crate) fn start<C: Room>(
     rooms: &Arc<RoomsShared<C>>,
     runtime: &Runtime,
     id: RoomId,
-    init: C::Init,
+    made: (C::Init, Option<Arc<str>>),
 ) -> Result<Entry<C>, RoomError> {
     let config = &rooms.config;
     let (handle, mailbox) = actor::channel(C::META.type_name, config.mailbox_capacity);
     let stop = runtime.stop.child_token();
     let weak = Arc::downgrade(rooms);
-    let room = RoomRef::new(id, init, handle.clone(), stop.clone(), weak, config);
+    let room = RoomRef::new(id, made, handle.clone(), stop.clone(), weak, config);
     let state = create_state(&room)?;
     let ctx = Context::new(runtime.scheduler.clone(), Some(handle.clone()))
         .with_room(Arc::new(room.clone()));
