@@ -99,6 +99,9 @@ mod outbox;
 mod payload;
 mod pipeline;
 mod prometheus;
+/// The Prometheus client library nano-core records its metrics with, for
+/// [`AppBuilder::register_metrics`].
+pub use prometheus_client;
 #[cfg(feature = "protobuf")]
 mod proto;
 pub mod protocol;

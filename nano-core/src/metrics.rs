@@ -29,7 +29,8 @@ pub struct Metrics {
     pub connections_refused: u64,
 }
 
-const SHARDS: usize = 16;
+/// The number of shards of a sharded counter (threads beyond it share shards).
+pub(crate) const SHARDS: usize = 16;
 
 #[derive(Debug, Default)]
 #[repr(align(64))]
@@ -42,7 +43,8 @@ pub(crate) struct Counter {
     shards: [Shard; SHARDS],
 }
 
-fn shard() -> usize {
+/// The shard of the calling thread, in `0..SHARDS`: threads take shards in turn, once.
+pub(crate) fn shard() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };

@@ -17,6 +17,7 @@ pub use crate::component::{
     PayloadKind, PushMeta, RouteMeta, TypeMeta,
 };
 pub use crate::handler::{Deferred, Reply};
+pub use crate::prometheus::LatencyHistogram;
 pub use crate::room::{RoomClosed, RoomComponent};
 pub use crate::service::{ActorComponent, ActorDispatch, Dispatch, Service, SharedComponent};
 pub use crate::sync::{lock, read, write};

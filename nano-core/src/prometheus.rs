@@ -4,13 +4,17 @@
 //! - `labels`: the label sets, and the reasons sessions end, kicks and refused handshakes
 //!   are counted under;
 //! - `route`: the handles of one route, resolved when the app is built so that a request
-//!   touches no label map.
+//!   touches no label map;
+//! - `histogram` and `sharded`: the latency histogram and the hot counters, recorded in
+//!   per-thread shards of atomics, without a lock or a cache line shared between cores.
 //!
 //! Every metric is listed, with its labels and the pitaya metric it corresponds to, in
 //! docs/OPERATIONS.md.
 
+mod histogram;
 mod labels;
 mod route;
+mod sharded;
 
 pub(crate) use labels::{EndReason, KickCause};
 pub(crate) use route::RouteMetrics;
@@ -21,22 +25,24 @@ use prometheus_client::encoding::text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use labels::{CodeLabels, ReasonLabels, RouteLabels, TransportLabels};
 
-/// Latency buckets, in seconds: 25 µs doubling to about 13 s.
-fn latency_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.000_025, 2.0, 20))
-}
+pub use histogram::LatencyHistogram;
+use sharded::ShardedCounter;
 
-type Histograms = Family<RouteLabels, Histogram, fn() -> Histogram>;
+/// Latency histograms by route (buckets: 25 µs doubling to about 13 s).
+type Histograms = Family<RouteLabels, LatencyHistogram>;
+
+/// Metrics of the app's own or of another crate, added to the registry when the app is built
+/// ([`AppBuilder::register_metrics`](crate::AppBuilder::register_metrics)).
+pub(crate) type MetricRegistration = Box<dyn FnOnce(&mut Registry) + Send>;
 
 /// The metric families of one app, and the registry they are exported from.
 pub(crate) struct Telemetry {
     registry: Registry,
-    requests: Family<RouteLabels, Counter>,
+    requests: Family<RouteLabels, ShardedCounter>,
     errors: Family<CodeLabels, Counter>,
     handler_time: Histograms,
     total_time: Histograms,
@@ -46,33 +52,36 @@ pub(crate) struct Telemetry {
     kicks: Family<ReasonLabels, Counter>,
     handshakes_refused: Family<ReasonLabels, Counter>,
     pub(crate) connections_refused: Counter,
-    pub(crate) pushes_sent: Counter,
+    pub(crate) pushes_sent: ShardedCounter,
     pub(crate) pushes_dropped: Counter,
-    pub(crate) bytes_in: Counter,
-    pub(crate) bytes_out: Counter,
+    pub(crate) bytes_in: ShardedCounter,
+    pub(crate) bytes_out: ShardedCounter,
 }
 
 impl Telemetry {
-    /// The families, registered under the `nano_` prefix.
-    pub(crate) fn new() -> Self {
+    /// The families, registered under the `nano_` prefix, then the `registrations`'.
+    pub(crate) fn new(registrations: Vec<MetricRegistration>) -> Self {
         let mut telemetry = Self {
             registry: Registry::with_prefix("nano"),
             requests: Family::default(),
             errors: Family::default(),
-            handler_time: Family::new_with_constructor(latency_histogram),
-            total_time: Family::new_with_constructor(latency_histogram),
+            handler_time: Family::default(),
+            total_time: Family::default(),
             sessions_open: Gauge::default(),
             sessions_opened: Family::default(),
             sessions_closed: Family::default(),
             kicks: Family::default(),
             handshakes_refused: Family::default(),
             connections_refused: Counter::default(),
-            pushes_sent: Counter::default(),
+            pushes_sent: ShardedCounter::default(),
             pushes_dropped: Counter::default(),
-            bytes_in: Counter::default(),
-            bytes_out: Counter::default(),
+            bytes_in: ShardedCounter::default(),
+            bytes_out: ShardedCounter::default(),
         };
         telemetry.register();
+        for register in registrations {
+            register(&mut telemetry.registry);
+        }
         telemetry
     }
 

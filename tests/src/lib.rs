@@ -27,3 +27,8 @@ pub fn workspace_root() -> &'static Path {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The code blocks of `docs/OPERATIONS.md`, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/OPERATIONS.md")]
+pub struct OperationsDoctests;

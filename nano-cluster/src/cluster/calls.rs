@@ -91,6 +91,14 @@ impl Node {
     /// Calls `node` and waits (at most the request timeout) for its answer, which arrives in
     /// this node's inbox.
     pub(super) async fn call(&self, node: &str, call: &Call, payload: &[u8]) -> Answered {
+        let started = std::time::Instant::now();
+        let result = self.call_once(node, call, payload).await;
+        self.metrics.call(node, &result, started.elapsed());
+        result
+    }
+
+    /// [`call`](Self::call), unmeasured.
+    async fn call_once(&self, node: &str, call: &Call, payload: &[u8]) -> Answered {
         let id = self.calls.next_id();
         let answered = self.calls.wait_for(id, node);
         let _guard = PendingGuard {

@@ -4,7 +4,8 @@
 //! [`inbox`] (what other nodes send this node, in order, with [`holding`] for held
 //! broadcasts), [`serving`] (calls from other nodes) and [`backend`] (their stand-in
 //! sessions, each with its [`relay`]). [`link`] is what every side shares; [`node`] holds the
-//! sides together; [`start`] subscribes and starts the node's tasks, which [`tasks`] tracks.
+//! sides together; [`start`] subscribes and starts the node's tasks, which [`tasks`] tracks;
+//! [`metrics`] is what the node records for Prometheus.
 
 mod backend;
 mod calls;
@@ -13,6 +14,7 @@ mod holding;
 mod inbox;
 mod link;
 mod membership;
+mod metrics;
 mod node;
 mod relay;
 mod serving;
@@ -147,9 +149,13 @@ impl Cluster {
     /// Prepares an app to be a node: routes it does not serve are forwarded, its clients'
     /// departures are told to the other nodes, and its session ids are drawn from a range of
     /// its own (see [`AppBuilder::first_session_id`]), so that they are unique in the cluster.
+    /// The node's metrics (`nano_cluster_*`, docs/OPERATIONS.md) join the app's.
     pub fn attach(&self, builder: AppBuilder) -> AppBuilder {
         let node = self.node.clone();
+        let weak = Arc::downgrade(&self.node);
+        let metrics = self.node.metrics.clone();
         builder
+            .register_metrics(move |registry| metrics.register(registry, weak))
             .first_session_id(self.node.gate.first_session_id())
             .remote_router(Forwarder(self.node.clone()))
             .on_session_closed(move |session| node.client_left(session))

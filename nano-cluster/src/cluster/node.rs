@@ -12,6 +12,7 @@ use super::calls::Calls;
 use super::gate::Gate;
 use super::link::Link;
 use super::membership::Membership;
+use super::metrics::ClusterMetrics;
 use super::serving::Serving;
 use super::tasks::Tasks;
 use crate::local_groups::{GroupFeed, LocalGroups};
@@ -41,6 +42,8 @@ pub(crate) struct Node {
     /// Every background task of the node but the calls from other nodes (in `serving`): its
     /// loops, the relays of its stand-ins, short-lived ones.
     pub(super) tasks: Tasks,
+    /// Calls by node and outcome, for Prometheus.
+    pub(super) metrics: ClusterMetrics,
 }
 
 impl Node {
@@ -59,6 +62,7 @@ impl Node {
             leaving: CancellationToken::new(),
             stop: CancellationToken::new(),
             tasks: Tasks::default(),
+            metrics: ClusterMetrics::default(),
         }
     }
 

@@ -22,7 +22,7 @@ use crate::handshake::{HandshakeRejection, Validator};
 use crate::host::Host;
 use crate::manifest::Manifest;
 use crate::outbox::SlowConsumerPolicy;
-use crate::prometheus::Telemetry;
+use crate::prometheus::{MetricRegistration, Telemetry};
 use crate::protocol::{HandshakeRequest, RouteDict, RouteName};
 use crate::remote::RemoteRouter;
 use crate::routes::RouteTable;
@@ -73,6 +73,7 @@ pub struct AppBuilder {
     error_flag: Option<bool>,
     on_session_closed: Vec<SessionHook>,
     remote_router: Option<Arc<dyn RemoteRouter>>,
+    metric_registrations: Vec<MetricRegistration>,
     /// A registration `build` refuses, found when it was made.
     misuse: Option<Error>,
 }
@@ -91,6 +92,7 @@ impl Default for AppBuilder {
             error_flag: None,
             on_session_closed: Vec::new(),
             remote_router: None,
+            metric_registrations: Vec::new(),
             misuse: None,
         }
     }
@@ -211,6 +213,38 @@ impl AppBuilder {
         self
     }
 
+    /// Adds metrics of your own (or of a crate such as nano-cluster) to the app's Prometheus
+    /// registry, so that one scrape returns them with the app's: `register` is called once,
+    /// when the app is built, with the registry whose names get the `nano_` prefix (use
+    /// [`Registry::sub_registry_with_prefix`](prometheus_client::registry::Registry::sub_registry_with_prefix)
+    /// for a prefix of your own). Not called when [`Config::prometheus`] is off. The registry
+    /// is [`prometheus_client`]'s, re-exported by nano-core so that the versions match.
+    ///
+    /// ```
+    /// use nano_core::App;
+    /// use nano_core::prometheus_client::metrics::counter::Counter;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let matches_started: Counter = Counter::default();
+    /// let app = App::builder()
+    ///     .register_metrics({
+    ///         let counter = matches_started.clone();
+    ///         move |registry| registry.register("matches_started", "Matches started", counter)
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// matches_started.inc();
+    /// assert!(app.encode_metrics().contains("nano_matches_started_total 1"));
+    /// # }
+    /// ```
+    pub fn register_metrics(
+        mut self,
+        register: impl FnOnce(&mut prometheus_client::registry::Registry) + Send + 'static,
+    ) -> Self {
+        self.metric_registrations.push(Box::new(register));
+        self
+    }
+
     /// See [`Config::use_dictionary`] (default `true`).
     pub fn use_dictionary(mut self, enabled: bool) -> Self {
         self.config.use_dictionary = enabled;
@@ -326,9 +360,12 @@ impl AppBuilder {
             error_flag,
             on_session_closed,
             remote_router,
+            metric_registrations,
             misuse: _,
         } = self;
-        let telemetry = config.prometheus.then(|| Arc::new(Telemetry::new()));
+        let telemetry = config
+            .prometheus
+            .then(|| Arc::new(Telemetry::new(metric_registrations)));
         let settings = CoreSettings {
             telemetry: telemetry.clone(),
             error_flag: error_flag.unwrap_or_else(|| serializer.name() == "protobuf"),
