@@ -9,9 +9,11 @@ use std::net::SocketAddr;
 
 mod chat_page;
 mod flags;
+pub mod web_page;
 
 pub use chat_page::serve_chat_page;
 pub use flags::{Args, Flag, FlagError};
+pub use web_page::{PageFile, serve_page};
 
 /// Logs to stderr; `RUST_LOG` overrides the default level (`info`).
 pub fn init_logging() {
