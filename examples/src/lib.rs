@@ -2,8 +2,9 @@
 //!
 //! Runnable examples of nano-rs (`cargo run --example <name>` from the repository root), and the
 //! small helpers they share: command-line flags (each example declares the flags it accepts;
-//! `--help` lists them, anything else is refused with status 2), logging, and the `--smoke`
-//! mode that the test command uses to check every example end to end.
+//! `--help` lists them, anything else is refused with status 2), logging, serving a web page
+//! beside the WebSocket endpoint, and the `--smoke` mode that the test command uses to check
+//! every example end to end.
 
 use std::net::SocketAddr;
 

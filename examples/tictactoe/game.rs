@@ -208,7 +208,18 @@ mod tests {
 
     #[test]
     fn every_line_wins() {
-        for line in LINES {
+        // Written out again: a line missing from `LINES` must fail this test.
+        let lines = [
+            [0, 1, 2],
+            [3, 4, 5],
+            [6, 7, 8],
+            [0, 3, 6],
+            [1, 4, 7],
+            [2, 5, 8],
+            [0, 4, 8],
+            [2, 4, 6],
+        ];
+        for line in lines {
             // X takes the line; O plays elsewhere, never completing a line of its own.
             let others: Vec<usize> = (0..CELLS).filter(|cell| !line.contains(cell)).collect();
             let mut board = Board::new(Mark::X);

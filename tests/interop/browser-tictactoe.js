@@ -1,8 +1,9 @@
 // Drives the tictactoe example's web page in headless Chromium (Debian's /usr/bin/chromium,
 // through playwright-core): two pages are paired, a click out of turn shows the server's
-// refusal, X wins on the top row by clicks, both pages show the result; O's page closes and
-// X's shows that the opponent left, then finds a new match. Prints what the pages showed as
-// one JSON line and saves a screenshot of X's page at the end of the game.
+// refusal, X wins on the top row by clicks, both pages show the result; both ask for a
+// rematch and O starts the second game; O's page closes in the middle of it and X's shows
+// that the opponent left (a win by forfeit), then finds a new match. Prints what the pages
+// showed as one JSON line and saves a screenshot of X's page at the end of the first game.
 //
 //   node browser-tictactoe.js <http://host:port/> <screenshot.png>
 'use strict';
@@ -71,8 +72,21 @@ async function play(result, browser) {
   result.againButton = await text(x, '#again');
   await x.screenshot({ path: screenshot, fullPage: true });
 
+  // A rematch: X asks, O sees it and accepts, O starts the second game.
+  await x.click('#again');
+  await o.waitForFunction(() => document.querySelector('#notice').textContent !== '', null, TIMEOUT);
+  result.rematchNotice = await text(o, '#notice');
+  result.againAfterAsking = await text(x, '#again');
+  await o.click('#again');
+  await statusIs(o, 'Your turn');
+  await statusIs(x, 'Their turn');
+  result.secondGameBoard = await board(x);
+
+  // O leaves in the middle of the second game: X wins by forfeit.
+  await click(o, 4, 'O');
   await o.close();
   await x.waitForFunction(() => document.querySelector('#notice').textContent.includes('left'), null, TIMEOUT);
+  result.statusAfterLeave = await text(x, '#status');
   result.noticeAfterLeave = await text(x, '#notice');
   result.againAfterLeave = await text(x, '#again');
   await x.click('#again');

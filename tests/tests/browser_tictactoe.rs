@@ -1,8 +1,9 @@
 //! The tictactoe example in a real browser: headless Chromium (Debian's `chromium`, installed
 //! by the test command) drives two pages through playwright-core. They are paired, a click out
 //! of turn shows the server's refusal and changes nothing, X wins on the top row by clicks and
-//! both pages show who won; O's page closes and X's shows the opponent left, then finds a new
-//! match. A screenshot of the won game is saved as `target/browser-tictactoe.png`.
+//! both pages show who won; both ask for a rematch and O starts the second game; O's page
+//! closes in the middle of it and X's shows the opponent left (a win by forfeit), then finds a
+//! new match. A screenshot of the won game is saved as `target/browser-tictactoe.png`.
 
 use nano_tests::{examples, node};
 use serde_json::{Value, json};
@@ -55,7 +56,20 @@ fn two_browser_pages_play_a_game_to_a_win_and_see_the_opponent_leave() {
     );
     assert_eq!(seen["winCells"], json!([0, 1, 2]), "{seen}");
     assert_eq!(seen["againButton"], "Rematch", "{seen}");
-    assert_eq!(seen["noticeAfterLeave"], "Your opponent left.", "{seen}");
+    assert_eq!(
+        seen["rematchNotice"], "Your opponent wants a rematch.",
+        "{seen}"
+    );
+    assert_eq!(seen["againAfterAsking"], "Rematch asked…", "{seen}");
+    assert_eq!(seen["secondGameBoard"], Value::from(vec![""; 9]), "{seen}");
+    assert_eq!(
+        seen["noticeAfterLeave"], "Your opponent left: you win by forfeit.",
+        "{seen}"
+    );
+    assert_eq!(
+        seen["statusAfterLeave"], "You won: your opponent left",
+        "{seen}"
+    );
     assert_eq!(seen["againAfterLeave"], "Find a new opponent", "{seen}");
     assert_eq!(
         seen["statusAfterNewMatch"], "Waiting for an opponent…",

@@ -7,11 +7,13 @@ const cells = [...document.querySelectorAll('.cell')];
 const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
 const client = new NanoClient(`${scheme}://${location.host}/nano`);
 let state = null;
+// The opponent left (the match takes nobody new), or the server closed the match.
 let opponentLeft = false;
+let roomClosed = false;
 let connected = false;
 
 function statusText() {
-  if (!connected) return ['Disconnected', false];
+  if (!connected) return ['Disconnected: reload the page to play again', false];
   if (!state) return ['Finding a match…', false];
   if (state.status === 'waiting') return ['Waiting for an opponent…', false];
   if (state.status === 'playing') {
@@ -25,11 +27,12 @@ function statusText() {
 
 function renderAgain() {
   const button = $('#again');
-  button.hidden = !state || state.status !== 'over';
+  const gone = opponentLeft || roomClosed;
+  button.hidden = !connected || !state || (state.status !== 'over' && !roomClosed);
   if (button.hidden) return;
   const asked = state.rematch.includes(state.you);
-  button.textContent = opponentLeft ? 'Find a new opponent' : asked ? 'Rematch asked…' : 'Rematch';
-  button.disabled = !opponentLeft && asked;
+  button.textContent = gone ? 'Find a new opponent' : asked ? 'Rematch asked…' : 'Rematch';
+  button.disabled = !gone && asked;
 }
 
 function render() {
@@ -46,10 +49,10 @@ function render() {
     const mark = state ? state.board[i] : null;
     cell.textContent = mark || '';
     cell.className = `cell ${mark || ''} ${line.includes(i) ? 'win' : ''}`;
-    cell.disabled = !state || state.status !== 'playing' || mark !== null;
+    cell.disabled = !state || roomClosed || state.status !== 'playing' || mark !== null;
   });
   const other = state && state.rematch.some((mark) => mark !== state.you);
-  if (!opponentLeft) $('#notice').textContent = other ? 'Your opponent wants a rematch.' : '';
+  if (!opponentLeft && !roomClosed) $('#notice').textContent = other ? 'Your opponent wants a rematch.' : '';
   renderAgain();
 }
 
@@ -60,6 +63,7 @@ function showError(err) {
 async function findMatch() {
   state = null;
   opponentLeft = false;
+  roomClosed = false;
   $('#notice').textContent = '';
   render();
   await client.request('lobby.play');
@@ -77,6 +81,11 @@ client.on('onOpponentLeft', ({ forfeit }) => {
     : 'Your opponent left.';
   render();
 });
+client.on('onRoomClosed', () => {
+  roomClosed = true;
+  $('#notice').textContent = 'The server closed this match.';
+  render();
+});
 client.on('close', () => {
   connected = false;
   render();
@@ -92,7 +101,9 @@ cells.forEach((cell, i) => {
 $('#again').addEventListener('click', async () => {
   $('#error').textContent = '';
   try {
-    if (opponentLeft) {
+    if (roomClosed) {
+      await findMatch();
+    } else if (opponentLeft) {
       await client.request('lobby.leave');
       await findMatch();
     } else {
