@@ -167,7 +167,8 @@ impl Room for Match {
 
     /// Frees the leaver's seat. A game in progress is won by the player who stays, who is
     /// told; a room that was ever full stays locked (its game is over) and is disposed
-    /// once its last player leaves. A room that was waiting takes the next player.
+    /// once its last player leaves. A room that was waiting (never full, so nothing was
+    /// played) stays open for the next player, until the kind's empty timer disposes of it.
     fn left(&mut self, session: &Session, room: &RoomRef<Self>) {
         let Some(mark) = self.mark_of(session) else {
             return;
@@ -182,9 +183,6 @@ impl Room for Match {
             self.push_state(Some(room));
         } else if room.is_locked() {
             room.dispose();
-        } else {
-            // Nobody played here: the next player starts a fresh game as X.
-            *self = Match::create(&(), room);
         }
     }
 }

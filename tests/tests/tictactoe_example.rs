@@ -1,7 +1,8 @@
 //! The `tictactoe` example as shipped, over real TCP with `nano-client`: players are paired
 //! two by two (four at once make two matches), every illegal move is refused with its code,
 //! wins on every row, column and diagonal and a draw are detected, a rematch swaps who starts,
-//! and a disconnect forfeits the game to the player who stays.
+//! a disconnect forfeits the game to the player who stays and an emptied match is disposed,
+//! and a match whose waiting player left takes the next players.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -323,4 +324,35 @@ async fn a_disconnect_forfeits_to_the_player_who_stays_and_the_empty_match_goes(
         code(x.client.request::<_, u64>("lobby.leave", &()).await),
         NOT_IN_ROOM
     );
+}
+
+#[tokio::test]
+async fn a_match_whose_waiting_player_left_takes_the_next_players() {
+    let server = server();
+    let first = Player::connect(&server).await;
+    let room = first.play().await;
+    first.client.close().await;
+    let probe = Player::connect(&server).await;
+    let mut listed = Vec::new();
+    let emptied = wait_until(DEADLINE, async || {
+        listed = rooms(&probe).await;
+        listed
+            == [
+                json!({ "id": room, "members": 0, "max_members": 2, "locked": false,
+            "filter": "classic", "reserved": 0 }),
+            ]
+    })
+    .await;
+    assert!(emptied, "{listed:?}");
+
+    let (mut x, mut o) = (
+        Player::connect(&server).await,
+        Player::connect(&server).await,
+    );
+    assert_eq!(x.play().await, room, "the open match takes the next player");
+    assert_eq!(x.state().await["you"], "X");
+    assert_eq!(o.play().await, room);
+    let state = o.state_until(|s| s["status"] == "playing").await;
+    assert_eq!(state["players"], json!(["X", "O"]));
+    play_out(&mut x, &mut o, &[0, 3, 1, 4, 2]).await;
 }
