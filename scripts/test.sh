@@ -30,8 +30,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 
-# Headless Chromium runs the chat page in the browser test; NATS carries the cluster tests;
-# Python runs the Python client of docs/CLIENTS.md.
+# Headless Chromium runs the chat and tic-tac-toe pages in the browser tests; NATS carries the
+# cluster tests; Python runs the Python client of docs/CLIENTS.md.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
@@ -61,7 +61,7 @@ log "JavaScript client unit tests (node --test; npm ci: its pinned MessagePack c
 (cd clients/js && npm ci --no-audit --no-fund --loglevel=error && node --test test/)
 
 log "examples, each in smoke mode (start, one real client exchange, exit 0)"
-for example in chat pingpong timers embed protobuf; do
+for example in chat pingpong timers embed protobuf tictactoe; do
   cargo run --quiet --locked --example "$example" -- --smoke
 done
 

@@ -2,16 +2,19 @@
 //!
 //! Runnable examples of nano-rs (`cargo run --example <name>` from the repository root), and the
 //! small helpers they share: command-line flags (each example declares the flags it accepts;
-//! `--help` lists them, anything else is refused with status 2), logging, and the `--smoke`
-//! mode that the test command uses to check every example end to end.
+//! `--help` lists them, anything else is refused with status 2), logging, serving a web page
+//! beside the WebSocket endpoint, and the `--smoke` mode that the test command uses to check
+//! every example end to end.
 
 use std::net::SocketAddr;
 
 mod chat_page;
 mod flags;
+pub mod web_page;
 
 pub use chat_page::serve_chat_page;
 pub use flags::{Args, Flag, FlagError};
+pub use web_page::{PageFile, serve_page};
 
 /// Logs to stderr; `RUST_LOG` overrides the default level (`info`).
 pub fn init_logging() {
