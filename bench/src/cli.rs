@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::scenarios::{Broadcast, Connections, Moves, Notify, Options, Request, Soak};
+use crate::scenarios::{Broadcast, Connections, Moves, Notify, Options, Request, Soak, Storm};
 use crate::values;
 
 /// Load generator for nano/Pomelo protocol servers.
@@ -34,6 +34,12 @@ pub(crate) enum Command {
     /// Reports the handshake rate, and with --pid the server's RSS before and after opening
     /// the sessions and per session.
     Connections(Run<Connections>),
+    /// N clients connect and handshake at the same moment (a restart, a network blip)
+    ///
+    /// Reports the time until all are connected, handshakes per second over it, each
+    /// client's connect + handshake latency, and the clients that failed (with the first
+    /// error); the sessions are then held for --duration.
+    Storm(Run<Storm>),
     /// Matches of --players connections against rooms-server; each player a closed loop of
     /// move -> its own move pushed back by the match
     Moves(Run<Moves>),

@@ -61,6 +61,7 @@ fn main() -> ExitCode {
         Command::Connections(run) => execute(run, scenarios::connections),
         Command::Soak(run) => execute(run, scenarios::soak),
         Command::Moves(run) => execute(run, scenarios::moves),
+        Command::Storm(run) => execute(run, scenarios::storm),
         Command::Report(report) => match report::write(&report.input, &report.output) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {

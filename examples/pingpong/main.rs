@@ -74,6 +74,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logging();
     let args = Args::from_env("pingpong", FLAGS);
     let heartbeat: u64 = args.value("--heartbeat");
+    // As Go does at start: the soft open-file limit up to the hard one, before the app is
+    // built (max_connections is bounded by it then).
+    let open_files = nano_core::raise_open_file_limit()?;
+    tracing::info!(?open_files, "open-file limit");
     let app = App::builder()
         .register(PingPong {
             all: Group::new("all"),

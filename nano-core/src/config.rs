@@ -13,6 +13,9 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SEND_QUEUE_CAPACITY: usize = 128;
 /// Default maximum number of simultaneous connections: 100,000.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
+/// Default number of open files kept free for everything but connections (the app's files,
+/// logs, NATS, outgoing calls) when `max_connections` is bounded by the open-file limit: 128.
+pub const DEFAULT_OPEN_FILE_RESERVE: usize = 128;
 /// Default capacity of an actor component's mailbox: 1,024 calls.
 pub const DEFAULT_ACTOR_MAILBOX_CAPACITY: usize = 1024;
 /// Default time the last writes of a closing connection may take: 1 s.
@@ -62,9 +65,18 @@ pub struct Config {
     /// What happens to a push when a session's send queue is full.
     /// Default: [`SlowConsumerPolicy::Drop`].
     pub slow_consumer: SlowConsumerPolicy,
-    /// Connections accepted at once; further ones are closed at once.
-    /// Default: [`DEFAULT_MAX_CONNECTIONS`] (100,000).
+    /// Connections accepted at once; further ones are closed at once (counted as refused).
+    /// Default: [`DEFAULT_MAX_CONNECTIONS`] (100,000). When the app is built it is bounded by
+    /// what the process's open-file limit (`RLIMIT_NOFILE`, its soft value) leaves after
+    /// [`open_file_reserve`](Self::open_file_reserve), so that a flood of connections is
+    /// refused cleanly instead of making `accept` fail with "too many open files" for
+    /// everything else too; [`App::config`](crate::App::config) shows the bounded value.
+    /// Raise the limit first ([`raise_open_file_limit`](crate::raise_open_file_limit)) to
+    /// serve more.
     pub max_connections: usize,
+    /// Open files kept free for everything but connections when `max_connections` is bounded
+    /// by the open-file limit. Default: [`DEFAULT_OPEN_FILE_RESERVE`] (128).
+    pub open_file_reserve: usize,
     /// Calls an actor component can have waiting; callers wait for room beyond that.
     /// Default: [`DEFAULT_ACTOR_MAILBOX_CAPACITY`] (1,024).
     pub actor_mailbox_capacity: usize,
@@ -112,6 +124,7 @@ impl Default for Config {
             send_queue_capacity: DEFAULT_SEND_QUEUE_CAPACITY,
             slow_consumer: SlowConsumerPolicy::Drop,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            open_file_reserve: DEFAULT_OPEN_FILE_RESERVE,
             actor_mailbox_capacity: DEFAULT_ACTOR_MAILBOX_CAPACITY,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             final_write_timeout: DEFAULT_FINAL_WRITE_TIMEOUT,

@@ -95,6 +95,7 @@ mod handshake;
 mod host;
 pub mod manifest;
 mod metrics;
+mod open_files;
 mod outbox;
 mod payload;
 mod pipeline;
@@ -129,8 +130,8 @@ pub use component::{
 };
 pub use config::{
     Config, DEFAULT_ACTOR_MAILBOX_CAPACITY, DEFAULT_FINAL_WRITE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
-    DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_CONNECTIONS, DEFAULT_RATE_LIMIT,
-    DEFAULT_SEND_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, RateLimit,
+    DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_CONNECTIONS, DEFAULT_OPEN_FILE_RESERVE,
+    DEFAULT_RATE_LIMIT, DEFAULT_SEND_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, RateLimit,
 };
 pub use error::Error;
 pub use error_body::ErrorBody;
@@ -139,6 +140,7 @@ pub use handler::{Deferred, HandlerError};
 pub use handshake::HandshakeRejection;
 pub use manifest::Manifest;
 pub use metrics::Metrics;
+pub use open_files::raise_open_file_limit;
 pub use outbox::SlowConsumerPolicy;
 pub use payload::{DecodePayload, EncodePayload};
 pub use pipeline::Pipeline;

@@ -167,8 +167,31 @@ fn artifact(messages: &[u8], name: &str, kind: &str) -> Option<PathBuf> {
 /// When the example cannot be built or started.
 pub fn start(name: &str, args: &[&str]) -> RunningExample {
     let binary = build(name);
-    let mut child = Command::new(&binary)
-        .args(args)
+    let mut command = Command::new(&binary);
+    command.args(args);
+    spawn(command, &binary)
+}
+
+/// Starts example `name` as [`start`] does, under an open-file limit of `limit` (soft and
+/// hard, set by bash's `ulimit -n` before the example starts).
+///
+/// # Panics
+///
+/// When the example cannot be built or started.
+pub fn start_with_open_files(name: &str, args: &[&str], limit: u64) -> RunningExample {
+    let binary = build(name);
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+        .arg(&binary)
+        .args(args);
+    spawn(command, &binary)
+}
+
+/// Spawns `command` (which runs `binary`) and waits for its address line.
+fn spawn(mut command: Command, binary: &std::path::Path) -> RunningExample {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

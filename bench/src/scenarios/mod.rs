@@ -5,12 +5,14 @@ mod connections;
 mod moves;
 mod request;
 mod soak;
+mod storm;
 
 pub(crate) use broadcast::{Broadcast, broadcast};
 pub(crate) use connections::{Connections, connections};
 pub(crate) use moves::{Moves, moves};
 pub(crate) use request::{Notify, Request, notify, request};
 pub(crate) use soak::{Soak, soak};
+pub(crate) use storm::{Storm, storm};
 
 use std::sync::Arc;
 use std::time::Duration;

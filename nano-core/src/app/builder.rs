@@ -171,6 +171,12 @@ impl AppBuilder {
         self
     }
 
+    /// See [`Config::open_file_reserve`] (default 128).
+    pub fn open_file_reserve(mut self, reserve: usize) -> Self {
+        self.config.open_file_reserve = reserve;
+        self
+    }
+
     /// See [`Config::actor_mailbox_capacity`] (default 1,024).
     pub fn actor_mailbox_capacity(mut self, capacity: usize) -> Self {
         self.config.actor_mailbox_capacity = capacity.max(1);
@@ -363,6 +369,7 @@ impl AppBuilder {
             metric_registrations,
             misuse: _,
         } = self;
+        let config = crate::open_files::bound_connections(config);
         let telemetry = config
             .prometheus
             .then(|| Arc::new(Telemetry::new(metric_registrations)));
