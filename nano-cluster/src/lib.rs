@@ -67,7 +67,11 @@ mod wire;
 
 /// The NATS client nano-cluster is built on, for [`Cluster::with_client`] (same version).
 pub use async_nats;
-pub use cluster::{Cluster, RouteFn};
+pub use cluster::{
+    ChooseNode, Cluster, DEFAULT_MAX_PENDING_PLACEMENTS, DEFAULT_PLACEMENT_TIMEOUT,
+    DEFAULT_PROBE_TIMEOUT, NodeLoad, Placement, PlacementConfig, PlacementError, PlacementPolicy,
+    RoomsClient, RouteFn,
+};
 pub use config::{ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT, DEFAULT_RELAY_QUEUE};
 pub use error::ClusterError;
 pub use group::{ClusterGroup, ClusterMember};

@@ -15,11 +15,16 @@ mod link;
 mod membership;
 mod node;
 mod relay;
+mod rooms;
 mod serving;
 mod start;
 mod tasks;
 
 pub(crate) use node::Node;
+pub use rooms::{
+    ChooseNode, DEFAULT_MAX_PENDING_PLACEMENTS, DEFAULT_PLACEMENT_TIMEOUT, DEFAULT_PROBE_TIMEOUT,
+    NodeLoad, Placement, PlacementConfig, PlacementError, PlacementPolicy, RoomsClient,
+};
 #[cfg(test)]
 pub(crate) use serving::reply_to_answer;
 

@@ -12,6 +12,7 @@ use super::calls::Calls;
 use super::gate::Gate;
 use super::link::Link;
 use super::membership::Membership;
+use super::rooms::Hub;
 use super::serving::Serving;
 use super::tasks::Tasks;
 use crate::local_groups::{GroupFeed, LocalGroups};
@@ -26,6 +27,8 @@ pub(crate) struct Node {
     pub(super) calls: Calls,
     pub(super) backend: Backend,
     pub(super) serving: Serving,
+    /// Room kinds served here, and rooms this node's clients joined elsewhere.
+    pub(super) rooms: Hub,
     /// Local members of cluster groups.
     pub(crate) groups: LocalGroups,
     /// The feeds of new groups, until the inbox task takes them when the node starts (so
@@ -54,6 +57,7 @@ impl Node {
             calls: Calls::new(),
             backend: Backend::default(),
             serving: Serving::default(),
+            rooms: Hub::default(),
             groups,
             unstarted: Mutex::new(Some(feeds)),
             leaving: CancellationToken::new(),
