@@ -111,6 +111,8 @@ pub struct Backend {
     pub app: App,
     /// Its tables.
     pub tables: Rooms<Table>,
+    /// Its connection to NATS.
+    nats: async_nats::Client,
 }
 
 impl Backend {
@@ -123,7 +125,8 @@ impl Backend {
         placement: PlacementConfig,
     ) -> Backend {
         let tables = Rooms::<Table>::new(room).unwrap();
-        let cluster = connect(nats, prefix, name).await;
+        let client = async_nats::connect(nats.url()).await.unwrap();
+        let cluster = Cluster::with_client(config(prefix, name), client.clone()).unwrap();
         let app = cluster
             .attach(App::builder().rooms(tables.clone()))
             .build()
@@ -139,7 +142,14 @@ impl Backend {
             cluster,
             app,
             tables,
+            nats: client,
         }
+    }
+
+    /// Loses its NATS connection without a goodbye, as a crashed node would: the others
+    /// keep it in their view until `dead_after`, and nobody answers on its subjects.
+    pub async fn crash(&self) {
+        self.nats.drain().await.unwrap();
     }
 
     /// Stops it (it says goodbye: the others drop it at once).
@@ -187,11 +197,18 @@ impl Gate {
     }
 }
 
-async fn connect(nats: &Nats, prefix: &str, name: &str) -> Cluster {
-    let config = ClusterConfig::new(nats.url(), name)
+/// A node's settings: a silent node stays in the others' view for 30 s, longer than any
+/// test (a crashed node is then still in every view while the test runs).
+fn config(prefix: &str, name: &str) -> ClusterConfig {
+    ClusterConfig::new("", name)
         .prefix(prefix)
-        .request_timeout(Duration::from_secs(5));
-    Cluster::connect(config).await.unwrap()
+        .request_timeout(Duration::from_secs(5))
+        .dead_after(Duration::from_secs(30))
+}
+
+async fn connect(nats: &Nats, prefix: &str, name: &str) -> Cluster {
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    Cluster::with_client(config(prefix, name), client).unwrap()
 }
 
 /// Waits until `cluster` sees every one of `nodes` serving routes.
