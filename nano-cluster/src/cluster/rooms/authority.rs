@@ -26,8 +26,16 @@ impl Node {
     /// lowest-named node that answered if that is not this one, then reserves in a room with
     /// a free seat if any node has one, or in a new room on the node the policy picks.
     pub(super) async fn place(&self, kind_name: &str, kind: &Kind, filter: &str) -> Answer {
+        let asked_at = tokio::time::Instant::now();
         let _turn = kind.turn.lock().await;
         let config = kind.server.config().clone();
+        if asked_at.elapsed() >= config.request_timeout {
+            // Its caller stopped waiting: a seat reserved now would only wait to expire.
+            return Answer::Error {
+                code: 504,
+                msg: "the placement waited too long for its turn".to_owned(),
+            };
+        }
         let mut loads = self
             .probe_all(kind_name, kind, filter, config.probe_timeout)
             .await;

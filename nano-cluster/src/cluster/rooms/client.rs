@@ -60,6 +60,56 @@ impl From<Seat> for Placement {
 /// [`PlacementPolicy`](crate::PlacementPolicy) picks. Joins run on the client's own node
 /// (its gate), which then forwards the client's requests to the kind's routes to the room's
 /// node; pushes and broadcasts of the room reach the client through its gate.
+///
+/// # Examples
+///
+/// ```no_run
+/// use nano_cluster::{Cluster, ClusterConfig, PlacementConfig, RoomsClient};
+/// use nano_core::prelude::*;
+/// use nano_core::{Room, RoomConfig, RoomRef, Rooms};
+///
+/// struct Match { moves: u32 }
+///
+/// #[component(name = "match", room)]
+/// impl Match {
+///     #[handler]
+///     fn play(&mut self, _session: &Session) -> u32 { self.moves += 1; self.moves }
+/// }
+///
+/// impl Room for Match {
+///     type Init = ();
+///     type Input = ();
+///     fn create(_init: &(), _room: &RoomRef<Self>) -> Self { Match { moves: 0 } }
+/// }
+///
+/// /// On the gate: joins a "ranked" match on whichever backend has a seat.
+/// struct Lobby { matches: RoomsClient }
+///
+/// #[component(name = "lobby")]
+/// impl Lobby {
+///     #[handler]
+///     async fn quick(&self, session: &Session) -> Result<String, HandlerError> {
+///         Ok(self.matches.join_or_create(session, "ranked").await?.node)
+///     }
+/// }
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let url = "nats://127.0.0.1:4222";
+/// // A backend (run as many as needed, each with its own name).
+/// let backend = Cluster::connect(ClusterConfig::new(url, "match-1")).await?;
+/// let matches = Rooms::<Match>::new(RoomConfig::default().max_members(4))?;
+/// let app = backend.attach(App::builder().rooms(matches.clone())).build()?;
+/// backend.start(&app).await?;
+/// backend.serve_rooms(matches, PlacementConfig::default(), |_filter| ()).await?;
+///
+/// // A gate: its clients' `match.*` requests go to the node of their match.
+/// let gate = Cluster::connect(ClusterConfig::new(url, "gate-1")).await?;
+/// let lobby = Lobby { matches: gate.rooms("match") };
+/// let gate_app = gate.attach(App::builder().register(lobby)).build()?;
+/// gate.start(&gate_app).await?;
+/// gate_app.listen_tcp("127.0.0.1:3250").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct RoomsClient {
     node: Arc<Node>,
@@ -159,7 +209,8 @@ impl RoomsClient {
     ///
     /// # Errors
     ///
-    /// [`PlacementError::NotHere`] for a session that is not this node's client;
+    /// [`PlacementError::NotHere`] for a session that is not this node's client, or on a
+    /// node that serves the kind itself (its app would answer the kind's routes);
     /// [`PlacementError::AlreadyInRoom`]; [`PlacementError::Refused`] with the room node's
     /// `RoomError` (408 for a seat unknown, expired or used); [`PlacementError::Timeout`].
     pub async fn join_reserved(

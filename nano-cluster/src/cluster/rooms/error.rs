@@ -43,8 +43,8 @@ pub enum PlacementError {
         room: RoomId,
     },
     /// A join for a session that is not a client of this node (a stand-in session: join
-    /// from a handler on the client's own node), or a seat on another node for a client of
-    /// a node that serves the kind itself: **400**.
+    /// from a handler on the client's own node), or on a node that serves the kind itself
+    /// (its own app answers the kind's routes; use `Rooms` there): **400**.
     NotHere,
     /// The kind's name is not one NATS subject token: **400**.
     InvalidKind(String),

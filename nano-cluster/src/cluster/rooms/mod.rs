@@ -132,18 +132,53 @@ impl Node {
     }
 }
 
-/// Registers `server` as kind `kind` served here; `false` if it already is.
-fn register(hub: &Hub, kind: &str, server: Arc<dyn KindServer>) -> bool {
+/// Registers `server` as kind `kind` served here; `None` if it already is.
+fn register(hub: &Hub, kind: &str, server: Arc<dyn KindServer>) -> Option<Arc<Kind>> {
     let mut kinds = write(&hub.kinds);
     if kinds.contains_key(kind) {
-        return false;
+        return None;
     }
     let pending = Arc::new(Semaphore::new(server.config().max_pending));
-    let entry = Kind {
+    let entry = Arc::new(Kind {
         server,
         turn: tokio::sync::Mutex::new(()),
         pending,
-    };
-    kinds.insert(kind.to_owned(), Arc::new(entry));
-    true
+    });
+    kinds.insert(kind.to_owned(), entry.clone());
+    Some(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_news_of_the_current_room_clears_a_join() {
+        let hub = Hub::default();
+        hub.set_joined(7, "table", "b1", RoomId(1));
+        assert!(
+            !hub.clear_joined(7, "table", "b1", RoomId(2)),
+            "another room"
+        );
+        assert!(
+            !hub.clear_joined(7, "table", "b2", RoomId(1)),
+            "another node"
+        );
+        assert!(
+            !hub.clear_joined(7, "chess", "b1", RoomId(1)),
+            "another kind"
+        );
+        assert_eq!(hub.joined(7, "table"), Some(("b1".to_owned(), RoomId(1))));
+        assert!(hub.clear_joined(7, "table", "b1", RoomId(1)));
+        assert_eq!(hub.joined(7, "table"), None);
+        assert!(lock(&hub.joined).is_empty(), "nothing kept for the session");
+
+        hub.set_joined(8, "table", "b1", RoomId(1));
+        hub.set_joined(9, "table", "b2", RoomId(1));
+        hub.node_gone("b1");
+        assert_eq!(hub.joined(8, "table"), None);
+        assert!(hub.joined(9, "table").is_some());
+        hub.client_left(9);
+        assert!(lock(&hub.joined).is_empty());
+    }
 }

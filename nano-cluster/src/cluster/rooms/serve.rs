@@ -28,32 +28,34 @@ impl Cluster {
     ///
     /// # Errors
     ///
-    /// [`PlacementError::InvalidKind`] for a kind name that is not one NATS subject token;
-    /// [`PlacementError::Cluster`] when the kind is served already, or subscribing fails.
+    /// [`ClusterError::InvalidKind`] for a kind name that is not one NATS subject token,
+    /// [`ClusterError::KindServed`] when this node serves the kind already,
+    /// [`ClusterError::Nats`] when subscribing fails.
     pub async fn serve_rooms<C: Room>(
         &self,
         rooms: Rooms<C>,
         config: PlacementConfig,
         init: impl Fn(&str) -> C::Init + Send + Sync + 'static,
-    ) -> Result<(), PlacementError> {
+    ) -> Result<(), ClusterError> {
         let kind = rooms.kind();
         if !is_subject_token(kind) {
-            return Err(PlacementError::InvalidKind(kind.to_owned()));
+            return Err(ClusterError::InvalidKind(kind.to_owned()));
+        }
+        if self.node.rooms.serves(kind) {
+            return Err(ClusterError::KindServed(kind.to_owned()));
         }
         let node = &self.node;
         let subscriptions = node.subscribe_kind(kind).await?;
-        watch_departures(node, &rooms);
+        let watched = rooms.clone();
         let server: Arc<dyn KindServer> = Arc::new(Served {
             rooms,
             init: Arc::new(init),
             config,
         });
-        if !register(&node.rooms, kind, server) {
-            return Err(PlacementError::Cluster(format!(
-                "`{kind}` is served already"
-            )));
-        }
-        let entry = node.rooms.kind(kind).expect("registered just now");
+        let Some(entry) = register(&node.rooms, kind, server) else {
+            return Err(ClusterError::KindServed(kind.to_owned()));
+        };
+        watch_departures(node, &watched);
         node.tasks
             .spawn(node.clone().serve_kind(kind, entry, subscriptions));
         Ok(())
