@@ -261,3 +261,41 @@ async fn when_nodes_serving_the_kind_go_away_the_others_place_and_then_joins_fai
         gate.stop().await;
     }
 }
+
+/// A measurement, not a check: `cargo test --release -p nano-tests --test cluster_rooms --
+/// --ignored --nocapture` prints how long joins take with 256 joiners (64 rooms of 4) asking
+/// at once through two gates to three backends, every process of the cluster in this one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement; run it with --ignored --nocapture"]
+async fn measure_concurrent_joins() {
+    let room = RoomConfig::default().max_members(4);
+    let setup = Setup::start(
+        "rooms-measure",
+        &["b1", "b2", "b3"],
+        2,
+        room,
+        PlacementConfig::default(),
+    )
+    .await;
+    let clients = clients(&setup, 256).await;
+    let started = std::time::Instant::now();
+    let timed = clients.iter().map(|client| async move {
+        let asked = std::time::Instant::now();
+        join(client, "m").await.unwrap();
+        asked.elapsed()
+    });
+    let mut took = futures_util::future::join_all(timed).await;
+    let total = started.elapsed();
+    took.sort();
+    let at = |percent: usize| took[(took.len() - 1) * percent / 100];
+    println!(
+        "256 concurrent joins: {:.0} ms in all ({:.0} joins/s), per join p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        total.as_secs_f64() * 1e3,
+        256.0 / total.as_secs_f64(),
+        at(50).as_secs_f64() * 1e3,
+        at(99).as_secs_f64() * 1e3,
+        took[took.len() - 1].as_secs_f64() * 1e3,
+    );
+    assert_eq!(rooms_per_backend(&setup).iter().sum::<usize>(), 64);
+    setup.stop().await;
+}

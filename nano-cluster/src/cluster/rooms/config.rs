@@ -141,10 +141,14 @@ impl PlacementConfig {
         &self.policy
     }
 
-    /// How long a caller waits for the placement node's answer, and for a join on the
-    /// room's node (default [`DEFAULT_PLACEMENT_TIMEOUT`], 5 s). Make it longer than a few
-    /// [`probe_timeout`](Self::probe_timeout)s: a placement asks every node once, then the
-    /// chosen one (again another when that one fails).
+    /// How long a caller waits for the placement node's answer (default
+    /// [`DEFAULT_PLACEMENT_TIMEOUT`], 5 s); the join on the room's node that follows is a
+    /// call like any other, bounded by
+    /// [`ClusterConfig::request_timeout`](crate::ClusterConfig::request_timeout). Make it
+    /// longer than a few [`probe_timeout`](Self::probe_timeout)s: a placement asks every
+    /// node once, then the chosen one (again another when that one fails). A placement that
+    /// waited this long for its turn at the placement node is not placed (its caller gave
+    /// up).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
