@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use async_nats::Subscriber;
-use futures_util::StreamExt;
 use nano_core::remote::Reply;
 use nano_core::{ReservationToken, RoomId, Session, TransportKind};
 use serde::{Deserialize, Serialize};
@@ -16,7 +14,7 @@ use super::Node;
 use super::ask::AskError;
 use super::config::PlacementConfig;
 use super::error::PlacementError;
-use super::wire::{Answer, Ask, InRoom, Join, Left, ROUTE_PREFIX, Seat};
+use super::wire::{Answer, Ask, InRoom, Join, ROUTE_PREFIX, Seat};
 use crate::config::is_subject_token;
 use crate::wire::Call;
 
@@ -322,27 +320,4 @@ impl RoomsClient {
 
 fn refused(code: i32, message: String) -> PlacementError {
     PlacementError::Refused { code, message }
-}
-
-impl Node {
-    /// Client `session` of this node left room `room` of `kind` on `node`: its requests to
-    /// the kind's routes are not sent there any more.
-    fn room_left(&self, session: u64, kind: &str, node: &str, room: RoomId) {
-        if self.rooms.clear_joined(session, kind, node, room) {
-            self.gate.unbind(session, kind, node);
-        }
-    }
-
-    /// The news from backends that this node's clients left their rooms there.
-    pub(in crate::cluster) async fn serve_room_departures(self: Arc<Self>, mut left: Subscriber) {
-        loop {
-            let message = tokio::select! {
-                () = self.stop.cancelled() => return,
-                message = left.next() => match message { Some(message) => message, None => return },
-            };
-            if let Ok(left) = serde_json::from_slice::<Left>(&message.payload) {
-                self.room_left(left.session, &left.kind, &left.node, left.room);
-            }
-        }
-    }
 }

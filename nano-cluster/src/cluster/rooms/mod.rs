@@ -11,8 +11,8 @@
 //!   and leave routes, and telling a client's node that it left its room;
 //! - `authority`: placing a room when this node is the kind's placement node;
 //! - `ask`: a request to another node with a timeout;
-//! - `client`: [`RoomsClient`], on the client's node: reserve, join, leave, and the routing
-//!   of a joined client.
+//! - `client`: [`RoomsClient`], on the client's node: reserve, join, leave;
+//! - `routing`: a joined client's routing ends with the news that it left its room.
 
 mod ask;
 mod authority;
@@ -20,6 +20,7 @@ mod client;
 mod config;
 mod error;
 mod kind;
+mod routing;
 mod serve;
 mod wire;
 
