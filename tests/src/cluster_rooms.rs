@@ -13,7 +13,16 @@ use crate::nats::Nats;
 use crate::wait::wait_until;
 
 /// How long a condition of these tests may take to come true.
-pub const WITHIN: Duration = Duration::from_secs(20);
+pub const WITHIN: Duration = Duration::from_secs(30);
+
+/// The placement settings of these tests: the defaults, with timeouts generous enough for a
+/// loaded machine (no test waits for one to expire; a crashed node is detected by NATS's
+/// "no responders" at once).
+pub fn placement() -> PlacementConfig {
+    PlacementConfig::default()
+        .probe_timeout(Duration::from_secs(5))
+        .request_timeout(Duration::from_secs(20))
+}
 
 /// Where a client's room is, or where its request ran.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -202,7 +211,7 @@ impl Gate {
 fn config(prefix: &str, name: &str) -> ClusterConfig {
     ClusterConfig::new("", name)
         .prefix(prefix)
-        .request_timeout(Duration::from_secs(5))
+        .request_timeout(Duration::from_secs(10))
         .dead_after(Duration::from_secs(30))
 }
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use nano_client::{Client, ClientError};
-use nano_cluster::{NodeLoad, Placement, PlacementConfig, PlacementPolicy};
+use nano_cluster::{NodeLoad, Placement, PlacementPolicy};
 use nano_core::{RoomConfig, RoomId};
-use nano_tests::cluster_rooms::{Played, Setup, Spot, WITHIN};
+use nano_tests::cluster_rooms::{Played, Setup, Spot, WITHIN, placement};
 use nano_tests::wait::wait_until;
 
 async fn join(client: &Client, filter: &str) -> Result<Spot, ClientError> {
@@ -61,14 +61,7 @@ fn rooms_per_backend(setup: &Setup) -> Vec<usize> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_joiners_through_two_gates_fill_eight_rooms_balanced_across_three_nodes() {
     let room = RoomConfig::default().max_members(4);
-    let setup = Setup::start(
-        "rooms-fill",
-        &["b1", "b2", "b3"],
-        2,
-        room,
-        PlacementConfig::default(),
-    )
-    .await;
+    let setup = Setup::start("rooms-fill", &["b1", "b2", "b3"], 2, room, placement()).await;
     let clients = clients(&setup, 32).await;
     let spots = join_all(&clients, "ranked").await;
     let rooms = per_room(&spots);
@@ -104,7 +97,7 @@ async fn a_user_defined_policy_places_every_new_room() {
     let last = PlacementPolicy::custom(|_filter: &str, nodes: &[NodeLoad]| {
         nodes.last().map(|load| load.node.clone())
     });
-    let placement = PlacementConfig::default().policy(last);
+    let placement = placement().policy(last);
     let room = RoomConfig::default().max_members(2);
     let setup = Setup::start("rooms-policy", &["b1", "b2", "b3"], 2, room, placement).await;
     let clients = clients(&setup, 12).await;
@@ -123,7 +116,7 @@ async fn a_joined_clients_requests_reach_its_rooms_node_until_it_leaves_or_the_r
     let first = PlacementPolicy::custom(|_: &str, nodes: &[NodeLoad]| {
         nodes.first().map(|load| load.node.clone())
     });
-    let placement = PlacementConfig::default().policy(first);
+    let placement = placement().policy(first);
     let room = RoomConfig::default().max_members(2);
     let setup = Setup::start("rooms-route", &["b1", "b2"], 2, room, placement).await;
     for gate in &setup.gates {
@@ -191,14 +184,7 @@ async fn a_seat_reserved_across_nodes_expires_and_frees_its_place() {
     let room = RoomConfig::default()
         .max_members(2)
         .seat_reservation_timeout(Duration::from_secs(1));
-    let setup = Setup::start(
-        "rooms-seat",
-        &["b1", "b2"],
-        1,
-        room,
-        PlacementConfig::default(),
-    )
-    .await;
+    let setup = Setup::start("rooms-seat", &["b1", "b2"], 1, room, placement()).await;
     let (reserver, claimer) = (setup.gates[0].client().await, setup.gates[0].client().await);
     let first: Placement = reserver.request("lobby.reserve", &"r").await.unwrap();
     let node = setup.backend(&first.node);
@@ -226,14 +212,7 @@ async fn a_seat_reserved_across_nodes_expires_and_frees_its_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn when_nodes_serving_the_kind_go_away_the_others_place_and_then_joins_fail_with_503() {
     let room = RoomConfig::default().max_members(2);
-    let setup = Setup::start(
-        "rooms-gone",
-        &["b1", "b2", "b3"],
-        1,
-        room,
-        PlacementConfig::default(),
-    )
-    .await;
+    let setup = Setup::start("rooms-gone", &["b1", "b2", "b3"], 1, room, placement()).await;
     let early = clients(&setup, 2).await;
     let spots = join_all(&early, "a").await;
     assert_eq!(spots[0].node, "b1", "{spots:?}");
@@ -269,14 +248,7 @@ async fn when_nodes_serving_the_kind_go_away_the_others_place_and_then_joins_fai
 #[ignore = "a measurement; run it with --ignored --nocapture"]
 async fn measure_concurrent_joins() {
     let room = RoomConfig::default().max_members(4);
-    let setup = Setup::start(
-        "rooms-measure",
-        &["b1", "b2", "b3"],
-        2,
-        room,
-        PlacementConfig::default(),
-    )
-    .await;
+    let setup = Setup::start("rooms-measure", &["b1", "b2", "b3"], 2, room, placement()).await;
     let clients = clients(&setup, 256).await;
     let started = std::time::Instant::now();
     let timed = clients.iter().map(|client| async move {
