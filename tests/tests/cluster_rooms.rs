@@ -3,7 +3,8 @@
 //! placement policy (fewest rooms by default, or the user's); a joined client's requests
 //! reach its room's node, whose broadcasts reach room-mates on other gates; leaving and
 //! disposal stop that routing; seats expire across nodes; a node serving the kind going away
-//! leaves the others to place, and with none left a join fails with 503, never hangs.
+//! leaves the others to place, and with none left a join fails with 503, never hangs; on the
+//! wire, a node that does not place redirects, and malformed asks are ignored.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -269,5 +270,47 @@ async fn measure_concurrent_joins() {
         took[took.len() - 1].as_secs_f64() * 1e3,
     );
     assert_eq!(rooms_per_backend(&setup).iter().sum::<usize>(), 64);
+    setup.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_that_does_not_place_redirects_and_malformed_asks_are_ignored() {
+    let setup = Setup::start(
+        "rooms-wire",
+        &["b1", "b2"],
+        1,
+        RoomConfig::default(),
+        placement(),
+    )
+    .await;
+    let nats = async_nats::connect(setup.nats.url()).await.unwrap();
+    let ask = |node: &str, what: &str, body: &'static str| {
+        let subject = format!("rooms-wire.node.{node}.rooms.table.{what}");
+        let request = async_nats::Request::new()
+            .payload(body.into())
+            .timeout(Some(Duration::from_millis(300)));
+        let nats = nats.clone();
+        async move { nats.send_request(subject, request).await }
+    };
+    let json = |reply: async_nats::Message| -> serde_json::Value {
+        serde_json::from_slice(&reply.payload).unwrap()
+    };
+    // b2 sees b1, lower and alive: b1 places.
+    let redirected = ask("b2", "place", r#"{"filter":"x"}"#).await.unwrap();
+    assert_eq!(json(redirected), serde_json::json!({"redirect": "b1"}));
+    let load = ask("b2", "probe", r#"{"filter":"x"}"#).await.unwrap();
+    assert_eq!(
+        json(load),
+        serde_json::json!({"rooms": 0, "sessions": 0, "free": false})
+    );
+    for what in ["place", "probe", "reserve"] {
+        let ignored = ask("b1", what, "not json").await;
+        assert!(ignored.is_err(), "{what}: a malformed ask gets no answer");
+    }
+    // Both still serve.
+    let client = setup.gates[0].client().await;
+    assert_eq!(join(&client, "x").await.unwrap().node, "b1");
+    let placed = ask("b1", "place", r#"{"filter":"x"}"#).await.unwrap();
+    assert_eq!(json(placed)["seat"]["node"], "b1");
     setup.stop().await;
 }
