@@ -153,9 +153,9 @@ impl RoomsClient {
     /// # Errors
     ///
     /// [`PlacementError::NoNode`] when no node serves the kind (or none answers),
-    /// [`PlacementError::Timeout`] after the request timeout, [`PlacementError::Busy`],
-    /// [`PlacementError::Unsettled`], [`PlacementError::Refused`] with the room node's
-    /// refusal, [`PlacementError::InvalidKind`].
+    /// [`PlacementError::Timeout`] after the request timeout, [`PlacementError::Unsettled`],
+    /// [`PlacementError::Refused`] with the placement node's or the room node's refusal,
+    /// [`PlacementError::InvalidKind`].
     pub async fn reserve_or_create(
         &self,
         filter: impl Into<String>,

@@ -20,15 +20,14 @@ pub enum PlacementError {
     /// The placement node, or the room's node, did not answer within the request timeout:
     /// **504**. The seat may have been reserved all the same; it expires by itself.
     Timeout(String),
-    /// The placement node has [`max_pending`](crate::PlacementConfig::max_pending)
-    /// placements waiting: **503**.
-    Busy,
     /// The nodes disagree about which of them places rooms (a node is joining or leaving
     /// right now); asking again in a moment works: **503**.
     Unsettled,
-    /// The room's node (or the placement node) refused: the code and message of its
-    /// `RoomError` (403 full, 408 no such reservation, 410 disposed, 412 already in a room,
-    /// 503 too many rooms, ...), or the placement node's 503 (busy, no node).
+    /// The room's node refused, with the code and message of its `RoomError` (403 full, 408
+    /// no such reservation, 410 disposed, 412 already in a room, ...); or the placement node
+    /// did: 503 when [`max_pending`](crate::PlacementConfig::max_pending) placements wait
+    /// already or no node could reserve a seat, 504 when the placement waited past its
+    /// caller's timeout for its turn.
     Refused {
         /// The `RoomError`'s code.
         code: i32,
@@ -56,10 +55,9 @@ impl PlacementError {
     /// The error's code (see each variant).
     pub fn code(&self) -> i32 {
         match self {
-            PlacementError::NoNode(_)
-            | PlacementError::Busy
-            | PlacementError::Unsettled
-            | PlacementError::Cluster(_) => 503,
+            PlacementError::NoNode(_) | PlacementError::Unsettled | PlacementError::Cluster(_) => {
+                503
+            }
             PlacementError::Timeout(_) => 504,
             PlacementError::Refused { code, .. } => *code,
             PlacementError::AlreadyInRoom { .. } => 412,
@@ -73,7 +71,6 @@ impl fmt::Display for PlacementError {
         match self {
             PlacementError::NoNode(kind) => write!(f, "no node can place a room of `{kind}`"),
             PlacementError::Timeout(node) => write!(f, "node `{node}` did not answer in time"),
-            PlacementError::Busy => f.write_str("too many placements waiting"),
             PlacementError::Unsettled => f.write_str("the placement node is changing"),
             PlacementError::Refused { message, .. } => f.write_str(message),
             PlacementError::AlreadyInRoom { node, room } => {
@@ -112,7 +109,6 @@ mod tests {
         let cases = [
             (PlacementError::NoNode("match".into()), 503),
             (PlacementError::Timeout("b1".into()), 504),
-            (PlacementError::Busy, 503),
             (PlacementError::Unsettled, 503),
             (
                 PlacementError::Refused {

@@ -12,7 +12,6 @@ use nano_core::{App, HandlerError, Room, RoomError, RoomId, Rooms, Session};
 
 use super::super::Cluster;
 use super::config::PlacementConfig;
-use super::error::PlacementError;
 use super::kind::{KindServer, Served};
 use super::wire::{Answer, Ask, InRoom, Join, Left, ROUTE_PREFIX};
 use super::{Kind, Node, register};
@@ -139,8 +138,8 @@ impl Node {
         let Some(ask) = parse(&message) else { return };
         let Ok(permit) = kind.pending.clone().try_acquire_owned() else {
             let busy = Answer::Error {
-                code: PlacementError::Busy.code(),
-                msg: PlacementError::Busy.to_string(),
+                code: 503,
+                msg: "too many placements waiting".to_owned(),
             };
             self.answer(&message, &busy).await;
             return;
