@@ -196,6 +196,14 @@ async fn a_seat_reserved_across_nodes_expires_and_frees_its_place() {
         code(claimer.request::<_, RoomId>("lobby.claim", &first).await),
         408
     );
+    // A placement a client sends back may name any node: only live nodes serving the kind
+    // are called.
+    for node in ["gate-1", "nowhere", "b1.call", ">"] {
+        let mut forged = serde_json::to_value(&first).unwrap();
+        forged["node"] = node.into();
+        let claimed = claimer.request::<_, RoomId>("lobby.claim", &forged).await;
+        assert_eq!(code(claimed), 408, "{node}");
+    }
 
     // The freed seat is placed again, in the same room: no second room.
     let second: Placement = reserver.request("lobby.reserve", &"r").await.unwrap();

@@ -210,13 +210,22 @@ impl RoomsClient {
     /// [`PlacementError::NotHere`] for a session that is not this node's client, or on a
     /// node that serves the kind itself (its app would answer the kind's routes);
     /// [`PlacementError::AlreadyInRoom`]; [`PlacementError::Refused`] with the room node's
-    /// `RoomError` (408 for a seat unknown, expired or used); [`PlacementError::Timeout`].
+    /// `RoomError` (408 for a seat unknown, expired or used, or on a node that is not a
+    /// live node serving the kind); [`PlacementError::Timeout`].
     pub async fn join_reserved(
         &self,
         session: &Session,
         placement: &Placement,
     ) -> Result<RoomId, PlacementError> {
         self.check_joinable(session)?;
+        if !self.node.kind_nodes(&self.kind).contains(&placement.node) {
+            // A placement that came back from a client may name anything: only a live node
+            // serving the kind is called (as an unknown seat, so a guess learns nothing).
+            return Err(refused(
+                nano_core::RoomError::NO_RESERVATION,
+                nano_core::RoomError::NoReservation.to_string(),
+            ));
+        }
         let body = serde_json::to_vec(&Join {
             token: placement.token,
         })
