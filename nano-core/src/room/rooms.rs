@@ -250,8 +250,8 @@ impl<C: Room> Rooms<C> {
     /// Calls `watcher` each time a session stops being a member of a room of this kind: it
     /// left, its session closed, or its room was disposed (not when the app stops). It runs
     /// where that happened (a close callback, the disposing call), after the registry was
-    /// updated; keep it short and do not block. Cluster mode uses it to stop routing a
-    /// client's requests to the room's node.
+    /// updated; keep it short and do not block. Each call adds a watcher, kept as long as the
+    /// kind. Cluster mode uses it to stop routing a client's requests to the room's node.
     pub fn on_member_left(&self, watcher: impl Fn(&Session, RoomId) + Send + Sync + 'static) {
         write(&self.shared.left_watchers).push(Arc::new(watcher));
     }
