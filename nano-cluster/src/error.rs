@@ -63,6 +63,13 @@ pub enum ClusterError {
     /// A group name that is not one NATS subject token.
     #[error("invalid group name `{0}`: use letters, digits, `-` or `_`")]
     InvalidGroup(String),
+    /// A room kind whose name is not one NATS subject token
+    /// ([`Cluster::serve_rooms`](crate::Cluster::serve_rooms)).
+    #[error("invalid room kind `{0}`: use letters, digits, `-` or `_`")]
+    InvalidKind(String),
+    /// The room kind is served by this node already.
+    #[error("room kind `{0}` is served by this node already")]
+    KindServed(String),
 }
 
 impl ClusterError {

@@ -23,6 +23,12 @@
 //!   a timeout.
 //! - **Groups across gates** ([`ClusterGroup`]): one NATS message per broadcast, pushed by each
 //!   node to its own members.
+//! - **Rooms across nodes** ([`Cluster::serve_rooms`], [`Cluster::rooms`], [`RoomsClient`]):
+//!   a nano-core room kind served by several backends; seats placed by the kind's placement
+//!   node (the lowest-named live node serving it), one at a time, so that concurrent joiners
+//!   through any gates never create two rooms where one would do; new rooms go where the
+//!   [`PlacementPolicy`] says; a joined client's requests to the kind's routes go to its
+//!   room's node until it leaves or the room is disposed.
 //! - **Visible state** ([`Cluster::stats`]): peers, clients seen by other nodes, bindings,
 //!   stand-in sessions, calls waiting, local groups; all return to zero when the clients leave.
 //!   And the node's background tasks: none is left once [`Cluster::shutdown`] returns.
@@ -67,7 +73,11 @@ mod wire;
 
 /// The NATS client nano-cluster is built on, for [`Cluster::with_client`] (same version).
 pub use async_nats;
-pub use cluster::{Cluster, RouteFn};
+pub use cluster::{
+    ChooseNode, Cluster, DEFAULT_MAX_PENDING_PLACEMENTS, DEFAULT_PLACEMENT_TIMEOUT,
+    DEFAULT_PROBE_TIMEOUT, NodeLoad, Placement, PlacementConfig, PlacementError, PlacementPolicy,
+    RoomsClient, RouteFn,
+};
 pub use config::{ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT, DEFAULT_RELAY_QUEUE};
 pub use error::ClusterError;
 pub use group::{ClusterGroup, ClusterMember};

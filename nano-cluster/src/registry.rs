@@ -93,6 +93,20 @@ impl Registry {
             .collect()
     }
 
+    /// The live nodes serving a route of `component` (`<component>.<handler>`), in name
+    /// order.
+    pub(crate) fn serving_component(&self, component: &str) -> Vec<String> {
+        self.peers
+            .iter()
+            .filter(|(_, peer)| {
+                peer.routes
+                    .iter()
+                    .any(|route| route.split_once('.').is_some_and(|(of, _)| of == component))
+            })
+            .map(|(node, _)| node.clone())
+            .collect()
+    }
+
     /// Whether any live node serves `route`.
     pub(crate) fn serves(&self, route: &str) -> bool {
         self.peers.values().any(|peer| peer.routes.contains(route))
@@ -131,6 +145,9 @@ mod tests {
         assert!(registry.seen("b2", 7, vec!["room.join".into(), "chat.say".into()]));
         assert_eq!(registry.serving("room.join"), ["b1", "b2"]);
         assert_eq!(registry.serving("chat.say"), ["b2"]);
+        assert_eq!(registry.serving_component("room"), ["b1", "b2"]);
+        assert_eq!(registry.serving_component("chat"), ["b2"]);
+        assert!(registry.serving_component("roo").is_empty());
         assert!(registry.serving("x.y").is_empty());
         assert!(registry.serves("chat.say") && !registry.serves("x.y"));
         assert!(registry.node_serves("b2", "chat.say") && !registry.node_serves("b1", "chat.say"));

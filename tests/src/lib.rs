@@ -4,6 +4,7 @@
 //! share. Interop tests run third-party JavaScript code (pinned in `tests/interop/package.json`
 //! and its lock file) with Node.js.
 
+pub mod cluster_rooms;
 pub mod examples;
 pub mod limits;
 pub mod nats;

@@ -65,3 +65,39 @@ async fn without_a_delay_empty_rooms_stay() {
     assert!(served.matches.get(room.id()).is_some());
     served.app.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_way_out_of_a_room_tells_the_kinds_left_watchers_once() {
+    let served = Served::build(RoomConfig::default());
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u64, RoomId)>::new()));
+    let record = told.clone();
+    served.matches.on_member_left(move |session, room| {
+        record.lock().unwrap().push((session.id(), room));
+    });
+    let told = move || told.lock().unwrap().clone();
+    let (a, b, c) = (
+        served.pipe_client().await,
+        served.pipe_client().await,
+        served.pipe_client().await,
+    );
+    let x = create_and_join(&a, 0).await;
+    let _: RoomId = b.request("lobby.join", &x).await.unwrap();
+    let y = create_and_join(&c, 0).await;
+    assert!(told().is_empty(), "joining tells nothing");
+
+    let _: RoomId = a.request("lobby.leave", &()).await.unwrap();
+    assert_eq!(
+        told().iter().map(|(_, room)| *room).collect::<Vec<_>>(),
+        [x]
+    );
+    b.close().await;
+    let closed = nano_tests::wait::wait_until(DELAY, async || told().len() == 2).await;
+    assert!(closed, "a closed member is told: {:?}", told());
+    served.matches.dispose(y).unwrap();
+    let rooms: Vec<RoomId> = told().iter().map(|(_, room)| *room).collect();
+    assert_eq!(rooms, [x, x, y], "leave, close, disposal");
+    let sessions: std::collections::HashSet<u64> = told().iter().map(|(id, _)| *id).collect();
+    assert_eq!(sessions.len(), 3, "each member once");
+    served.app.shutdown().await;
+    assert_eq!(told().len(), 3, "the app stopping tells nothing");
+}

@@ -70,11 +70,24 @@ impl Gate {
             .cloned()
     }
 
-    fn bind(&self, session: &Session, component: &str, node: &str) {
+    pub(super) fn bind(&self, session: &Session, component: &str, node: &str) {
         lock(&self.bindings)
             .entry(session.id())
             .or_default()
             .insert(component.to_owned(), node.to_owned());
+    }
+
+    /// Session `session` is no longer bound to `node` for `component` (if it was).
+    pub(super) fn unbind(&self, session: u64, component: &str, node: &str) {
+        let mut bindings = lock(&self.bindings);
+        if let Some(components) = bindings.get_mut(&session) {
+            if components.get(component).is_some_and(|bound| bound == node) {
+                components.remove(component);
+            }
+            if components.is_empty() {
+                bindings.remove(&session);
+            }
+        }
     }
 
     /// The choice of the user's route function among `candidates`, if it made a valid one.
@@ -213,6 +226,7 @@ impl Node {
     pub(super) fn client_left(&self, session: &Session) {
         // Stand-ins have bindings too (their handlers may call other nodes).
         lock(&self.gate.bindings).remove(&session.id());
+        self.rooms.client_left(session.id());
         if session.transport() == TransportKind::Remote
             || lock(&self.gate.clients).remove(&session.id()).is_none()
         {

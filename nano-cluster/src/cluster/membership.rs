@@ -33,6 +33,11 @@ impl Membership {
         lock(&self.registry).serving(route)
     }
 
+    /// The live nodes serving a route of `component`, in name order.
+    pub(super) fn serving_component(&self, component: &str) -> Vec<String> {
+        lock(&self.registry).serving_component(component)
+    }
+
     /// Whether `node` is alive and serves `route`.
     pub(super) fn node_serves(&self, node: &str, route: &str) -> bool {
         lock(&self.registry).node_serves(node, route)
@@ -173,6 +178,7 @@ impl Node {
     pub(super) fn node_gone(&self, node: &str) {
         self.backend.end_stand_ins_of(node);
         self.gate.unbind_node(node);
+        self.rooms.node_gone(node);
     }
 
     /// Forgets `node` at once (it left, or nobody listens on its subject any more): what

@@ -5,7 +5,8 @@
 //! broadcasts), [`serving`] (calls from other nodes) and [`backend`] (their stand-in
 //! sessions, each with its [`relay`]). [`link`] is what every side shares; [`node`] holds the
 //! sides together; [`start`] subscribes and starts the node's tasks, which [`tasks`] tracks;
-//! [`metrics`] is what the node records for Prometheus.
+//! [`rooms`] places room kinds across nodes and routes their members; [`metrics`] is what the
+//! node records for Prometheus.
 
 mod backend;
 mod calls;
@@ -17,11 +18,16 @@ mod membership;
 mod metrics;
 mod node;
 mod relay;
+mod rooms;
 mod serving;
 mod start;
 mod tasks;
 
 pub(crate) use node::Node;
+pub use rooms::{
+    ChooseNode, DEFAULT_MAX_PENDING_PLACEMENTS, DEFAULT_PLACEMENT_TIMEOUT, DEFAULT_PROBE_TIMEOUT,
+    NodeLoad, Placement, PlacementConfig, PlacementError, PlacementPolicy, RoomsClient,
+};
 #[cfg(test)]
 pub(crate) use serving::reply_to_answer;
 

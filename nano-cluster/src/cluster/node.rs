@@ -13,6 +13,7 @@ use super::gate::Gate;
 use super::link::Link;
 use super::membership::Membership;
 use super::metrics::ClusterMetrics;
+use super::rooms::Hub;
 use super::serving::Serving;
 use super::tasks::Tasks;
 use crate::local_groups::{GroupFeed, LocalGroups};
@@ -27,6 +28,8 @@ pub(crate) struct Node {
     pub(super) calls: Calls,
     pub(super) backend: Backend,
     pub(super) serving: Serving,
+    /// Room kinds served here, and rooms this node's clients joined elsewhere.
+    pub(super) rooms: Hub,
     /// Local members of cluster groups.
     pub(crate) groups: LocalGroups,
     /// The feeds of new groups, until the inbox task takes them when the node starts (so
@@ -57,6 +60,7 @@ impl Node {
             calls: Calls::new(),
             backend: Backend::default(),
             serving: Serving::default(),
+            rooms: Hub::default(),
             groups,
             unstarted: Mutex::new(Some(feeds)),
             leaving: CancellationToken::new(),

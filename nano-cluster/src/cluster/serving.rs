@@ -122,7 +122,7 @@ impl Node {
             },
             None => (app.remote_session(0).session().clone(), None),
         };
-        let reply = match app.dispatch(&session, &call.route, call.mid, payload) {
+        let reply = match self.dispatch_call(app, &session, &call.route, call.mid, payload) {
             Some(future) => tokio::select! {
                 biased;
                 reply = future => reply,

@@ -18,6 +18,8 @@ pub(super) struct Subscriptions {
     calls: Subscriber,
     inbox: Subscriber,
     closed: Subscriber,
+    /// Clients of this node that left their rooms on other nodes.
+    rooms_left: Subscriber,
 }
 
 impl Node {
@@ -47,6 +49,7 @@ impl Node {
             // pushed them.
             inbox: subscribe(link.node_subject(node, "in.>")).await?,
             closed: subscribe(link.subject("sessions.closed")).await?,
+            rooms_left: subscribe(link.node_subject(node, "rooms.left")).await?,
         })
     }
 
@@ -63,12 +66,14 @@ impl Node {
             calls,
             inbox,
             closed,
+            rooms_left,
         } = subscriptions;
         let tasks = &self.tasks;
         tasks.spawn(self.clone().membership(membership));
         tasks.spawn(self.clone().serve_calls(calls));
         tasks.spawn(Inbox::new(self.clone(), feeds).run(inbox));
         tasks.spawn(self.clone().serve_closed(closed));
+        tasks.spawn(self.clone().serve_room_departures(rooms_left));
         tasks.spawn(self.clone().announce_loop());
         tasks.spawn(self.clone().audit_loop());
         // Leave as soon as the app starts shutting down: the others stop sending it new calls

@@ -69,7 +69,12 @@ pub(crate) struct RoomsShared<C: Room> {
     /// Held across find-or-create-and-reserve ([`Rooms::join_or_create`]), so that two
     /// requests never both create a room for the same filter. Nothing under it awaits.
     pub(super) matchmaking: Mutex<()>,
+    /// Told of every member leaving a room ([`Rooms::on_member_left`]).
+    left_watchers: RwLock<Vec<LeftWatcher>>,
 }
+
+/// What [`Rooms::on_member_left`] calls.
+type LeftWatcher = Arc<dyn Fn(&Session, RoomId) + Send + Sync>;
 
 impl<C: Room> Rooms<C> {
     /// A room kind with `config`.
@@ -87,6 +92,7 @@ impl<C: Room> Rooms<C> {
                 runtime: OnceLock::new(),
                 registry: RwLock::new(Registry::default()),
                 matchmaking: Mutex::new(()),
+                left_watchers: RwLock::new(Vec::new()),
             }),
         })
     }
@@ -237,7 +243,17 @@ impl<C: Room> Rooms<C> {
             .invoke(move |state: &mut C| state.left(&member, &target))
             .await;
         self.shared.after_leave(&room);
+        self.shared.member_left(session, room.id());
         Ok(room.id())
+    }
+
+    /// Calls `watcher` each time a session stops being a member of a room of this kind: it
+    /// left, its session closed, or its room was disposed (not when the app stops). It runs
+    /// where that happened (a close callback, the disposing call), after the registry was
+    /// updated; keep it short and do not block. Each call adds a watcher, kept as long as the
+    /// kind. Cluster mode uses it to stop routing a client's requests to the room's node.
+    pub fn on_member_left(&self, watcher: impl Fn(&Session, RoomId) + Send + Sync + 'static) {
+        write(&self.shared.left_watchers).push(Arc::new(watcher));
     }
 
     /// The room `session` is in.
@@ -296,7 +312,11 @@ impl<C: Room> RoomsShared<C> {
             };
             let _ = room.members().broadcast(ROOM_CLOSED_ROUTE, &closed);
         }
+        let members = room.members().members();
         let _ = room.members().leave_all();
+        for member in &members {
+            self.member_left(member, id);
+        }
         room.stop_token().cancel();
         tracing::debug!(kind = C::META.name, room = %id, ?reason, "room disposed");
         Ok(())
@@ -325,6 +345,15 @@ impl<C: Room> RoomsShared<C> {
             runtime.tasks.spawn(async move { actor.invoke(left).await });
         }
         self.after_leave(&room);
+        self.member_left(session, room.id());
+    }
+
+    /// Tells the [`Rooms::on_member_left`] watchers that `session` left room `id`.
+    fn member_left(&self, session: &Session, id: RoomId) {
+        let watchers = read(&self.left_watchers).clone();
+        for watcher in watchers {
+            watcher(session, id);
+        }
     }
 
     /// Starts the empty timer of a room its last member left.
