@@ -108,6 +108,15 @@ async fn a_user_defined_policy_places_every_new_room() {
     assert!(rooms.keys().all(|spot| spot.node == "b3"), "{rooms:?}");
     assert_eq!(rooms_per_backend(&setup), [0, 0, 6]);
     setup.stop().await;
+    let nodes = setup.backends.iter().map(|b| &b.cluster);
+    for cluster in nodes.chain(setup.gates.iter().map(|g| &g.cluster)) {
+        assert_eq!(
+            cluster.stats().tasks,
+            0,
+            "{}: every task ended",
+            cluster.node()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
