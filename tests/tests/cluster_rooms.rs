@@ -1,6 +1,6 @@
 //! Rooms across nodes, on a real NATS server, with clients over TCP: concurrent joiners
 //! through two gates fill exactly the rooms needed, spread across three backends by the
-//! placement policy (fewest rooms by default, or the user's); a joined client's requests
+//! placement policy (fewest rooms by default, fewest sessions, or the user's); a joined client's requests
 //! reach its room's node, whose broadcasts reach room-mates on other gates; leaving and
 //! disposal stop that routing; seats expire across nodes; a node serving the kind going away
 //! leaves the others to place, and with none left a join fails with 503, never hangs; on the
@@ -108,6 +108,15 @@ async fn a_user_defined_policy_places_every_new_room() {
     assert!(rooms.keys().all(|spot| spot.node == "b3"), "{rooms:?}");
     assert_eq!(rooms_per_backend(&setup), [0, 0, 6]);
     setup.stop().await;
+    let nodes = setup.backends.iter().map(|b| &b.cluster);
+    for cluster in nodes.chain(setup.gates.iter().map(|g| &g.cluster)) {
+        assert_eq!(
+            cluster.stats().tasks,
+            0,
+            "{}: every task ended",
+            cluster.node()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -320,5 +329,32 @@ async fn a_node_that_does_not_place_redirects_and_malformed_asks_are_ignored() {
     assert_eq!(join(&client, "x").await.unwrap().node, "b1");
     let placed = ask("b1", "place", r#"{"filter":"x"}"#).await.unwrap();
     assert_eq!(json(placed)["seat"]["node"], "b1");
+    setup.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fewest_sessions_places_by_members_and_seats_not_by_rooms() {
+    let placement = placement().policy(PlacementPolicy::FewestSessions);
+    let setup = Setup::start(
+        "rooms-sessions",
+        &["b1", "b2"],
+        1,
+        RoomConfig::default(),
+        placement,
+    )
+    .await;
+    let players = clients(&setup, 6).await;
+    // b1: one room of three.
+    for player in &players[..3] {
+        assert_eq!(join(player, "big").await.unwrap().node, "b1");
+    }
+    // Then rooms of one each go to b2 while it holds fewer sessions, even once it holds
+    // more rooms than b1 (fewest rooms would have put the second on b1).
+    let mut nodes = Vec::new();
+    for (player, filter) in players[3..].iter().zip(["s1", "s2", "s3"]) {
+        nodes.push(join(player, filter).await.unwrap().node);
+    }
+    assert_eq!(nodes, ["b2", "b2", "b2"]);
+    assert_eq!(rooms_per_backend(&setup), [1, 3]);
     setup.stop().await;
 }

@@ -185,7 +185,9 @@ impl RoomsClient {
             next = match asked {
                 Ok(Answer::Seat(seat)) => return Ok(seat.into()),
                 Ok(Answer::Error { code, msg }) => return Err(refused(code, msg)),
-                Ok(Answer::Redirect(node)) if tried.contains(&node) => break,
+                Ok(Answer::Redirect(node)) if tried.contains(&node) || !is_subject_token(&node) => {
+                    break;
+                }
                 Ok(Answer::Redirect(node)) => node,
                 Err(AskError::NoResponders) => self
                     .node
