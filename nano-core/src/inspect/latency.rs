@@ -1,0 +1,129 @@
+//! [`Latencies`]: handler times counted in fixed buckets with atomics, so that a recent
+//! window's quantiles can be read by subtracting two snapshots.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Buckets with an upper bound: 25 µs doubling to about 13 s (the bounds of the Prometheus
+/// latency histograms). One more bucket counts what is slower.
+pub const LATENCY_BUCKETS: usize = 20;
+
+/// The first bucket's upper bound, in nanoseconds.
+const FIRST_BOUND_NANOS: u64 = 25_000;
+
+/// The upper bound of bucket `index` (`None` for the last, unbounded, bucket).
+pub fn bucket_bound(index: usize) -> Option<Duration> {
+    (index < LATENCY_BUCKETS).then(|| Duration::from_nanos(FIRST_BOUND_NANOS << index))
+}
+
+/// The bucket a duration of `nanos` falls in: the first whose bound it does not exceed.
+fn bucket_of(nanos: u64) -> usize {
+    if nanos <= FIRST_BOUND_NANOS {
+        return 0;
+    }
+    // The smallest i with 25 µs << i >= nanos.
+    let ratio = nanos.div_ceil(FIRST_BOUND_NANOS);
+    let index = u64::BITS - (ratio - 1).leading_zeros();
+    (index as usize).min(LATENCY_BUCKETS)
+}
+
+/// Live counters, one atomic per bucket (recording is one relaxed addition).
+#[derive(Debug, Default)]
+pub(crate) struct LatencyCounters {
+    buckets: [AtomicU64; LATENCY_BUCKETS + 1],
+}
+
+impl LatencyCounters {
+    /// Counts one duration.
+    pub(crate) fn record(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.buckets[bucket_of(nanos)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts now.
+    pub(crate) fn snapshot(&self) -> Latencies {
+        Latencies {
+            counts: std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// How many durations fell in each bucket (see [`bucket_bound`]): since the app started, or
+/// between two snapshots ([`since`](Self::since)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Latencies {
+    /// Counts per bucket; the last is the unbounded one.
+    pub counts: [u64; LATENCY_BUCKETS + 1],
+}
+
+impl Latencies {
+    /// The durations counted after `earlier` (a snapshot of the same counters).
+    pub fn since(&self, earlier: &Latencies) -> Latencies {
+        Latencies {
+            counts: std::array::from_fn(|i| self.counts[i].saturating_sub(earlier.counts[i])),
+        }
+    }
+
+    /// How many durations were counted.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The `q`-quantile (0 to 1), as the upper bound of its bucket; `None` when nothing was
+    /// counted. A quantile in the unbounded bucket is reported as the largest bound.
+    pub fn quantile(&self, q: f64) -> Option<Duration> {
+        let total = self.total();
+        if total == 0 {
+            return None;
+        }
+        // The rank of the quantile, 1-based: at least the first, at most the last duration.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (index, count) in self.counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                return bucket_bound(index).or(bucket_bound(LATENCY_BUCKETS - 1));
+            }
+        }
+        bucket_bound(LATENCY_BUCKETS - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_fall_in_the_first_bucket_whose_bound_they_do_not_exceed() {
+        assert_eq!(bucket_of(0), 0);
+        assert_eq!(bucket_of(25_000), 0);
+        assert_eq!(bucket_of(25_001), 1);
+        assert_eq!(bucket_of(50_000), 1);
+        assert_eq!(bucket_of(50_001), 2);
+        assert_eq!(bucket_of(FIRST_BOUND_NANOS << 19), 19);
+        assert_eq!(bucket_of((FIRST_BOUND_NANOS << 19) + 1), LATENCY_BUCKETS);
+        assert_eq!(bucket_of(u64::MAX), LATENCY_BUCKETS);
+    }
+
+    #[test]
+    fn quantiles_of_a_window_are_the_bounds_of_their_buckets() {
+        let counters = LatencyCounters::default();
+        counters.record(Duration::from_micros(10));
+        let before = counters.snapshot();
+        for _ in 0..98 {
+            counters.record(Duration::from_micros(40)); // bucket 1, bound 50 µs
+        }
+        counters.record(Duration::from_millis(3)); // bucket 7, bound 3.2 ms
+        counters.record(Duration::from_millis(3));
+        let window = counters.snapshot().since(&before);
+        assert_eq!(window.total(), 100);
+        assert_eq!(window.quantile(0.5), Some(Duration::from_micros(50)));
+        assert_eq!(window.quantile(0.99), Some(Duration::from_micros(3_200)));
+        assert_eq!(Latencies::default().quantile(0.5), None);
+    }
+}
