@@ -11,7 +11,9 @@
 //! Flags: `--http ADDR` (default 127.0.0.1:3250), `--tcp ADDR` (default 127.0.0.1:3251),
 //! `--heartbeat SECONDS` (default 30), `--smoke` (serve on free ports, run one WebSocket and
 //! one TCP client through a conversation, exit 0), `--typescript PATH` (write the TypeScript
-//! declarations of the routes and pushes below, from `App::manifest()`, to PATH and exit).
+//! declarations of the routes and pushes below, from `App::manifest()`, to PATH and exit),
+//! `--admin ADDR --admin-token TOKEN` (serve the admin page, its JSON API and `/metrics` on
+//! ADDR, behind the bearer token TOKEN; see docs/OPERATIONS.md).
 //!
 //! Routes, as in nano's chat demo so its clients work too:
 //! - `room.join` (request `{"name": ...}`): answers `{"code":0,"result":"success"}`, pushes
@@ -174,6 +176,16 @@ const FLAGS: &[Flag] = &[
         "PATH",
         "write the routes' TypeScript declarations to PATH and exit",
     ),
+    Flag::value(
+        "--admin",
+        "ADDR",
+        "serve the admin page, its API and /metrics on ADDR (needs --admin-token)",
+    ),
+    Flag::value(
+        "--admin-token",
+        "TOKEN",
+        "the bearer token the admin server requires",
+    ),
     Flag::switch(
         "--smoke",
         "free ports, a WebSocket and a TCP client through a conversation, exit 0",
@@ -204,7 +216,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(
         "chat: open http://{http}/ in a browser (WebSocket ws://{http}/nano, TCP {tcp})"
     );
-    println!("chat listening http={http} tcp={tcp}");
+    let admin = match args.get("--admin") {
+        Some(_) => {
+            let Some(token) = args.get("--admin-token") else {
+                return Err("--admin needs --admin-token".into());
+            };
+            let config = nano_ws::admin::AdminConfig::new(token).addr(args.addr("--admin"));
+            let admin = nano_ws::admin::listen_admin(&app, config).await?;
+            tracing::info!("chat: admin page on http://{admin}/");
+            format!(" admin={admin}")
+        }
+        None => String::new(),
+    };
+    println!("chat listening http={http} tcp={tcp}{admin}");
 
     if args.smoke() {
         smoke(http, tcp).await?;

@@ -152,9 +152,10 @@ pub fn router(app: App, config: AdminConfig) -> io::Result<Router> {
 /// # Ok(()) }
 /// ```
 pub async fn listen_admin(app: &App, config: AdminConfig) -> io::Result<SocketAddr> {
-    let listener = TcpListener::bind(config.addr).await?;
-    let local = listener.local_addr()?;
+    let addr = config.addr;
     let router = router(app.clone(), config)?;
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
     let app = app.clone();
     tokio::spawn(async move {
         let stopped = async move { app.accepting_stopped().await };
