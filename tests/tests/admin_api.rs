@@ -1,7 +1,7 @@
 //! The admin server's JSON API over real sockets: without the token (or with another one)
 //! every endpoint answers 401 and does nothing; with it, sessions are found by uid, kicked,
-//! groups listed and broadcast to, routes' traffic and latencies reported, and `/metrics`
-//! served.
+//! groups listed and broadcast to, routes' traffic and latencies reported, a cluster's nodes
+//! listed (the cluster example's gate), and `/metrics` served.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -130,6 +130,7 @@ async fn without_the_token_every_endpoint_answers_401_and_nothing_changes() {
         ("GET", "/api/overview", ""),
         ("GET", "/api/routes", ""),
         ("GET", "/api/groups", ""),
+        ("GET", "/api/nodes", ""),
         ("GET", "/api/sessions", ""),
         ("GET", "/metrics", ""),
         ("POST", kick.as_str(), "{}"),
@@ -347,4 +348,69 @@ async fn an_empty_token_is_refused() {
     let refused = listen_admin(&app, config).await.unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn outside_a_cluster_no_nodes_are_listed() {
+    let server = start().await;
+    let nodes = get(&server, "/api/nodes").await;
+    assert_eq!(nodes.status, 200);
+    assert_eq!(nodes.json(), json!({ "cluster": false, "nodes": [] }));
+    server.app.shutdown().await;
+}
+
+/// The cluster example's gate lists itself and the backend it knows.
+#[tokio::test]
+async fn the_nodes_of_a_cluster_are_listed() {
+    let nats = nano_tests::nats::Nats::start();
+    let url = nats.url();
+    let _backend = nano_tests::examples::start(
+        "cluster",
+        &["--role", "room", "--node", "room-a", "--nats", &url],
+    );
+    let gate = nano_tests::examples::start(
+        "cluster",
+        &[
+            "--role",
+            "gate",
+            "--node",
+            "gate-1",
+            "--nats",
+            &url,
+            "--tcp",
+            "127.0.0.1:0",
+            "--ws",
+            "127.0.0.1:0",
+            "--admin",
+            "127.0.0.1:0",
+            "--admin-token",
+            TOKEN,
+        ],
+    );
+    let admin: SocketAddr = gate.addr("admin").parse().unwrap();
+    let nodes = async || {
+        http(admin, "GET", "/api/nodes", Some(&bearer()), "")
+            .await
+            .json()
+    };
+    let both = wait_until(Duration::from_secs(10), async || {
+        nodes().await["nodes"]
+            .as_array()
+            .is_some_and(|nodes| nodes.len() == 2)
+    })
+    .await;
+    let listed = nodes().await;
+    assert!(both, "{listed}");
+    assert_eq!(listed["cluster"], true);
+    let names: Vec<(&str, bool)> = listed["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| (node["name"].as_str().unwrap(), node["this"] == true))
+        .collect();
+    assert_eq!(names, [("gate-1", true), ("room-a", false)], "{listed}");
+    assert!(
+        listed["nodes"][1]["routes"].as_u64().unwrap() > 0,
+        "{listed}"
+    );
 }

@@ -217,6 +217,20 @@ pub(super) async fn broadcast(
     }
 }
 
+/// `GET /api/nodes`.
+pub(super) async fn nodes(State(admin): State<Shared>) -> Response {
+    let Some(list) = &admin.config.nodes else {
+        return ok(&json!({ "cluster": false, "nodes": [] }));
+    };
+    let mut nodes = list();
+    nodes.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    let nodes: Vec<Value> = nodes
+        .iter()
+        .map(|node| json!({ "name": node.name, "routes": node.routes, "this": node.this }))
+        .collect();
+    ok(&json!({ "cluster": true, "nodes": nodes }))
+}
+
 /// `GET /metrics`, behind the token like the API.
 pub(super) async fn metrics(State(admin): State<Shared>) -> Response {
     crate::metrics_response(&admin.app).map(Body::new)

@@ -1,6 +1,7 @@
 //! The admin server (feature `admin`): a live page and a JSON API over an app, behind a
 //! bearer token, on an address of its own.
 //!
+//! - [`AdminConfig::nodes`]: in cluster mode, how `GET /api/nodes` lists the nodes;
 //! - [`router`]: the axum router (the page on `/`, the API under `/api/`, `/metrics`), to
 //!   serve or nest;
 //! - [`listen_admin`]: binds [`AdminConfig::addr`] (`127.0.0.1:9200` by default) and serves
@@ -13,12 +14,17 @@
 
 mod api;
 mod auth;
+mod config;
 mod window;
+
+pub use config::{
+    AdminConfig, AdminNode, DEFAULT_ADMIN_ADDR, DEFAULT_ADMIN_MAX_BODY_LEN,
+    DEFAULT_MAX_SESSIONS_LISTED, DEFAULT_RATE_WINDOW, NodesHook,
+};
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -30,66 +36,6 @@ use nano_core::App;
 use tokio::net::TcpListener;
 
 use window::Window;
-
-/// The admin server's default address: loopback only.
-pub const DEFAULT_ADMIN_ADDR: SocketAddr =
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9200);
-/// Default of [`AdminConfig::max_sessions_listed`].
-pub const DEFAULT_MAX_SESSIONS_LISTED: usize = 1_000;
-/// Default of [`AdminConfig::max_body_len`].
-pub const DEFAULT_ADMIN_MAX_BODY_LEN: usize = 64 * 1024;
-/// Default of [`AdminConfig::rate_window`].
-pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(10);
-
-/// The admin server's settings.
-#[derive(Clone)]
-pub struct AdminConfig {
-    token: Arc<[u8]>,
-    /// Where [`listen_admin`] binds; `127.0.0.1:9200` by default.
-    pub addr: SocketAddr,
-    /// Most sessions one `GET /api/sessions` lists (a `limit` above it is lowered to it);
-    /// 1,000 by default.
-    pub max_sessions_listed: usize,
-    /// Largest request body accepted (a broadcast's), in bytes; 64 KiB by default.
-    pub max_body_len: usize,
-    /// The window rates and latency quantiles are computed over; 10 s by default. The
-    /// server keeps one sample of the counters a second over it (a sample is taken when
-    /// the API is read, not by a task).
-    pub rate_window: Duration,
-}
-
-impl AdminConfig {
-    /// Settings with `token` (compared in constant time; it must not be empty) and the
-    /// defaults.
-    pub fn new(token: impl Into<String>) -> Self {
-        Self {
-            token: Arc::from(token.into().into_bytes()),
-            addr: DEFAULT_ADMIN_ADDR,
-            max_sessions_listed: DEFAULT_MAX_SESSIONS_LISTED,
-            max_body_len: DEFAULT_ADMIN_MAX_BODY_LEN,
-            rate_window: DEFAULT_RATE_WINDOW,
-        }
-    }
-
-    /// Binds `addr` instead of `127.0.0.1:9200`.
-    #[must_use]
-    pub fn addr(mut self, addr: SocketAddr) -> Self {
-        self.addr = addr;
-        self
-    }
-}
-
-impl std::fmt::Debug for AdminConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminConfig")
-            .field("token", &"<redacted>")
-            .field("addr", &self.addr)
-            .field("max_sessions_listed", &self.max_sessions_listed)
-            .field("max_body_len", &self.max_body_len)
-            .field("rate_window", &self.rate_window)
-            .finish()
-    }
-}
 
 /// What the admin's handlers share.
 struct Admin {
@@ -122,6 +68,7 @@ pub fn router(app: App, config: AdminConfig) -> io::Result<Router> {
         .route("/api/overview", get(api::overview))
         .route("/api/routes", get(api::routes))
         .route("/api/groups", get(api::groups))
+        .route("/api/nodes", get(api::nodes))
         .route("/api/sessions", get(api::sessions))
         .route("/api/sessions/{id}/kick", post(api::kick))
         .route("/api/groups/{name}/broadcast", post(api::broadcast))
