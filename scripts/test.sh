@@ -30,7 +30,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 
-# Headless Chromium runs the chat page in the browser test; NATS carries the cluster tests;
+# Headless Chromium runs the chat page and the admin page in the browser tests; NATS carries the cluster tests;
 # Python runs the Python client of docs/CLIENTS.md.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)

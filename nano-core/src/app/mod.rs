@@ -111,7 +111,8 @@ impl App {
     /// as `application/openmetrics-text; version=1.0.0; charset=utf-8`): per route, the
     /// requests, errors by code and the handler and total latency histograms; sessions open,
     /// opened by transport and closed by reason; kicks and refused handshakes by reason;
-    /// pushes sent and dropped; bytes in and out; groups and their members; actor mailboxes. Every metric is in docs/OPERATIONS.md.
+    /// pushes sent and dropped; bytes in and out; groups and their members; actor mailboxes
+    /// (these last read now). Every metric is in docs/OPERATIONS.md.
     /// Empty when [`Config::prometheus`](crate::Config::prometheus) is off.
     ///
     /// nano-ws serves it over HTTP (`nano_ws::metrics`, and an axum route).
