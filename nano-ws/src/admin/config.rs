@@ -46,7 +46,7 @@ pub type NodesHook = Arc<dyn Fn() -> Vec<AdminNode> + Send + Sync>;
 pub struct AdminConfig {
     pub(super) token: Arc<[u8]>,
     pub(super) nodes: Option<NodesHook>,
-    /// Where [`listen_admin`] binds; `127.0.0.1:9200` by default.
+    /// Where [`listen_admin`](super::listen_admin) binds; `127.0.0.1:9200` by default.
     pub addr: SocketAddr,
     /// Most sessions one `GET /api/sessions` lists (a `limit` above it is lowered to it);
     /// 1,000 by default.
