@@ -419,3 +419,21 @@ async fn the_nodes_of_a_cluster_are_listed() {
         "{listed}"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_sends_no_request_is_disconnected() {
+    let app = App::builder().build().unwrap();
+    let mut config = AdminConfig::new(TOKEN).addr("127.0.0.1:0".parse().unwrap());
+    config.header_read_timeout = Duration::from_millis(100);
+    let admin = listen_admin(&app, config).await.unwrap();
+    let mut idle = tokio::net::TcpStream::connect(admin).await.unwrap();
+    let mut byte = [0; 1];
+    // Well under the 10 s default, so a server ignoring the setting fails instead of passing
+    // late; far over the 100 ms configured.
+    let read = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut byte)).await;
+    assert!(
+        matches!(read, Ok(Ok(0) | Err(_))),
+        "the server closes an idle connection: {read:?}"
+    );
+    app.shutdown().await;
+}

@@ -12,6 +12,10 @@ pub const DEFAULT_ADMIN_ADDR: SocketAddr =
 pub const DEFAULT_MAX_SESSIONS_LISTED: usize = 1_000;
 /// Default of [`AdminConfig::max_body_len`].
 pub const DEFAULT_ADMIN_MAX_BODY_LEN: usize = 64 * 1024;
+/// Default of [`AdminConfig::max_connections`].
+pub const DEFAULT_ADMIN_MAX_CONNECTIONS: usize = 64;
+/// Default of [`AdminConfig::header_read_timeout`].
+pub const DEFAULT_ADMIN_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default of [`AdminConfig::rate_window`].
 pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(10);
 
@@ -53,6 +57,12 @@ pub struct AdminConfig {
     pub max_sessions_listed: usize,
     /// Largest request body accepted (a broadcast's), in bytes; 64 KiB by default.
     pub max_body_len: usize,
+    /// Most connections [`listen_admin`](super::listen_admin) serves at once (more wait to
+    /// be accepted); 64 by default.
+    pub max_connections: usize,
+    /// How long a client of [`listen_admin`](super::listen_admin) may take to send its request
+    /// headers; 10 s by default.
+    pub header_read_timeout: Duration,
     /// The window rates and latency quantiles are computed over; 10 s by default. The
     /// server keeps one sample of the counters a second over it (a sample is taken when
     /// the API is read, not by a task).
@@ -69,6 +79,8 @@ impl AdminConfig {
             addr: DEFAULT_ADMIN_ADDR,
             max_sessions_listed: DEFAULT_MAX_SESSIONS_LISTED,
             max_body_len: DEFAULT_ADMIN_MAX_BODY_LEN,
+            max_connections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+            header_read_timeout: DEFAULT_ADMIN_HEADER_READ_TIMEOUT,
             rate_window: DEFAULT_RATE_WINDOW,
         }
     }
@@ -98,6 +110,8 @@ impl std::fmt::Debug for AdminConfig {
             .field("addr", &self.addr)
             .field("max_sessions_listed", &self.max_sessions_listed)
             .field("max_body_len", &self.max_body_len)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout", &self.header_read_timeout)
             .field("rate_window", &self.rate_window)
             .finish()
     }

@@ -15,11 +15,13 @@
 mod api;
 mod auth;
 mod config;
+mod serve;
 mod window;
 
 pub use config::{
-    AdminConfig, AdminNode, DEFAULT_ADMIN_ADDR, DEFAULT_ADMIN_MAX_BODY_LEN,
-    DEFAULT_MAX_SESSIONS_LISTED, DEFAULT_RATE_WINDOW, NodesHook,
+    AdminConfig, AdminNode, DEFAULT_ADMIN_ADDR, DEFAULT_ADMIN_HEADER_READ_TIMEOUT,
+    DEFAULT_ADMIN_MAX_BODY_LEN, DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS_LISTED,
+    DEFAULT_RATE_WINDOW, NodesHook,
 };
 
 use std::io;
@@ -82,8 +84,9 @@ pub fn router(app: App, config: AdminConfig) -> io::Result<Router> {
         .with_state(admin))
 }
 
-/// Binds `config.addr` and serves [`router`] there until `app` starts shutting down;
-/// returns the bound address.
+/// Binds `config.addr` and serves [`router`] there until `app` starts shutting down (at most
+/// [`AdminConfig::max_connections`] connections at a time, each sending its request headers
+/// within [`AdminConfig::header_read_timeout`]); returns the bound address.
 ///
 /// # Errors
 ///
@@ -99,20 +102,21 @@ pub fn router(app: App, config: AdminConfig) -> io::Result<Router> {
 /// # Ok(()) }
 /// ```
 pub async fn listen_admin(app: &App, config: AdminConfig) -> io::Result<SocketAddr> {
-    let addr = config.addr;
+    let (addr, max_connections, timeout) = (
+        config.addr,
+        config.max_connections,
+        config.header_read_timeout,
+    );
     let router = router(app.clone(), config)?;
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = app.clone();
-    tokio::spawn(async move {
-        let stopped = async move { app.accepting_stopped().await };
-        if let Err(err) = axum::serve(listener, router)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
-            tracing::warn!(error = %err, "admin server ended with an error");
-        }
-    });
+    tokio::spawn(serve::serve(
+        app.clone(),
+        listener,
+        router,
+        max_connections,
+        timeout,
+    ));
     tracing::info!(addr = %local, "serving the admin page and API");
     Ok(local)
 }
