@@ -178,6 +178,9 @@ async fn without_the_token_every_endpoint_answers_401_and_nothing_changes() {
     let page = http(server.admin, "GET", "/", None, "").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("<title>nano-rs admin</title>"));
+    let head = page.head.to_ascii_lowercase();
+    assert!(head.contains("x-frame-options: deny"), "{head}");
+    assert!(head.contains("frame-ancestors 'none'"), "{head}");
     server.app.shutdown().await;
 }
 

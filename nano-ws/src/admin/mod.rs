@@ -134,12 +134,20 @@ async fn require_token(State(admin): State<Shared>, request: Request, next: Next
         .into_response()
 }
 
+/// What the page may load and where it may be shown.
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+    style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
+
 /// The page: one HTML file with its script, compiled in.
 async fn page() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
+            // Its own script and style only, talking to its own origin, never in a frame
+            // (a framed page could be tricked into clicking kick).
+            (header::CONTENT_SECURITY_POLICY, PAGE_POLICY),
+            (header::X_FRAME_OPTIONS, "DENY"),
         ],
         include_str!("page.html"),
     )
