@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use nano_core::prelude::*;
 use nano_examples::{Args, Flag, http_get, init_logging, serve_chat_page};
+use nano_ws::admin::AdminConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -199,6 +200,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let http_addr = args.addr("--http");
     let tcp_addr = args.addr("--tcp");
     let heartbeat: u64 = args.value("--heartbeat");
+    let admin = admin_config(&args)?;
 
     let app = App::builder()
         .register(Room {
@@ -216,12 +218,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(
         "chat: open http://{http}/ in a browser (WebSocket ws://{http}/nano, TCP {tcp})"
     );
-    let admin = match args.get("--admin") {
-        Some(_) => {
-            let Some(token) = args.get("--admin-token") else {
-                return Err("--admin needs --admin-token".into());
-            };
-            let config = nano_ws::admin::AdminConfig::new(token).addr(args.addr("--admin"));
+    let admin = match admin {
+        Some(config) => {
             let admin = nano_ws::admin::listen_admin(&app, config).await?;
             tracing::info!("chat: admin page on http://{admin}/");
             format!(" admin={admin}")
@@ -238,6 +236,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server.await??;
     Ok(())
+}
+
+/// The admin server's settings when `--admin` is given (it needs `--admin-token`).
+fn admin_config(args: &Args) -> Result<Option<AdminConfig>, Box<dyn std::error::Error>> {
+    if args.get("--admin").is_none() {
+        return Ok(None);
+    }
+    let token = args
+        .get("--admin-token")
+        .ok_or("--admin needs --admin-token")?;
+    Ok(Some(AdminConfig::new(token).addr(args.addr("--admin"))))
 }
 
 /// One real conversation: a WebSocket and a TCP client join, talk, and one leaves.
