@@ -30,8 +30,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
 
-# Headless Chromium runs the chat and tic-tac-toe pages in the browser tests; NATS carries the
-# cluster tests; Python runs the Python client of docs/CLIENTS.md.
+# Headless Chromium runs the chat, tic-tac-toe and admin pages in the browser tests; NATS
+# carries the cluster tests; Python runs the Python client of docs/CLIENTS.md.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)

@@ -11,7 +11,9 @@
 //! Flags: `--http ADDR` (default 127.0.0.1:3250), `--tcp ADDR` (default 127.0.0.1:3251),
 //! `--heartbeat SECONDS` (default 30), `--smoke` (serve on free ports, run one WebSocket and
 //! one TCP client through a conversation, exit 0), `--typescript PATH` (write the TypeScript
-//! declarations of the routes and pushes below, from `App::manifest()`, to PATH and exit).
+//! declarations of the routes and pushes below, from `App::manifest()`, to PATH and exit),
+//! `--admin ADDR --admin-token TOKEN` (serve the admin page, its JSON API and `/metrics` on
+//! ADDR, behind the bearer token TOKEN; see docs/OPERATIONS.md).
 //!
 //! Routes, as in nano's chat demo so its clients work too:
 //! - `room.join` (request `{"name": ...}`): answers `{"code":0,"result":"success"}`, pushes
@@ -31,6 +33,7 @@ use std::time::Duration;
 
 use nano_core::prelude::*;
 use nano_examples::{Args, Flag, http_get, init_logging, serve_chat_page};
+use nano_ws::admin::AdminConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -174,6 +177,16 @@ const FLAGS: &[Flag] = &[
         "PATH",
         "write the routes' TypeScript declarations to PATH and exit",
     ),
+    Flag::value(
+        "--admin",
+        "ADDR",
+        "serve the admin page, its API and /metrics on ADDR (needs --admin-token)",
+    ),
+    Flag::value(
+        "--admin-token",
+        "TOKEN",
+        "the bearer token the admin server requires",
+    ),
     Flag::switch(
         "--smoke",
         "free ports, a WebSocket and a TCP client through a conversation, exit 0",
@@ -187,6 +200,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let http_addr = args.addr("--http");
     let tcp_addr = args.addr("--tcp");
     let heartbeat: u64 = args.value("--heartbeat");
+    let admin = admin_config(&args)?;
 
     let app = App::builder()
         .register(Room {
@@ -204,7 +218,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(
         "chat: open http://{http}/ in a browser (WebSocket ws://{http}/nano, TCP {tcp})"
     );
-    println!("chat listening http={http} tcp={tcp}");
+    let admin = match admin {
+        Some(config) => {
+            let admin = nano_ws::admin::listen_admin(&app, config).await?;
+            tracing::info!("chat: admin page on http://{admin}/");
+            format!(" admin={admin}")
+        }
+        None => String::new(),
+    };
+    println!("chat listening http={http} tcp={tcp}{admin}");
 
     if args.smoke() {
         smoke(http, tcp).await?;
@@ -214,6 +236,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server.await??;
     Ok(())
+}
+
+/// The admin server's settings when `--admin` is given (it needs `--admin-token`).
+fn admin_config(args: &Args) -> Result<Option<AdminConfig>, Box<dyn std::error::Error>> {
+    if args.get("--admin").is_none() {
+        return Ok(None);
+    }
+    let token = args
+        .get("--admin-token")
+        .ok_or("--admin needs --admin-token")?;
+    Ok(Some(AdminConfig::new(token).addr(args.addr("--admin"))))
 }
 
 /// One real conversation: a WebSocket and a TCP client join, talk, and one leaves.

@@ -35,7 +35,8 @@
 //!
 //! Flags: `--role gate|room`, `--node NAME`, `--nats URL` (default nats://127.0.0.1:4222),
 //! `--tcp ADDR`, `--ws ADDR` (gate; default 127.0.0.1:3350 and :3351), `--request-timeout
-//! SECONDS` (default 5).
+//! SECONDS` (default 5), `--admin ADDR --admin-token TOKEN` (serve the admin page and its API
+//! on ADDR, with the cluster's nodes on `GET /api/nodes`; see docs/OPERATIONS.md).
 
 #![allow(clippy::print_stdout)]
 
@@ -47,6 +48,7 @@ use bytes::Bytes;
 use nano_cluster::{Cluster, ClusterConfig, ClusterError, ClusterStats};
 use nano_core::prelude::*;
 use nano_examples::{Args, Flag, init_logging, serve_chat_page};
+use nano_ws::admin::{AdminConfig, AdminNode, listen_admin};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -280,7 +282,51 @@ const FLAGS: &[Flag] = &[
         "how long a request to another node may take",
     )
     .default_value("5"),
+    Flag::value(
+        "--admin",
+        "ADDR",
+        "serve the admin page, its API and /metrics on ADDR (needs --admin-token)",
+    ),
+    Flag::value(
+        "--admin-token",
+        "TOKEN",
+        "the bearer token the admin server requires",
+    ),
 ];
+
+/// Serves the admin page when `--admin` is given, listing the cluster's nodes; returns
+/// ` admin=ADDR` for the address line, or nothing.
+async fn serve_admin(
+    args: &Args,
+    app: &App,
+    cluster: &Cluster,
+    node: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
+    if args.get("--admin").is_none() {
+        return Ok(String::new());
+    }
+    let token = args
+        .get("--admin-token")
+        .ok_or("--admin needs --admin-token")?;
+    let (cluster, node, routes) = (
+        cluster.clone(),
+        node.to_owned(),
+        app.manifest().routes.len(),
+    );
+    let config = AdminConfig::new(token)
+        .addr(args.addr("--admin"))
+        .nodes(move || {
+            let peers = cluster.nodes().into_iter();
+            let mut nodes: Vec<AdminNode> = peers
+                .map(|(name, routes)| AdminNode::new(name, routes, false))
+                .collect();
+            nodes.push(AdminNode::new(node.clone(), routes, true));
+            nodes
+        });
+    let addr = listen_admin(app, config).await?;
+    tracing::info!("cluster: admin page on http://{addr}/");
+    Ok(format!(" admin={addr}"))
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -316,7 +362,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!(
             "cluster gate {node}: TCP {tcp}, chat page http://{ws}/, WebSocket ws://{ws}/nano"
         );
-        println!("cluster listening tcp={tcp} ws={ws}");
+        let admin = serve_admin(&args, &app, &cluster, &node).await?;
+        println!("cluster listening tcp={tcp} ws={ws}{admin}");
         app
     } else {
         let builder = App::builder()
@@ -329,7 +376,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let app = cluster.attach(builder).build()?;
         cluster.start(&app).await?;
         tracing::info!("cluster backend {node} ready");
-        println!("cluster node={node} ready");
+        let admin = serve_admin(&args, &app, &cluster, &node).await?;
+        println!("cluster node={node} ready{admin}");
         app
     };
     app.run().await?;

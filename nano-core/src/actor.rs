@@ -247,6 +247,12 @@ impl<S: Send + 'static> ActorHandle<S> {
         self.mailbox.max_capacity() - self.mailbox.capacity()
     }
 
+    /// How many calls and closures the actor's mailbox holds at most
+    /// (`Config::actor_mailbox_capacity`).
+    pub fn capacity(&self) -> usize {
+        self.mailbox.max_capacity()
+    }
+
     /// Whether the actor is still running.
     pub fn is_running(&self) -> bool {
         !self.mailbox.is_closed()

@@ -116,6 +116,21 @@ impl Group {
         }
     }
 
+    /// A handle on an existing group's members.
+    pub(crate) fn from_shared(shared: Arc<GroupShared>) -> Self {
+        Self { shared }
+    }
+
+    /// The group's identity within the process.
+    pub(crate) fn key(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
+    /// Whether `self` and `other` are handles on the same group.
+    pub fn same_group(&self, other: &Group) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
     /// The group's name.
     pub fn name(&self) -> &str {
         &self.shared.name

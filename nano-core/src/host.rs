@@ -10,6 +10,7 @@ use crate::Pipeline;
 use crate::config::Config;
 use crate::core::Core;
 use crate::handshake::Validator;
+use crate::inspect::LiveSessions;
 use crate::routes::RouteTable;
 
 /// The settings, routes and shutdown signals connections of one app work with.
@@ -25,6 +26,8 @@ pub(crate) struct Host {
     pub(crate) drain: CancellationToken,
     /// Cancelled when sessions must close at once (the drain deadline passed).
     pub(crate) force_close: CancellationToken,
+    /// The sessions connections serve now.
+    pub(crate) sessions: LiveSessions,
 }
 
 impl Host {

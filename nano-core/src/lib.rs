@@ -93,6 +93,7 @@ mod group;
 mod handler;
 mod handshake;
 mod host;
+pub mod inspect;
 pub mod manifest;
 mod metrics;
 mod open_files;

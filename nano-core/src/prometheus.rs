@@ -27,7 +27,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use labels::{CodeLabels, ReasonLabels, RouteLabels, TransportLabels};
+use labels::{ActorLabels, CodeLabels, ReasonLabels, RouteLabels, TransportLabels};
 
 pub use histogram::LatencyHistogram;
 use sharded::ShardedCounter;
@@ -56,6 +56,19 @@ pub(crate) struct Telemetry {
     pub(crate) pushes_dropped: Counter,
     pub(crate) bytes_in: ShardedCounter,
     pub(crate) bytes_out: ShardedCounter,
+    groups: Gauge,
+    group_members: Gauge,
+    mailbox_depth: Family<ActorLabels, Gauge>,
+}
+
+/// What the gauges read at scrape time are set from.
+pub(crate) struct ScrapeGauges<'a> {
+    /// Groups with at least one live session of the app.
+    pub(crate) groups: usize,
+    /// Memberships of live sessions in those groups.
+    pub(crate) members: usize,
+    /// Each actor's name and mailbox depth.
+    pub(crate) mailboxes: &'a [(&'static str, usize)],
 }
 
 impl Telemetry {
@@ -77,6 +90,9 @@ impl Telemetry {
             pushes_dropped: Counter::default(),
             bytes_in: ShardedCounter::default(),
             bytes_out: ShardedCounter::default(),
+            groups: Gauge::default(),
+            group_members: Gauge::default(),
+            mailbox_depth: Family::default(),
         };
         telemetry.register();
         for register in registrations {
@@ -153,6 +169,32 @@ impl Telemetry {
             "Bytes of packets written to clients (4-byte headers included)",
             self.bytes_out.clone(),
         );
+        r.register(
+            "groups",
+            "Groups with at least one live session of the app (read at scrape time)",
+            self.groups.clone(),
+        );
+        r.register(
+            "group_members",
+            "Group memberships of live sessions, summed over groups (read at scrape time)",
+            self.group_members.clone(),
+        );
+        r.register(
+            "actor_mailbox_depth",
+            "Calls and closures waiting in an actor's mailbox, by actor (read at scrape time)",
+            self.mailbox_depth.clone(),
+        );
+    }
+
+    /// Sets the gauges that are read, not tracked, before the metrics are encoded.
+    pub(crate) fn set_scrape_gauges(&self, gauges: &ScrapeGauges<'_>) {
+        self.groups.set(saturating_i64(gauges.groups));
+        self.group_members.set(saturating_i64(gauges.members));
+        for (actor, depth) in gauges.mailboxes {
+            self.mailbox_depth
+                .get_or_create(&ActorLabels { actor })
+                .set(saturating_i64(*depth));
+        }
     }
 
     /// The handles of `route`, a route of `kind` (`"request"` or `"notify"`).
@@ -203,6 +245,10 @@ impl Telemetry {
     pub(crate) fn encode(&self, out: &mut String) -> fmt::Result {
         text::encode(out, &self.registry)
     }
+}
+
+fn saturating_i64(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 impl fmt::Debug for Telemetry {

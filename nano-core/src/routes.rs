@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::component::{HandlerKind, RouteMeta};
+use crate::inspect::RouteStats;
 use crate::prometheus::{RouteMetrics, Telemetry};
 use crate::remote::RemoteRouter;
 use crate::service::Endpoint;
@@ -77,6 +78,27 @@ impl RouteTable {
     /// How many routes this app serves.
     pub(crate) fn len(&self) -> usize {
         self.local.len()
+    }
+
+    /// Each served route's traffic, in registration order (empty when metrics are off).
+    pub(crate) fn stats(&self) -> Vec<RouteStats> {
+        let mut entries: Vec<&RouteEntry> = self.local.values().collect();
+        entries.sort_unstable_by_key(|entry| entry.order);
+        entries
+            .into_iter()
+            .filter_map(|entry| {
+                let metrics = entry.metrics.as_ref()?;
+                Some(RouteStats {
+                    route: entry.meta.route,
+                    kind: match entry.meta.kind {
+                        HandlerKind::Request => "request",
+                        HandlerKind::Notify => "notify",
+                    },
+                    requests: metrics.requests(),
+                    latencies: metrics.latencies(),
+                })
+            })
+            .collect()
     }
 
     /// The routes this app serves, in registration order.

@@ -36,6 +36,11 @@ impl Scheduler {
         Self { actor }
     }
 
+    /// The scheduler's actor, for its mailbox's depth.
+    pub(crate) fn actor(&self) -> &ActorHandle<()> {
+        &self.actor
+    }
+
     /// Posts `f` to run on the scheduler, waiting for room in its mailbox.
     ///
     /// # Errors

@@ -60,6 +60,9 @@ pub(crate) trait Endpoint: Send + Sync {
     fn call(&self, index: usize, call: Call) -> Dispatch;
 }
 
+/// Reads an actor's mailbox: calls waiting, and capacity.
+pub(crate) type MailboxProbe = Arc<dyn Fn() -> (usize, usize) + Send + Sync>;
+
 /// A started component's shutdown hooks.
 pub(crate) trait Hooks: Send + Sync {
     fn before_shutdown(&self) -> HookFuture;
@@ -79,6 +82,10 @@ pub(crate) trait Startable: Send {
     fn after_init(&mut self, scheduler: &Scheduler);
     /// The component's [`ActorHandle`], type-erased, for [`App::actor`](crate::App::actor).
     fn actor_handle(&self) -> Option<Arc<dyn Any + Send + Sync>>;
+    /// Reads the depth and capacity of the component's mailbox, for an actor component.
+    fn mailbox(&self) -> Option<MailboxProbe> {
+        None
+    }
     fn start(self: Box<Self>, stop: CancellationToken, tracker: &TaskTracker) -> Started;
 }
 
@@ -242,6 +249,12 @@ impl<C: ActorComponent> Startable for ActorStart<C> {
     fn actor_handle(&self) -> Option<Arc<dyn Any + Send + Sync>> {
         let (handle, _) = self.channel.as_ref()?;
         Some(Arc::new(handle.clone()))
+    }
+
+    fn mailbox(&self) -> Option<MailboxProbe> {
+        let (handle, _) = self.channel.as_ref()?;
+        let handle = handle.clone();
+        Some(Arc::new(move || (handle.queued(), handle.capacity())))
     }
 
     fn start(self: Box<Self>, stop: CancellationToken, tracker: &TaskTracker) -> Started {

@@ -19,7 +19,7 @@ use crate::payload::EncodePayload;
 use crate::prometheus::KickCause;
 use crate::protocol::{EncodedPacket, Message, ProtocolError, Route, RouteName};
 use crate::sync::lock;
-use crate::{HandlerError, SerializerError};
+use crate::{Group, HandlerError, SerializerError};
 
 /// The transport a session came in on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -517,6 +517,16 @@ impl Session {
             return;
         }
         lock(&self.inner.close_callbacks).push(Box::new(callback));
+    }
+
+    /// The groups the session is in now (closed groups and dropped ones excluded).
+    pub fn groups(&self) -> Vec<Group> {
+        lock(&self.inner.groups)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(Group::from_shared)
+            .filter(|group| !group.is_closed())
+            .collect()
     }
 
     pub(crate) fn joined_group(&self, group: Weak<GroupShared>) {

@@ -10,6 +10,8 @@
 //! - [`upgrade`]: answer an upgrade request inside any hyper-based HTTP server.
 //! - [`axum`] (feature `axum`): mount nano-rs on one route of an axum app, next to
 //!   its own routes and static files.
+//! - [`admin`] (feature `admin`): a live admin page and JSON API (sessions, groups, routes'
+//!   rates and latencies, kick, broadcast) behind a bearer token, on its own address.
 //! - [`serve_websocket`]: hand over a WebSocket someone else upgraded.
 //! - [`WsTransport`]: the framing itself (one packet per binary message out; inbound messages
 //!   read as a byte stream), for servers and clients.
@@ -43,6 +45,8 @@
 //! upgrading (see [`upgrade`] for every refusal); a client of the standalone listener that
 //! does not send its HTTP headers within [`WsConfig::header_read_timeout`] is disconnected.
 
+#[cfg(feature = "admin")]
+pub mod admin;
 #[cfg(feature = "axum")]
 pub mod axum;
 mod config;

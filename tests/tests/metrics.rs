@@ -150,3 +150,90 @@ async fn an_app_with_metrics_off_serves_an_empty_text() {
     client.close().await;
     app.shutdown().await;
 }
+
+/// Two teams: `join` puts the caller in the team named by its payload.
+struct Teams {
+    red: Group,
+    blue: Group,
+}
+
+#[component(name = "teams")]
+impl Teams {
+    #[handler]
+    fn join(&self, session: &Session, team: String) -> Result<u32, HandlerError> {
+        let group = if team == "red" { &self.red } else { &self.blue };
+        group.add(session)?;
+        Ok(0)
+    }
+}
+
+/// An actor component, whose mailbox the test fills.
+#[derive(Default)]
+struct Tally {
+    count: u32,
+}
+
+#[component(name = "tally")]
+impl Tally {
+    #[handler]
+    fn add(&mut self, _session: &Session) -> u32 {
+        self.count += 1;
+        self.count
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_their_members_and_actor_mailboxes_are_in_the_scraped_metrics() {
+    let app = App::builder()
+        .register(Teams {
+            red: Group::new("red"),
+            blue: Group::new("blue"),
+        })
+        .register(Tally::default())
+        .build()
+        .unwrap();
+    let addr = app.listen_tcp("127.0.0.1:0").await.unwrap();
+    let metrics = nano_ws::listen_metrics(&app, "127.0.0.1:0").await.unwrap();
+    let mut clients = Vec::new();
+    for teams in [&["red"][..], &["red"], &["red", "blue"]] {
+        let client = Client::connect(&addr.to_string()).await.unwrap();
+        for team in teams {
+            let _: u32 = client.request("teams.join", team).await.unwrap();
+        }
+        clients.push(client);
+    }
+    // Hold the actor in a closure, and queue three more behind it.
+    let tally = app.actor::<Tally>().expect("tally is an actor");
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (started, running) = tokio::sync::oneshot::channel();
+    tally
+        .try_invoke(move |_| {
+            let _ = started.send(());
+            let _ = held.recv();
+        })
+        .unwrap();
+    running.await.unwrap();
+    for _ in 0..3 {
+        tally.try_invoke(|tally| tally.count += 1).unwrap();
+    }
+
+    let (_, text) = http(metrics, "GET", "/metrics").await;
+    assert_eq!(sample(&text, "nano_groups"), Some(2.0), "{text}");
+    assert_eq!(sample(&text, "nano_group_members"), Some(4.0), "{text}");
+    let depth = r#"nano_actor_mailbox_depth{actor="tally"}"#;
+    assert_eq!(sample(&text, depth), Some(3.0), "{text}");
+    let scheduler = r#"nano_actor_mailbox_depth{actor="scheduler"}"#;
+    assert_eq!(sample(&text, scheduler), Some(0.0), "{text}");
+
+    release.send(()).unwrap();
+    clients.pop().unwrap().close().await;
+    let settled = wait_until(Duration::from_secs(10), async || {
+        let (_, text) = http(metrics, "GET", "/metrics").await;
+        sample(&text, depth) == Some(0.0)
+            && sample(&text, "nano_groups") == Some(1.0)
+            && sample(&text, "nano_group_members") == Some(2.0)
+    })
+    .await;
+    assert!(settled, "{}", http(metrics, "GET", "/metrics").await.1);
+    app.shutdown().await;
+}

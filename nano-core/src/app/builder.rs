@@ -400,6 +400,7 @@ impl AppBuilder {
             inbound,
             drain: CancellationToken::new(),
             force_close: CancellationToken::new(),
+            sessions: crate::inspect::LiveSessions::new(),
         };
         Ok(App::from_state(AppState {
             host: Arc::new(host),

@@ -12,7 +12,7 @@ use crate::component::Component;
 use crate::config::Config;
 use crate::routes::RouteTable;
 use crate::scheduler::Scheduler;
-use crate::service::{Hooks, Service};
+use crate::service::{Hooks, MailboxProbe, Service};
 use crate::{Room, Rooms};
 
 /// The app's actors: its scheduler and its actor components, each running on its own task.
@@ -49,6 +49,8 @@ pub(crate) struct Components {
     pub(crate) hooks: Vec<Arc<dyn Hooks>>,
     /// The handles of actor components, by type (see [`App::actor`](crate::App::actor)).
     actor_handles: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// The mailboxes of actor components, by component name, in registration order.
+    pub(crate) mailboxes: Vec<(&'static str, MailboxProbe)>,
 }
 
 impl Components {
@@ -85,8 +87,12 @@ pub(crate) fn start_components(
     let mut components = Components {
         hooks: Vec::with_capacity(services.len()),
         actor_handles: HashMap::new(),
+        mailboxes: Vec::new(),
     };
     for service in services {
+        if let Some(probe) = service.inner.mailbox() {
+            components.mailboxes.push((service.meta.name, probe));
+        }
         if let Some(handle) = service.inner.actor_handle() {
             components.actor_handles.insert(service.type_id, handle);
         }

@@ -10,6 +10,7 @@
 mod builder;
 mod cluster;
 mod components;
+mod inspect;
 mod listen;
 mod shutdown;
 mod state;
@@ -110,12 +111,14 @@ impl App {
     /// as `application/openmetrics-text; version=1.0.0; charset=utf-8`): per route, the
     /// requests, errors by code and the handler and total latency histograms; sessions open,
     /// opened by transport and closed by reason; kicks and refused handshakes by reason;
-    /// pushes sent and dropped; bytes in and out. Every metric is in docs/OPERATIONS.md.
+    /// pushes sent and dropped; bytes in and out; groups and their members; actor mailboxes
+    /// (these last read now). Every metric is in docs/OPERATIONS.md.
     /// Empty when [`Config::prometheus`](crate::Config::prometheus) is off.
     ///
     /// nano-ws serves it over HTTP (`nano_ws::metrics`, and an axum route).
     pub fn encode_metrics(&self) -> String {
         let mut out = String::new();
+        self.read_scrape_gauges();
         if let Some(telemetry) = &self.state.host.core.telemetry {
             // Writing to a String cannot fail.
             let _ = telemetry.encode(&mut out);

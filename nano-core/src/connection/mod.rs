@@ -86,6 +86,7 @@ pub(crate) async fn serve<T: PacketTransport>(
     kind: TransportKind,
 ) {
     let session = Session::new(host.core.clone(), remote_addr, kind);
+    host.sessions.insert(&session);
     let counters = &host.core.counters;
     Counters::add(&counters.sessions_open, 1);
     Counters::add(&counters.sessions_total, 1);
@@ -109,6 +110,7 @@ pub(crate) async fn serve<T: PacketTransport>(
         telemetry.session_closed(end.reason());
     }
     session.finish();
+    host.sessions.remove(&session);
     counters.sessions_open.sub(1);
 }
 

@@ -18,10 +18,7 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 
 use crate::metrics::{SHARDS, shard};
 
-/// The number of finite buckets.
-const BUCKETS: usize = 20;
-/// The upper bound of the first bucket, in nanoseconds; each next one doubles it.
-const FIRST_BOUND_NS: u64 = 25_000;
+use crate::inspect::{FIRST_BOUND_NANOS as FIRST_BOUND_NS, LATENCY_BUCKETS as BUCKETS};
 
 /// A latency histogram with the buckets above; clones share the same counts. Exported (through
 /// `__private`) for the metrics of the workspace's other crates.
@@ -68,6 +65,17 @@ impl LatencyHistogram {
         counts.sum_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
+    /// The observations per bucket (not cumulative; `+Inf` last), summed over the shards: the
+    /// buckets of [`inspect::Latencies`](crate::inspect::Latencies).
+    pub(crate) fn counts(&self) -> [u64; BUCKETS + 1] {
+        std::array::from_fn(|index| {
+            self.shards
+                .iter()
+                .map(|counts| counts.buckets[index].load(Ordering::Relaxed))
+                .fold(0u64, u64::wrapping_add)
+        })
+    }
+
     /// The `(upper bound in seconds, observations in that bucket)` pairs, `+Inf` last, the
     /// sum in seconds and the count. Read while others record, the three may disagree by the
     /// observations in flight, as with any lock-free histogram.
@@ -78,14 +86,17 @@ impl LatencyHistogram {
                 .map(|counts| read(counts).load(Ordering::Relaxed))
                 .fold(0u64, u64::wrapping_add)
         };
-        let buckets = (0..=BUCKETS)
-            .map(|index| {
+        let buckets = self
+            .counts()
+            .into_iter()
+            .enumerate()
+            .map(|(index, count)| {
                 let bound = if index == BUCKETS {
                     f64::INFINITY
                 } else {
                     bound_secs(index)
                 };
-                (bound, total(&|counts| &counts.buckets[index]))
+                (bound, count)
             })
             .collect();
         let sum = total(&|counts| &counts.sum_ns) as f64 / 1e9;

@@ -28,6 +28,12 @@ pub(super) struct ReasonLabels {
     pub(super) reason: &'static str,
 }
 
+/// `{actor}`: an actor component's name, or `scheduler`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(super) struct ActorLabels {
+    pub(super) actor: &'static str,
+}
+
 /// Who kicked a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KickCause {

@@ -5,6 +5,8 @@ use std::time::Instant;
 use super::histogram::LatencyHistogram;
 use super::sharded::ShardedCounter;
 
+use crate::inspect::Latencies;
+
 /// The request counter and the two histograms of one route, resolved once when the app is
 /// built: recording a request touches no label map and no lock, only atomics of the calling
 /// thread's shard (one for the count, three per histogram).
@@ -25,6 +27,18 @@ impl RouteMetrics {
             requests,
             handler_time,
             total_time,
+        }
+    }
+
+    /// Messages received on the route so far.
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.get()
+    }
+
+    /// The route's handler times so far, per bucket (what an admin subtracts for a window).
+    pub(crate) fn latencies(&self) -> Latencies {
+        Latencies {
+            counts: self.handler_time.counts(),
         }
     }
 
