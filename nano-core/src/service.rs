@@ -9,9 +9,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
-use tracing::Instrument;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::HandlerError;
 use crate::actor::{self, ActorHandle, ActorMailbox, LocalFuture};

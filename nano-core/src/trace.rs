@@ -53,7 +53,13 @@ pub(crate) fn session_span(
 }
 
 /// The span of message `mid` (0: a notify) to `route`, a child of `session`'s span.
-pub(crate) fn message_span(level: Level, session: &Span, route: &str, mid: u64, remote: bool) -> Span {
+pub(crate) fn message_span(
+    level: Level,
+    session: &Span,
+    route: &str,
+    mid: u64,
+    remote: bool,
+) -> Span {
     let kind = if mid == 0 { "notify" } else { "request" };
     span_at!(
         level,

@@ -83,7 +83,8 @@ impl Connection {
         if let Some(remote) = self.host.routes.remote() {
             let level = self.host.core.span_level;
             let span = trace::message_span(level, self.session.span(), name, mid, true);
-            if let Some(future) = span.in_scope(|| remote.forward(&self.session, name, mid, payload))
+            if let Some(future) =
+                span.in_scope(|| remote.forward(&self.session, name, mid, payload))
             {
                 let call = HandlerCall::new("<remote>", future, span);
                 return Some(InFlight {
