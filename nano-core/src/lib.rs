@@ -95,6 +95,8 @@ mod handshake;
 mod host;
 pub mod manifest;
 mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod outbox;
 mod payload;
 mod pipeline;

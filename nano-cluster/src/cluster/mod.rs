@@ -18,6 +18,7 @@ mod relay;
 mod serving;
 mod start;
 mod tasks;
+mod trace;
 
 pub(crate) use node::Node;
 #[cfg(test)]
