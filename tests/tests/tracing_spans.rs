@@ -1,6 +1,6 @@
 //! The session and message spans over TCP, seen by an in-process subscriber: what a handler
 //! logs after an `.await` carries its route, message id, session id and uid, on a shared
-//! component and on an actor; the closed message span holds the response code and duration;
+//! component, on an actor and in a room; the closed message span holds the response code and duration;
 //! the spans' level is `Config::span_level`, and a subscriber that does not enable it gets
 //! none.
 
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use nano_client::Client;
 use nano_core::prelude::*;
+use nano_core::{Room, RoomConfig, RoomRef, Rooms};
 use nano_tests::spans::{Captured, CapturedEvent};
 use nano_tests::wait::wait_until;
 use tracing::Level;
@@ -68,12 +69,55 @@ impl Tally {
     }
 }
 
-/// A client of an app serving both components, with spans at `level`, logged in as uid 42;
+/// A room kind: its handlers run on the room's task.
+struct Arena;
+
+#[component(name = "arena", room)]
+impl Arena {
+    /// Logs after an await.
+    #[handler]
+    async fn shout(&mut self, _session: &Session) -> u64 {
+        tokio::task::yield_now().await;
+        tracing::info!("shouted");
+        1
+    }
+}
+
+impl Room for Arena {
+    type Init = ();
+    type Input = ();
+
+    fn create(_init: &(), _room: &RoomRef<Self>) -> Self {
+        Arena
+    }
+}
+
+/// Joins the caller to a new arena.
+struct Lobby {
+    arenas: Rooms<Arena>,
+}
+
+#[component(name = "lobby")]
+impl Lobby {
+    #[handler]
+    async fn enter(&self, session: &Session) -> Result<(), HandlerError> {
+        let room = self.arenas.create(())?;
+        self.arenas.join(room.id(), session).await?;
+        Ok(())
+    }
+}
+
+/// A client of an app serving these components, with spans at `level`, logged in as uid 42;
 /// the session's id.
 async fn logged_in(level: Level) -> (App, Client, u64) {
+    let arenas = Rooms::<Arena>::new(RoomConfig::default()).unwrap();
     let app = App::builder()
         .register(Probe)
         .register(Tally::default())
+        .register(Lobby {
+            arenas: arenas.clone(),
+        })
+        .rooms(arenas)
         .span_level(level)
         .build()
         .unwrap();
@@ -120,6 +164,20 @@ async fn an_actor_polls_its_handler_inside_the_message_span_of_the_call() {
     let event = only(&captured, "bumped");
     assert_eq!(field(&event, "message.route"), Some("tally.bump"));
     assert_eq!(field(&event, "message.mid"), Some("2"));
+    assert_eq!(field(&event, "session.id"), Some(id.to_string().as_str()));
+    assert_eq!(field(&event, "session.uid"), Some("42"));
+}
+
+#[tokio::test]
+async fn a_room_polls_its_handler_inside_the_message_span_of_the_call() {
+    let (captured, _guard) = Captured::install(Level::INFO);
+    let (_app, client, id) = logged_in(Level::INFO).await;
+    let _: serde_json::Value = client.request("lobby.enter", &()).await.unwrap();
+    let _: u64 = client.request("arena.shout", &()).await.unwrap();
+
+    let event = only(&captured, "shouted");
+    assert_eq!(field(&event, "message.route"), Some("arena.shout"));
+    assert_eq!(field(&event, "message.mid"), Some("3"));
     assert_eq!(field(&event, "session.id"), Some(id.to_string().as_str()));
     assert_eq!(field(&event, "session.uid"), Some("42"));
 }
