@@ -1,12 +1,12 @@
 //! The `tracing` spans of sessions and messages, at the level [`Config::span_level`] names.
 //!
 //! - `session`: `id`, `uid` (recorded when the session is bound), `remote`, `transport`;
-//!   open as long as the session (its [`Session`] handles) lives.
-//! - `message`: `route`, `mid` (0 for a notify), `kind` (`request` or `notify`), `remote`
-//!   (whether the handler runs on another node), then on completion `duration_us` (from the
-//!   handler's start to its reply) and `code` (200, or the error's code); a child of its
-//!   session's span. The handler is polled inside it, on whatever task runs it (the
-//!   connection's, an actor's or a room's), so every event a handler logs carries both spans.
+//!   open as long as the session (its `Session` handles) lives.
+//! - `message`: `route`, `mid` (0 for a notify), `kind` (`request` or `notify`), `forwarded`
+//!   (whether another node handles it), then on completion `duration_us` (from the handler's
+//!   start to its reply) and `code` (200, or the error's code); a child of its session's span.
+//!   The handler is polled inside it, on whatever task runs it (the connection's, an actor's
+//!   or a room's), so every event a handler logs carries both spans.
 //!
 //! A span whose level the subscriber disables is never created: [`Span::none`] costs one
 //! level check, and recording into it nothing.
@@ -52,13 +52,14 @@ pub(crate) fn session_span(
     )
 }
 
-/// The span of message `mid` (0: a notify) to `route`, a child of `session`'s span.
+/// The span of message `mid` (0: a notify) to `route`, a child of `session`'s span;
+/// `forwarded` when another node handles it.
 pub(crate) fn message_span(
     level: Level,
     session: &Span,
     route: &str,
     mid: u64,
-    remote: bool,
+    forwarded: bool,
 ) -> Span {
     let kind = if mid == 0 { "notify" } else { "request" };
     span_at!(
@@ -68,7 +69,7 @@ pub(crate) fn message_span(
         route,
         mid,
         kind,
-        remote,
+        forwarded,
         duration_us = Empty,
         code = Empty
     )

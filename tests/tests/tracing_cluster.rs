@@ -72,13 +72,13 @@ fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
     found.map(|kv| &kv.value)
 }
 
-/// The exported `message` span of `route` whose `remote` attribute is `remote`.
-fn message(exporter: &InMemorySpanExporter, route: &str, remote: bool) -> Option<SpanData> {
+/// The exported `message` span of `route` whose `forwarded` attribute is `forwarded`.
+fn message(exporter: &InMemorySpanExporter, route: &str, forwarded: bool) -> Option<SpanData> {
     let spans = exporter.get_finished_spans().unwrap();
     spans.into_iter().find(|span| {
         span.name == "message"
             && attribute(span, "route").map(Value::as_str).as_deref() == Some(route)
-            && attribute(span, "remote") == Some(&Value::Bool(remote))
+            && attribute(span, "forwarded") == Some(&Value::Bool(forwarded))
     })
 }
 
