@@ -2,8 +2,8 @@
 //! its message span and its stand-in session's span (the client's session id and uid); and
 //! with OpenTelemetry, a client's request forwarded from a gate to a backend yields the gate's
 //! message span and the backend's in one trace, the backend's a child of the gate's (the W3C
-//! trace context travels in the call's NATS headers). Spans are collected by an in-memory
-//! exporter, no collector.
+//! trace context travels in the call's NATS headers), and so does an RPC a gate's handler
+//! makes. Spans are collected by an in-memory exporter, no collector.
 
 use std::time::Duration;
 
@@ -57,6 +57,30 @@ impl Login {
     }
 }
 
+/// A gate's component calling the backend by RPC.
+struct Relay {
+    cluster: Cluster,
+}
+
+#[component(name = "relay")]
+impl Relay {
+    /// Answers what `echo.say` answers for `text`.
+    #[handler]
+    async fn ask(&self, session: &Session, text: String) -> Result<String, HandlerError> {
+        let answer = self.cluster.rpc_with(session, "echo.say", &text).await;
+        answer.map_err(|err| HandlerError::internal(err.to_string()))
+    }
+}
+
+/// Spans go to `exporter` on this thread until the guard drops.
+fn export_to(exporter: &InMemorySpanExporter) -> tracing::subscriber::DefaultGuard {
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let otel = OtlpExporter::from_provider(provider);
+    tracing::subscriber::set_default(tracing_subscriber::registry().with(otel.layer()))
+}
+
 /// A started node `name` (subjects under `prefix`) running `builder`'s app.
 async fn node(nats: &Nats, prefix: &str, name: &str, builder: AppBuilder) -> (Cluster, App) {
     let config = ClusterConfig::new(nats.url(), name).prefix(prefix);
@@ -85,12 +109,7 @@ fn message(exporter: &InMemorySpanExporter, route: &str, forwarded: bool) -> Opt
 #[tokio::test]
 async fn a_forwarded_request_is_one_trace_from_the_gate_to_the_backend() {
     let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let otel = OtlpExporter::from_provider(provider);
-    let subscriber = tracing_subscriber::registry().with(otel.layer());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = export_to(&exporter);
 
     let nats = Nats::start();
     let (backend, backend_app) =
@@ -149,6 +168,49 @@ async fn a_backend_handler_logs_inside_its_message_span_and_its_stand_in_session
     assert_eq!(field("session.id"), Some(id.to_string().as_str()));
     assert_eq!(field("session.uid"), Some("7"));
     assert_eq!(field("session.transport"), Some("remote"));
+
+    for (cluster, app) in [(gate, gate_app), (backend, backend_app)] {
+        app.shutdown().await;
+        cluster.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn an_rpc_from_a_handler_is_in_the_trace_of_the_handler_s_message() {
+    let exporter = InMemorySpanExporter::default();
+    let _guard = export_to(&exporter);
+    let nats = Nats::start();
+    let backend_builder = App::builder().register(Echo);
+    let (backend, backend_app) = node(&nats, "rpc", "backend-1", backend_builder).await;
+    let config = ClusterConfig::new(nats.url(), "gate-1").prefix("rpc");
+    let gate = Cluster::connect(config).await.unwrap();
+    let relay = Relay {
+        cluster: gate.clone(),
+    };
+    let gate_app = gate.attach(App::builder().register(relay)).build().unwrap();
+    gate.start(&gate_app).await.unwrap();
+    assert!(gate.wait_for_route("echo.say", WITHIN).await);
+    let addr = gate_app.listen_tcp("127.0.0.1:0").await.unwrap();
+    let client = Client::connect(&addr.to_string()).await.unwrap();
+    let answer: String = client.request("relay.ask", &"hi").await.unwrap();
+    assert_eq!(answer, "hi");
+
+    let both = async || {
+        message(&exporter, "relay.ask", false).is_some()
+            && message(&exporter, "echo.say", false).is_some()
+    };
+    assert!(
+        wait_until(WITHIN, both).await,
+        "{:#?}",
+        exporter.get_finished_spans()
+    );
+    let caller = message(&exporter, "relay.ask", false).unwrap();
+    let called = message(&exporter, "echo.say", false).unwrap();
+    assert_eq!(
+        called.span_context.trace_id(),
+        caller.span_context.trace_id()
+    );
+    assert_eq!(called.parent_span_id, caller.span_context.span_id());
 
     for (cluster, app) in [(gate, gate_app), (backend, backend_app)] {
         app.shutdown().await;
