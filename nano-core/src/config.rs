@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use tracing::Level;
+
 use crate::outbox::SlowConsumerPolicy;
 use crate::protocol::DEFAULT_MAX_BODY_LEN;
 
@@ -22,6 +24,10 @@ pub const DEFAULT_ACTOR_MAILBOX_CAPACITY: usize = 1024;
 pub const DEFAULT_FINAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Default time graceful shutdown waits for sessions to drain: 10 s.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default level of the session and message spans: `INFO`, so that a subscriber at the usual
+/// level sees them.
+pub const DEFAULT_SPAN_LEVEL: Level = Level::INFO;
 
 /// A per-session message rate limit: a token bucket of `burst` tokens refilled at
 /// `per_second`. Every packet a client sends after connecting takes one token; a session that
@@ -113,6 +119,11 @@ pub struct Config {
     /// [`App::encode_metrics`](crate::App::encode_metrics). The counters of
     /// [`App::metrics`](crate::App::metrics) are kept either way. Default: `true`.
     pub prometheus: bool,
+    /// The level of the `session` and `message` spans (fields, and how handlers' events
+    /// carry them: docs/OPERATIONS.md, "Tracing"). A subscriber that does not enable this
+    /// level gets no span at all, at the cost of one level check per message.
+    /// Default: [`DEFAULT_SPAN_LEVEL`] (`INFO`).
+    pub span_level: Level,
 }
 
 impl Default for Config {
@@ -133,6 +144,7 @@ impl Default for Config {
             listen_backlog: None,
             first_session_id: 1,
             prometheus: true,
+            span_level: DEFAULT_SPAN_LEVEL,
         }
     }
 }

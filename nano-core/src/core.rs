@@ -43,6 +43,8 @@ pub(crate) struct Core {
     pub(crate) send_queue_capacity: usize,
     pub(crate) slow_consumer: SlowConsumerPolicy,
     pub(crate) next_session_id: AtomicU64,
+    /// The level of the session and message spans.
+    pub(crate) span_level: tracing::Level,
 }
 
 /// Everything a [`Core`] is made of, by name: what an app's builder settled on.
@@ -59,6 +61,7 @@ pub(crate) struct CoreSettings {
     pub(crate) slow_consumer: SlowConsumerPolicy,
     /// The first session id (0 counts as 1, beyond 2^53 - 1 as 2^53 - 1).
     pub(crate) first_session_id: u64,
+    pub(crate) span_level: tracing::Level,
 }
 
 impl Default for CoreSettings {
@@ -74,6 +77,7 @@ impl Default for CoreSettings {
             send_queue_capacity: crate::config::DEFAULT_SEND_QUEUE_CAPACITY,
             slow_consumer: SlowConsumerPolicy::Drop,
             first_session_id: 1,
+            span_level: crate::config::DEFAULT_SPAN_LEVEL,
         }
     }
 }
@@ -91,6 +95,7 @@ impl Core {
             send_queue_capacity,
             slow_consumer,
             first_session_id,
+            span_level,
         } = settings;
         Self {
             serializer,
@@ -105,6 +110,7 @@ impl Core {
             send_queue_capacity,
             slow_consumer,
             next_session_id: AtomicU64::new(first_session_id.clamp(1, MAX_SESSION_ID)),
+            span_level,
         }
     }
 

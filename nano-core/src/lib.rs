@@ -97,6 +97,8 @@ pub mod inspect;
 pub mod manifest;
 mod metrics;
 mod open_files;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod outbox;
 mod payload;
 mod pipeline;
@@ -117,6 +119,7 @@ mod session;
 mod sync;
 pub mod testing;
 mod timer;
+mod trace;
 pub mod transport;
 
 #[doc(hidden)]
@@ -132,7 +135,8 @@ pub use component::{
 pub use config::{
     Config, DEFAULT_ACTOR_MAILBOX_CAPACITY, DEFAULT_FINAL_WRITE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_CONNECTIONS, DEFAULT_OPEN_FILE_RESERVE,
-    DEFAULT_RATE_LIMIT, DEFAULT_SEND_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, RateLimit,
+    DEFAULT_RATE_LIMIT, DEFAULT_SEND_QUEUE_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_SPAN_LEVEL,
+    RateLimit,
 };
 pub use error::Error;
 pub use error_body::ErrorBody;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::HandlerError;
 use crate::actor::{self, ActorHandle, ActorMailbox, LocalFuture};
@@ -304,6 +305,9 @@ pub(crate) fn call_actor<C: ActorComponent>(
     stopped: fn() -> HandlerError,
 ) -> Dispatch {
     Dispatch::Pending(Box::pin(async move {
+        // The caller polls this inside the message's span; the handler runs in it too, on the
+        // actor's task.
+        let span = tracing::Span::current();
         let (reply_tx, reply_rx) = oneshot::channel();
         let mut slot = ReplySlot {
             tx: Some(reply_tx),
@@ -313,13 +317,16 @@ pub(crate) fn call_actor<C: ActorComponent>(
         let job_link = Arc::clone(&link);
         let job: actor::Job<C> = Box::new(move |component: &mut C| -> Option<LocalFuture<'_>> {
             slot.ran = true;
+            let entered = span.enter();
             match component.dispatch(&job_link.ctx, index, call) {
                 ActorDispatch::Ready(reply) => {
                     slot.send(reply);
                     None
                 }
                 ActorDispatch::Pending(future) => {
-                    Some(Box::pin(async move { slot.send(future.await) }))
+                    drop(entered);
+                    let future = async move { slot.send(future.await) };
+                    Some(Box::pin(future.instrument(span)))
                 }
             }
         });

@@ -19,6 +19,7 @@ use crate::payload::EncodePayload;
 use crate::prometheus::KickCause;
 use crate::protocol::{EncodedPacket, Message, ProtocolError, Route, RouteName};
 use crate::sync::lock;
+use crate::trace;
 use crate::{Group, HandlerError, SerializerError};
 
 /// The transport a session came in on.
@@ -101,6 +102,8 @@ pub(crate) struct SessionInner {
     groups: Mutex<Vec<Weak<GroupShared>>>,
     finished: AtomicBool,
     finished_notify: Notify,
+    /// The `session` span (`crate::trace`), disabled unless its level is.
+    span: tracing::Span,
 }
 
 /// One connected client: a cheap-to-clone handle usable from any task.
@@ -156,6 +159,7 @@ impl Session {
         transport: TransportKind,
     ) -> Self {
         let outbox = Outbox::new(core.send_queue_capacity, core.slow_consumer);
+        let span = trace::session_span(core.span_level, id, remote_addr, transport);
         Self {
             inner: Arc::new(SessionInner {
                 id,
@@ -171,6 +175,7 @@ impl Session {
                 groups: Mutex::new(Vec::new()),
                 finished: AtomicBool::new(false),
                 finished_notify: Notify::new(),
+                span,
             }),
         }
     }
@@ -183,6 +188,11 @@ impl Session {
 
     pub(crate) fn inner(&self) -> &SessionInner {
         &self.inner
+    }
+
+    /// The session's `session` span (disabled unless its level is enabled).
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.inner.span
     }
 
     pub(crate) fn core(&self) -> &Arc<Core> {
@@ -215,6 +225,7 @@ impl Session {
             return Err(SessionError::Closed);
         }
         self.inner.uid.store(uid, Ordering::Release);
+        self.inner.span.record("uid", uid);
         Ok(())
     }
 

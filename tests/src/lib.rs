@@ -13,6 +13,7 @@ pub mod peer;
 pub mod raw;
 pub mod rooms;
 pub mod session_ends;
+pub mod spans;
 pub mod wait;
 
 use std::path::Path;

@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 
 use super::lock;
 use super::node::Node;
+use super::trace;
 use crate::ClusterError;
 use crate::wire::{self, Answer, AnswerKind, Call};
 
@@ -107,11 +108,16 @@ impl Node {
         };
         let subject = self.link.node_subject(node, "call");
         let reply = format!("{}{id}", self.link.answers());
-        self.link
-            .nats
-            .publish_with_reply(subject.clone(), reply, wire::encode(call, payload))
-            .await
-            .map_err(|err| ClusterError::nats(format!("publish a call to {subject}"), err))?;
+        let body = wire::encode(call, payload);
+        let nats = &self.link.nats;
+        match trace::headers() {
+            Some(headers) => {
+                nats.publish_with_reply_and_headers(subject.clone(), reply, headers, body)
+                    .await
+            }
+            None => nats.publish_with_reply(subject.clone(), reply, body).await,
+        }
+        .map_err(|err| ClusterError::nats(format!("publish a call to {subject}"), err))?;
         let timeout = self.link.config.request_timeout;
         let result = match tokio::time::timeout(timeout, answered).await {
             Ok(Ok(result)) => result,

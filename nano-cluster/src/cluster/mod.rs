@@ -22,6 +22,7 @@ mod rooms;
 mod serving;
 mod start;
 mod tasks;
+mod trace;
 
 pub(crate) use node::Node;
 pub use rooms::{

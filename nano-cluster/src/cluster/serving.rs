@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::node::Node;
 use super::relay::Outlet;
 use super::tasks::Tasks;
+use super::trace;
 use crate::wire::{self, Answer, AnswerKind, Call};
 
 /// The calls from other nodes running here.
@@ -122,7 +123,9 @@ impl Node {
             },
             None => (app.remote_session(0).session().clone(), None),
         };
-        let reply = match self.dispatch_call(app, &session, &call.route, call.mid, payload) {
+        let headers = message.headers.as_ref();
+        let follow = |span: &tracing::Span| trace::follow(span, headers);
+        let reply = match self.dispatch_call(app, &session, &call.route, call.mid, payload, follow) {
             Some(future) => tokio::select! {
                 biased;
                 reply = future => reply,

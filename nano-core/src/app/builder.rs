@@ -213,6 +213,12 @@ impl AppBuilder {
         self
     }
 
+    /// See [`Config::span_level`] (default `INFO`).
+    pub fn span_level(mut self, level: tracing::Level) -> Self {
+        self.config.span_level = level;
+        self
+    }
+
     /// See [`Config::prometheus`] (default `true`).
     pub fn prometheus(mut self, enabled: bool) -> Self {
         self.config.prometheus = enabled;
@@ -384,6 +390,7 @@ impl AppBuilder {
             send_queue_capacity: config.send_queue_capacity,
             slow_consumer: config.slow_consumer,
             first_session_id: config.first_session_id,
+            span_level: config.span_level,
         };
         let remote_core = Arc::new(Core::new(CoreSettings {
             dict: RouteDict::new(),

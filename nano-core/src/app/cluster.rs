@@ -8,12 +8,14 @@ use crate::Session;
 use crate::dispatch::{self, Started};
 use crate::remote::{self, RemoteSession, ReplyFuture};
 use crate::session::TransportKind;
+use crate::trace;
 
 impl App {
     /// Calls the local handler of `route` for `session`, as if its client had sent the
     /// message (request `mid` ≥ 1, or a notify for 0); `None` when this app does not serve the
     /// route. Panics become 500 replies. While the handler runs,
-    /// [`remote::dispatched_session`] is `session`.
+    /// [`remote::dispatched_session`] is `session`. The handler runs in a `message` span, a
+    /// child of the session's, as for a client's own message.
     pub fn dispatch(
         &self,
         session: &Session,
@@ -21,10 +23,27 @@ impl App {
         mid: u64,
         payload: Bytes,
     ) -> Option<ReplyFuture> {
+        self.dispatch_with(session, route, mid, payload, |_| {})
+    }
+
+    /// [`dispatch`](Self::dispatch), first handing `with_span` the message's span (a cluster
+    /// links it to the caller's trace there), before the handler starts.
+    pub fn dispatch_with(
+        &self,
+        session: &Session,
+        route: &str,
+        mid: u64,
+        payload: Bytes,
+        with_span: impl FnOnce(&tracing::Span),
+    ) -> Option<ReplyFuture> {
         let entry = self.state.host.routes.get(route)?;
         session.set_last_mid(mid);
-        let started =
-            remote::start_dispatched(session, || dispatch::start(entry, session, mid, payload));
+        let level = self.state.host.core.span_level;
+        let span = trace::message_span(level, session.span(), entry.meta.route, mid, false);
+        with_span(&span);
+        let started = remote::start_dispatched(session, || {
+            dispatch::start(entry, session, mid, payload, span)
+        });
         Some(match started {
             Started::Done(reply) => Box::pin(std::future::ready(reply)),
             Started::Running(call) => Box::pin(remote::run_dispatched(session.clone(), call)),

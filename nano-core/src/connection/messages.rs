@@ -12,6 +12,7 @@ use crate::dispatch::{self, HandlerCall, Started};
 use crate::handler::Reply;
 use crate::metrics::Counters;
 use crate::protocol::Message;
+use crate::trace;
 
 impl Connection {
     /// Handles one Data packet; returns the handler it started, if it is still running.
@@ -49,24 +50,20 @@ impl Connection {
             return self.forward(name, mid, payload);
         };
         let route = entry.meta.route;
-        let span = tracing::debug_span!("message", route, mid);
+        let level = self.host.core.span_level;
+        let span = trace::message_span(level, self.session.span(), route, mid, false);
         if let Some(metrics) = &entry.metrics {
             metrics.received();
         }
         let started = Instant::now();
-        match span.in_scope(|| dispatch::start(entry, &self.session, mid, payload)) {
+        match dispatch::start(entry, &self.session, mid, payload, span.clone()) {
             Started::Running(call) => {
                 let timing = entry.metrics.clone().map(|metrics| Timing {
                     metrics,
                     read,
                     started,
                 });
-                Some(InFlight {
-                    mid,
-                    timing,
-                    call,
-                    span,
-                })
+                Some(InFlight { mid, timing, call })
             }
             Started::Done(reply) => {
                 if let Some(metrics) = &entry.metrics {
@@ -83,17 +80,19 @@ impl Connection {
 
     /// A route this app does not serve: another node of a cluster may serve it.
     fn forward(&self, name: &str, mid: u64, payload: Bytes) -> Option<InFlight> {
-        if let Some(remote) = self.host.routes.remote()
-            && let Some(future) = remote.forward(&self.session, name, mid, payload)
-        {
-            let span = tracing::debug_span!("message", route = name, mid, remote = true);
-            let call = HandlerCall::new("<remote>", future);
-            return Some(InFlight {
-                mid,
-                timing: None,
-                call,
-                span,
-            });
+        if let Some(remote) = self.host.routes.remote() {
+            let level = self.host.core.span_level;
+            let span = trace::message_span(level, self.session.span(), name, mid, true);
+            if let Some(future) =
+                span.in_scope(|| remote.forward(&self.session, name, mid, payload))
+            {
+                let call = HandlerCall::new("<remote>", future, span);
+                return Some(InFlight {
+                    mid,
+                    timing: None,
+                    call,
+                });
+            }
         }
         let error = HandlerError::not_found(format!("unknown route `{name}`"));
         self.deliver(mid, "<unknown>", Reply::Error(error));

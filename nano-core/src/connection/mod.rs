@@ -62,7 +62,6 @@ struct InFlight {
     /// The route's metrics, with when the packet was read and the handler started.
     timing: Option<Timing>,
     call: HandlerCall,
-    span: tracing::Span,
 }
 
 /// A running handler's route metrics, and its times.
@@ -93,7 +92,7 @@ pub(crate) async fn serve<T: PacketTransport>(
     if let Some(telemetry) = &host.core.telemetry {
         telemetry.session_opened(kind.as_str());
     }
-    let span = tracing::debug_span!("session", id = session.id(), remote = ?remote_addr, transport = ?kind);
+    let span = session.span().clone();
     let end = Connection::new(host.clone(), session.clone())
         .run(transport)
         .instrument(span.clone())
@@ -216,11 +215,11 @@ impl Connection {
                     }
                 }
                 reply = poll_in_flight(&mut in_flight), if busy => {
-                    if let Some(InFlight { mid, timing, call, span }) = in_flight.take() {
+                    if let Some(InFlight { mid, timing, call }) = in_flight.take() {
                         if let Some(timing) = &timing {
                             timing.metrics.handled(timing.started);
                         }
-                        span.in_scope(|| self.deliver(mid, call.route(), reply));
+                        call.span().in_scope(|| self.deliver(mid, call.route(), reply));
                         if let Some(timing) = timing.filter(|_| mid != 0) {
                             timing.metrics.answered(timing.read);
                         }

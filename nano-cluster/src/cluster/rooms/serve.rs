@@ -182,9 +182,10 @@ impl Node {
         route: &str,
         mid: u64,
         payload: Bytes,
+        with_span: impl FnOnce(&tracing::Span),
     ) -> Option<ReplyFuture> {
         let Some(internal) = route.strip_prefix(ROUTE_PREFIX) else {
-            return app.dispatch(session, route, mid, payload);
+            return app.dispatch_with(session, route, mid, payload, with_span);
         };
         let (kind, what) = internal.rsplit_once('.')?;
         let server = self.rooms.kind(kind)?.server.clone();
