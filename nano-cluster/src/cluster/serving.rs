@@ -125,7 +125,8 @@ impl Node {
         };
         let headers = message.headers.as_ref();
         let follow = |span: &tracing::Span| trace::follow(span, headers);
-        let reply = match self.dispatch_call(app, &session, &call.route, call.mid, payload, follow) {
+        let reply = match self.dispatch_call(app, &session, &call.route, call.mid, payload, follow)
+        {
             Some(future) => tokio::select! {
                 biased;
                 reply = future => reply,
