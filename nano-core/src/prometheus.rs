@@ -115,7 +115,7 @@ impl Telemetry {
         );
         r.register(
             "handler_duration_seconds",
-            "Time in the handler (an actor's includes its mailbox wait)",
+            "Time from the handler's start to its reply queued (an actor's includes its mailbox wait)",
             self.handler_time.clone(),
         );
         r.register(

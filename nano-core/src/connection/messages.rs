@@ -17,7 +17,8 @@ use crate::trace;
 impl Connection {
     /// Handles one Data packet; returns the handler it started, if it is still running.
     pub(super) fn on_data(&mut self, body: Bytes) -> Result<Option<InFlight>, End> {
-        let read = Instant::now();
+        // Set when the packet was read (`on_io`): one clock read per packet.
+        let read = self.last_seen.into_std();
         let core = &self.host.core;
         let mut message = Message::decode_with(body, &core.dict).map_err(End::Protocol)?;
         Counters::add(&core.counters.messages_in, 1);
@@ -55,7 +56,12 @@ impl Connection {
         if let Some(metrics) = &entry.metrics {
             metrics.received();
         }
-        let started = Instant::now();
+        // Read the clock again only for the metrics that need it.
+        let started = if entry.metrics.is_some() {
+            Instant::now()
+        } else {
+            read
+        };
         match dispatch::start(entry, &self.session, mid, payload, span.clone()) {
             Started::Running(call) => {
                 let timing = entry.metrics.clone().map(|metrics| Timing {
@@ -66,12 +72,9 @@ impl Connection {
                 Some(InFlight { mid, timing, call })
             }
             Started::Done(reply) => {
-                if let Some(metrics) = &entry.metrics {
-                    metrics.handled(started);
-                }
                 span.in_scope(|| self.deliver(mid, route, reply));
-                if let Some(metrics) = entry.metrics.as_ref().filter(|_| mid != 0) {
-                    metrics.answered(read);
+                if let Some(metrics) = &entry.metrics {
+                    metrics.finished(read, started, mid != 0);
                 }
                 None
             }

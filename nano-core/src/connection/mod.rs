@@ -216,12 +216,9 @@ impl Connection {
                 }
                 reply = poll_in_flight(&mut in_flight), if busy => {
                     if let Some(InFlight { mid, timing, call }) = in_flight.take() {
-                        if let Some(timing) = &timing {
-                            timing.metrics.handled(timing.started);
-                        }
                         call.span().in_scope(|| self.deliver(mid, call.route(), reply));
-                        if let Some(timing) = timing.filter(|_| mid != 0) {
-                            timing.metrics.answered(timing.read);
+                        if let Some(timing) = timing {
+                            timing.metrics.finished(timing.read, timing.started, mid != 0);
                         }
                     }
                 }
@@ -310,7 +307,7 @@ impl Connection {
     /// Handles one packet; returns the handler it started, if any.
     async fn on_packet(&mut self, packet: Packet) -> Result<Option<InFlight>, End> {
         if let Some(rate) = &mut self.rate
-            && !rate.take()
+            && !rate.take(self.last_seen)
         {
             return Err(End::Kicked(
                 "rate limit exceeded".to_owned(),

@@ -23,9 +23,8 @@ impl TokenBucket {
         }
     }
 
-    /// Takes a token; `false` when there is none left.
-    pub(super) fn take(&mut self) -> bool {
-        let now = Instant::now();
+    /// Takes a token for a packet read at `now`; `false` when there is none left.
+    pub(super) fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.duration_since(self.refilled).as_secs_f64();
         self.refilled = now;
         self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);

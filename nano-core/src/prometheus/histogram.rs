@@ -2,8 +2,8 @@
 //!
 //! prometheus-client's own `Histogram` takes a mutex on every observation; a route's histogram
 //! is shared by every connection of the app, so on a multi-thread runtime that mutex is taken
-//! from every worker for every request. Here an observation is three relaxed atomic additions
-//! (its bucket, the count, the sum) on the calling thread's shard (cache-line aligned, as the
+//! from every worker for every request. Here an observation is two relaxed atomic additions
+//! (its bucket and the sum; the count is the buckets' total) on the calling thread's shard (cache-line aligned, as the
 //! counters of [`metrics`](crate::metrics)), and the bucket is found with a shift instead of
 //! a scan. A scrape sums the shards.
 //! The buckets are fixed: 25 µs doubling, 20 of them (25 µs to about 13.1 s), then `+Inf`.
@@ -33,7 +33,6 @@ pub struct LatencyHistogram {
 struct Counts {
     /// Observations per bucket (not cumulative); the last one is `+Inf`.
     buckets: [AtomicU64; BUCKETS + 1],
-    count: AtomicU64,
     /// The sum of the observations, in nanoseconds (584 years before it wraps).
     sum_ns: AtomicU64,
 }
@@ -61,7 +60,6 @@ impl LatencyHistogram {
         let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let counts = &self.shards[shard()];
         counts.buckets[bucket_of(ns)].fetch_add(1, Ordering::Relaxed);
-        counts.count.fetch_add(1, Ordering::Relaxed);
         counts.sum_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
@@ -77,17 +75,12 @@ impl LatencyHistogram {
     }
 
     /// The `(upper bound in seconds, observations in that bucket)` pairs, `+Inf` last, the
-    /// sum in seconds and the count. Read while others record, the three may disagree by the
-    /// observations in flight, as with any lock-free histogram.
+    /// sum in seconds and the count (the buckets' total). Read while others record, the sum may
+    /// disagree with the buckets by the observations in flight, as in any lock-free histogram.
     pub(crate) fn read(&self) -> (Vec<(f64, u64)>, f64, u64) {
-        let total = |read: &dyn Fn(&Counts) -> &AtomicU64| {
-            self.shards
-                .iter()
-                .map(|counts| read(counts).load(Ordering::Relaxed))
-                .fold(0u64, u64::wrapping_add)
-        };
-        let buckets = self
-            .counts()
+        let counts = self.counts();
+        let count = counts.iter().fold(0u64, |total, n| total.wrapping_add(*n));
+        let buckets = counts
             .into_iter()
             .enumerate()
             .map(|(index, count)| {
@@ -99,8 +92,12 @@ impl LatencyHistogram {
                 (bound, count)
             })
             .collect();
-        let sum = total(&|counts| &counts.sum_ns) as f64 / 1e9;
-        (buckets, sum, total(&|counts| &counts.count))
+        let sum_ns = self
+            .shards
+            .iter()
+            .map(|counts| counts.sum_ns.load(Ordering::Relaxed))
+            .fold(0u64, u64::wrapping_add);
+        (buckets, sum_ns as f64 / 1e9, count)
     }
 }
 
