@@ -32,8 +32,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use nano_core::prelude::*;
-use nano_examples::{Args, Flag, http_get, init_logging, serve_chat_page};
-use nano_ws::admin::AdminConfig;
+use nano_examples::{Args, Flag, admin_flags, http_get, init_logging, serve_chat_page};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -177,16 +176,8 @@ const FLAGS: &[Flag] = &[
         "PATH",
         "write the routes' TypeScript declarations to PATH and exit",
     ),
-    Flag::value(
-        "--admin",
-        "ADDR",
-        "serve the admin page, its API and /metrics on ADDR (needs --admin-token)",
-    ),
-    Flag::value(
-        "--admin-token",
-        "TOKEN",
-        "the bearer token the admin server requires",
-    ),
+    admin_flags::ADMIN,
+    admin_flags::ADMIN_TOKEN,
     Flag::switch(
         "--smoke",
         "free ports, a WebSocket and a TCP client through a conversation, exit 0",
@@ -200,7 +191,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let http_addr = args.addr("--http");
     let tcp_addr = args.addr("--tcp");
     let heartbeat: u64 = args.value("--heartbeat");
-    let admin = admin_config(&args)?;
+    let admin = admin_flags::admin_config(&args)?;
 
     let app = App::builder()
         .register(Room {
@@ -236,17 +227,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server.await??;
     Ok(())
-}
-
-/// The admin server's settings when `--admin` is given (it needs `--admin-token`).
-fn admin_config(args: &Args) -> Result<Option<AdminConfig>, Box<dyn std::error::Error>> {
-    if args.get("--admin").is_none() {
-        return Ok(None);
-    }
-    let token = args
-        .get("--admin-token")
-        .ok_or("--admin needs --admin-token")?;
-    Ok(Some(AdminConfig::new(token).addr(args.addr("--admin"))))
 }
 
 /// One real conversation: a WebSocket and a TCP client join, talk, and one leaves.

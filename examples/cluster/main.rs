@@ -47,8 +47,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use nano_cluster::{Cluster, ClusterConfig, ClusterError, ClusterStats};
 use nano_core::prelude::*;
-use nano_examples::{Args, Flag, init_logging, serve_chat_page};
-use nano_ws::admin::{AdminConfig, AdminNode, listen_admin};
+use nano_examples::{Args, Flag, admin_flags, init_logging, serve_chat_page};
+use nano_ws::admin::{AdminNode, listen_admin};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -282,16 +282,8 @@ const FLAGS: &[Flag] = &[
         "how long a request to another node may take",
     )
     .default_value("5"),
-    Flag::value(
-        "--admin",
-        "ADDR",
-        "serve the admin page, its API and /metrics on ADDR (needs --admin-token)",
-    ),
-    Flag::value(
-        "--admin-token",
-        "TOKEN",
-        "the bearer token the admin server requires",
-    ),
+    admin_flags::ADMIN,
+    admin_flags::ADMIN_TOKEN,
 ];
 
 /// Serves the admin page when `--admin` is given, listing the cluster's nodes; returns
@@ -302,27 +294,22 @@ async fn serve_admin(
     cluster: &Cluster,
     node: &str,
 ) -> Result<String, Box<dyn std::error::Error>> {
-    if args.get("--admin").is_none() {
+    let Some(config) = admin_flags::admin_config(args)? else {
         return Ok(String::new());
-    }
-    let token = args
-        .get("--admin-token")
-        .ok_or("--admin needs --admin-token")?;
+    };
     let (cluster, node, routes) = (
         cluster.clone(),
         node.to_owned(),
         app.manifest().routes.len(),
     );
-    let config = AdminConfig::new(token)
-        .addr(args.addr("--admin"))
-        .nodes(move || {
-            let peers = cluster.nodes().into_iter();
-            let mut nodes: Vec<AdminNode> = peers
-                .map(|(name, routes)| AdminNode::new(name, routes, false))
-                .collect();
-            nodes.push(AdminNode::new(node.clone(), routes, true));
-            nodes
-        });
+    let config = config.nodes(move || {
+        let peers = cluster.nodes().into_iter();
+        let mut nodes: Vec<AdminNode> = peers
+            .map(|(name, routes)| AdminNode::new(name, routes, false))
+            .collect();
+        nodes.push(AdminNode::new(node.clone(), routes, true));
+        nodes
+    });
     let addr = listen_admin(app, config).await?;
     tracing::info!("cluster: admin page on http://{addr}/");
     Ok(format!(" admin={addr}"))

@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 
+pub mod admin_flags;
 mod chat_page;
 mod flags;
 pub mod web_page;

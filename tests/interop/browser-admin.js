@@ -7,10 +7,9 @@
 //   node browser-admin.js <http://admin-host:port/> <token> <route> <session id> <screenshot.png>
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { launchChromium } = require('./chromium');
 
 const [url, token, route, victim, screenshot] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 async function signIn(page, value) {
   await page.fill('#token', value);
@@ -24,19 +23,7 @@ const chartValues = (page, chart, series) => page.$eval(
 ).catch(() => []);
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   const result = {};
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -7,10 +7,9 @@
 // bob's page may come from another server (another gate of a cluster); alice's by default.
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { launchChromium } = require('./chromium');
 
 const [url, screenshot, bobUrl = url] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 async function join(browser, name, pageUrl) {
   const page = await browser.newPage({ viewport: { width: 900, height: 640 } });
@@ -25,19 +24,7 @@ async function join(browser, name, pageUrl) {
 const texts = (page, selector) => page.$$eval(selector, (items) => items.map((item) => item.textContent));
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   const result = {};
   try {
     const alice = await join(browser, 'alice', url);

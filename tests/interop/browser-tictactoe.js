@@ -8,10 +8,9 @@
 //   node browser-tictactoe.js <http://host:port/> <screenshot.png>
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { launchChromium } = require('./chromium');
 
 const [url, screenshot] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = { timeout: 10000 };
 
 async function open(browser, name) {
@@ -95,19 +94,7 @@ async function play(result, browser) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   const result = {};
   try {
     await play(result, browser);
