@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Side-by-side benchmarks in one go: nano-rs (the pingpong example, TCP and WebSocket), pinus
-# (../shared/peers/pinus, a real Pomelo server) and raw-echo (framing only, no framework: what
-# this machine allows). Writes BENCHMARKS.md and keeps the raw JSON lines in bench/results/.
+# Side-by-side benchmarks in one go: nano-rs (the pingpong example, TCP and WebSocket), Go nano
+# (../shared/peers/gonano: lonng/nano built from source), pinus (../shared/peers/pinus, a real
+# Pomelo server) and raw-echo (framing only, no framework: what this machine allows). Writes
+# BENCHMARKS.md and keeps the raw JSON lines in bench/results/.
 #
 #   bench/run.sh                 # CONNS=1000 DURATION=10 by default
 #   CONNS=1000 DURATION=20 SESSIONS=19000 bench/run.sh
@@ -14,6 +15,10 @@ SESSIONS=${SESSIONS:-19000}
 PAYLOAD=${PAYLOAD:-64}
 PINUS_START=${PINUS_START:-../shared/peers/pinus/start.sh}
 PINUS_STOP=${PINUS_STOP:-../shared/peers/pinus/stop.sh}
+GONANO_START=${GONANO_START:-../shared/peers/gonano/start.sh}
+GONANO_STOP=${GONANO_STOP:-../shared/peers/gonano/stop.sh}
+GONANO_PORT=${GONANO_PORT:-3275}
+STORM=${STORM:-3000}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results=bench/results/$stamp
 mkdir -p "$results"
@@ -31,6 +36,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -x "$PINUS_STOP" ] && "$PINUS_STOP" >/dev/null 2>&1 || true
+  [ -f "$GONANO_STOP" ] && bash "$GONANO_STOP" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -56,6 +62,13 @@ if [ -x "$PINUS_START" ] && "$PINUS_START" >"$results/pinus.log" 2>&1; then
 else
   echo "pinus did not start (see $results/pinus.log); its rows are skipped" >&2
 fi
+gonano=no
+if [ -f "$GONANO_START" ] && GONANO_PORT=$GONANO_PORT bash "$GONANO_START" >"$results/gonano.log" 2>&1; then
+  gonano=yes
+  gonano_pid=$(pgrep -f "nano-echo $GONANO_PORT" | head -1 || true)
+else
+  echo "Go nano did not start (see $results/gonano.log); its rows are skipped" >&2
+fi
 # Pinned runs get their own instances: one worker thread each, on core 0 (the client runs on
 # core 1), so that no two threads of a server fight over one core.
 TOKIO_WORKER_THREADS=1 taskset -c 0 target/release/raw-echo --tcp 127.0.0.1:3292 >"$results/raw-echo-pinned.log" 2>&1 &
@@ -80,7 +93,7 @@ run() { # run <section> <server> <pinning> <client cpus> <args...>
 }
 
 pinus_hello='{"sys":{"type":"nano-bench","version":"0.1.0","protoVersion":0,"rsa":{}},"user":{}}'
-pinus_pids=("${pinus_pid:-}" "${connector_pid:-}")
+pinus_pids=("${pinus_pid:-}" "${connector_pid:-}" "${gonano_pid:-}")
 for pinning in unpinned pinned; do
   if [ $pinning = pinned ]; then
     pin 0 "${pinus_pids[@]}"; client_cpus=1; threads=1; raw=3292; tcp=3266; ws=3267
@@ -91,6 +104,9 @@ for pinning in unpinned pinned; do
   run request raw $pinning $client_cpus request --tcp 127.0.0.1:$raw "${common[@]}"
   run request nano-rs $pinning $client_cpus request --tcp 127.0.0.1:$tcp "${common[@]}"
   run request nano-rs $pinning $client_cpus request --ws ws://127.0.0.1:$ws/ "${common[@]}"
+  if [ $gonano = yes ]; then
+    run request go-nano $pinning $client_cpus request --tcp 127.0.0.1:$GONANO_PORT --route pingpong.Ping "${common[@]}"
+  fi
   if [ $pinus = yes ]; then
     run request pinus $pinning $client_cpus request --tcp 127.0.0.1:3010 --route connector.entryHandler.entry \
       --handshake-json "$pinus_hello" "${common[@]}"
@@ -104,6 +120,9 @@ common=(--conns "$CONNS" --duration "$DURATION")
 run notify raw unpinned all notify --tcp 127.0.0.1:3290 "${common[@]}"
 run notify nano-rs unpinned all notify --tcp 127.0.0.1:3260 "${common[@]}"
 run notify nano-rs unpinned all notify --ws ws://127.0.0.1:3261/ "${common[@]}"
+if [ $gonano = yes ]; then
+  run notify go-nano unpinned all notify --tcp 127.0.0.1:$GONANO_PORT --route pingpong.Notify --push-route pong "${common[@]}"
+fi
 if [ $pinus = yes ]; then
   run notify pinus unpinned all notify --tcp 127.0.0.1:3010 --route connector.entryHandler.notifyMe \
     --push-route onPong --handshake-json "$pinus_hello" "${common[@]}"
@@ -117,6 +136,18 @@ half=$(awk -v m="$max" 'BEGIN { printf "%d", m / 2 }')
 for attempt in 1 2 3; do
   run latency nano-rs pinned 1 request --tcp 127.0.0.1:3266 "${common[@]}" --threads 1 --rate "$half" --tag "attempt=$attempt"
   run latency raw pinned 1 request --tcp 127.0.0.1:3292 "${common[@]}" --threads 1 --rate "$half" --tag "attempt=$attempt"
+done
+
+# Connection storms: STORM clients connect and handshake at once, each server three times.
+storm() { # storm <server> <port> <attempt>
+  log "storm: $1, $STORM clients"
+  "$bench" storm --tcp "127.0.0.1:$2" --conns "$STORM" --duration 1 --json --tag section=storm \
+    --tag "server=$1" --tag pinning=unpinned --tag "attempt=$3" | tee -a "$runs"
+}
+for attempt in 1 2 3; do
+  storm raw 3290 "$attempt"
+  storm nano-rs 3260 "$attempt"
+  if [ $gonano = yes ]; then storm go-nano "$GONANO_PORT" "$attempt"; fi
 done
 
 run broadcast nano-rs unpinned all broadcast --tcp 127.0.0.1:3260 --conns "$CONNS" --duration "$DURATION" --window 16
@@ -145,7 +176,7 @@ cat "$results/idle-first.json" >>"$runs"
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-printf '{"machine":"%s","date":"%s","commit":"%s","command":"CONNS=%s DURATION=%s SESSIONS=%s bench/run.sh","payload_bytes":%s,"results":"%s","notes":["Go nano cannot be built here (no Go toolchain on this machine); the issue that set the goals measured it at about 80k requests/s next to a raw server at about 168k on this machine kind.","pinus is 1.7.4 from npm, started by ../shared/peers/pinus/start.sh (one connector process)."]}\n' \
+printf '{"machine":"%s","date":"%s","commit":"%s","command":"CONNS=%s DURATION=%s SESSIONS=%s bench/run.sh","payload_bytes":%s,"results":"%s","notes":["Go nano is lonng/nano master dbf22c7 built from source with Debian'"'"'s Go by ../shared/peers/gonano/start.sh (routes pingpong.Ping and pingpong.Notify; every handler on its one logic goroutine).","pinus is 1.7.4 from npm, started by ../shared/peers/pinus/start.sh (one connector process)."]}\n' \
   "$machine" "$(date -u +%Y-%m-%d)" "$commit" "$CONNS" "$DURATION" "$SESSIONS" "$PAYLOAD" "$results" >>"$runs"
 
 "$bench" report "$runs" BENCHMARKS.md

@@ -25,6 +25,8 @@ enum Table {
     Throughput(Baseline),
     /// Idle sessions: the handshake rate and the server's memory per session.
     Sessions,
+    /// Connection storms: the time until every client is in, and the failures.
+    Storm,
 }
 
 /// What a throughput table compares each run with, and whether it shows the servers' CPU.
@@ -45,7 +47,7 @@ const VS_RAW: Baseline = Baseline {
 };
 
 /// The sections, in the report's order.
-pub(super) const SECTIONS: [Section; 6] = [
+pub(super) const SECTIONS: [Section; 7] = [
     Section {
         kind: "request",
         title: "Request -> response",
@@ -77,6 +79,12 @@ pub(super) const SECTIONS: [Section; 6] = [
         table: Table::Sessions,
     },
     Section {
+        kind: "storm",
+        title: "Connection storm",
+        note: "every client connects and completes its handshake at the same moment (`nano-bench storm`: released by one barrier, no limit on handshakes in flight), as after a server restart; time = until the last one is in; handshakes/s = clients / time; latency = each client's connect + handshake",
+        table: Table::Storm,
+    },
+    Section {
         kind: "cluster",
         title: "Cluster",
         note: "requests through a cluster (client -> gate -> NATS -> backend, `bench/cluster.sh`) next to a standalone server in the same run, every process on the same machine; `vs standalone` = ops/s divided by the standalone server's; server CPU = each server process's CPU time during the run (100% = one core)",
@@ -104,6 +112,7 @@ pub(super) fn write_section(out: &mut String, section: &Section, runs: &[&Value]
     match &section.table {
         Table::Throughput(baseline) => write_throughput(out, baseline, &rows)?,
         Table::Sessions => write_sessions(out, &rows)?,
+        Table::Storm => write_storms(out, &rows)?,
     }
     writeln!(out)
 }
@@ -176,6 +185,30 @@ fn write_sessions(out: &mut String, rows: &[&Value]) -> fmt::Result {
             rss_per_session(Some(row)),
             text(row, "errors"),
             text(row, "client_cpu_percent"),
+        )?;
+    }
+    Ok(())
+}
+
+/// A table of connection storms: a line per run, with the time to all connected.
+fn write_storms(out: &mut String, rows: &[&Value]) -> fmt::Result {
+    writeln!(
+        out,
+        "| server | transport | clients | time to all connected | handshakes/s | p50 µs | p99 µs | failures |"
+    )?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|")?;
+    for row in rows {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} s | {:.0} | {} | {} | {} |",
+            text(row, "server"),
+            text(row, "transport"),
+            text(row, "conns"),
+            text(row, "all_connected_s"),
+            number(row, "handshakes_per_s"),
+            text(row, "p50_us"),
+            text(row, "p99_us"),
+            text(row, "errors"),
         )?;
     }
     Ok(())

@@ -23,17 +23,21 @@ pub(super) fn write_summary(out: &mut String, runs: &[&Value]) -> fmt::Result {
     write_sessions_goal(out, runs)
 }
 
-/// nano-rs's TCP request rate next to the raw server's and pinus's.
+/// nano-rs's TCP request rate next to the raw server's, Go nano's and pinus's.
 fn write_request_goal(out: &mut String, runs: &[&Value], pinning: &str) -> fmt::Result {
     let nano = first(runs, "request", "nano-rs", "tcp", pinning);
     let raw = first(runs, "request", "raw", "tcp", pinning);
-    let pinus = first(runs, "request", "pinus", "tcp", pinning);
+    let times = |peer: &str| {
+        let peer = first(runs, "request", peer, "tcp", pinning);
+        ratio(nano, peer).map_or("n/a".to_owned(), |r| format!("{r:.1}x"))
+    };
     writeln!(
         out,
-        "| request, {} connections, TCP, {pinning}: at least 85% of raw | {} of raw, {} pinus |",
+        "| request, {} connections, TCP, {pinning}: at least 85% of raw | {} of raw, {} Go nano, {} pinus |",
         nano.map_or(String::new(), |row| text(row, "conns")),
         percent(ratio(nano, raw)),
-        ratio(nano, pinus).map_or("n/a".to_owned(), |r| format!("{r:.1}x")),
+        times("go-nano"),
+        times("pinus"),
     )
 }
 

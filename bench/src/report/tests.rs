@@ -24,16 +24,21 @@ fn every_section() -> Vec<Value> {
             "server_rss_per_session_bytes": per_session, "errors": 1, "client_cpu_percent": 5.0,
         })
     };
+    let mut storm = run("storm", "go-nano", "tcp", "unpinned", 15000.0);
+    storm["all_connected_s"] = 0.2.into();
+    storm["handshakes_per_s"] = 15000.0.into();
     vec![
         run("request", "raw", "tcp", "unpinned", 1000.0),
         run("request", "nano-rs", "tcp", "unpinned", 900.0),
         run("request", "nano-rs", "ws", "unpinned", 450.0),
         run("request", "pinus", "tcp", "unpinned", 300.0),
+        run("request", "go-nano", "tcp", "unpinned", 600.0),
         run("notify", "nano-rs", "tcp", "unpinned", 800.0),
         run("latency", "nano-rs", "tcp", "pinned", 400.0),
         run("broadcast", "nano-rs", "tcp", "unpinned", 1_234_567.0),
         sessions("first half", 5000),
         sessions("second half", 3000),
+        storm,
         cluster,
         standalone,
         json!({
@@ -65,6 +70,7 @@ fn every_section_with_runs_is_written_in_order() {
             "Latency at half the maximum request rate",
             "Broadcast to one group",
             "Idle connections",
+            "Connection storm",
             "Cluster",
             "Notes",
         ]
@@ -103,6 +109,7 @@ fn each_run_is_compared_with_its_baseline() {
         "| nano-rs | ws | unpinned | 10 | 450 |  | 100 | 1500 | 3000 | 0 | 50.0% |",
         "| nano-rs-cluster | tcp | unpinned | 10 | 300 | 50% | 100 | 1500 | 3000 | 0 | 50.0% | gate 80% |",
         "| nano-rs | tcp | second half | 500 | 2000 | 3000 B | 1 | 5.0% |",
+        "| go-nano | tcp | 10 | 0.2 s | 15000 | 100 | 1500 | 0 |",
     ] {
         assert!(
             report.lines().any(|l| l == line),
@@ -115,8 +122,8 @@ fn each_run_is_compared_with_its_baseline() {
 fn the_summary_has_this_runs_figures() {
     let report = render(&every_section()).unwrap();
     for line in [
-        "| request, 10 connections, TCP, unpinned: at least 85% of raw | 90% of raw, 3.0x pinus |",
-        "| request,  connections, TCP, pinned: at least 85% of raw | n/a of raw, n/a pinus |",
+        "| request, 10 connections, TCP, unpinned: at least 85% of raw | 90% of raw, 1.5x Go nano, 3.0x pinus |",
+        "| request,  connections, TCP, pinned: at least 85% of raw | n/a of raw, n/a Go nano, n/a pinus |",
         "| WebSocket within 80% of TCP (unpinned) | 50% |",
         "| p99 at half the maximum request rate under 2 ms | median of 1 runs 1.50 ms (raw server: n/a) |",
         "| broadcast to a 10-member group: at least 1,000,000 pushes/s | 1234567 pushes/s |",
