@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks in one go: nano-rs (the pingpong example, TCP and WebSocket), Go nano
 # (../shared/peers/gonano: lonng/nano built from source), pinus (../shared/peers/pinus, a real
-# Pomelo server) and raw-echo (framing only, no framework: what this machine allows). Writes
+# Pomelo server) and raw-echo (framing only, no framework, over TCP and over tokio-tungstenite:
+# what this machine allows). Writes
 # BENCHMARKS.md and keeps the raw JSON lines in bench/results/.
 #
 #   bench/run.sh                 # CONNS=1000 DURATION=10 by default
@@ -50,7 +51,7 @@ wait_port() {
 }
 
 log "starting servers"
-target/release/raw-echo --tcp 127.0.0.1:3290 >"$results/raw-echo.log" 2>&1 &
+target/release/raw-echo --tcp 127.0.0.1:3290 --ws 127.0.0.1:3291 >"$results/raw-echo.log" 2>&1 &
 raw_pid=$!; pids+=("$raw_pid")
 RUST_LOG=warn target/release/examples/pingpong --tcp 127.0.0.1:3260 --ws 127.0.0.1:3261 >"$results/pingpong.log" 2>&1 &
 nano_pid=$!; pids+=("$nano_pid")
@@ -71,12 +72,12 @@ else
 fi
 # Pinned runs get their own instances: one worker thread each, on core 0 (the client runs on
 # core 1), so that no two threads of a server fight over one core.
-TOKIO_WORKER_THREADS=1 taskset -c 0 target/release/raw-echo --tcp 127.0.0.1:3292 >"$results/raw-echo-pinned.log" 2>&1 &
+TOKIO_WORKER_THREADS=1 taskset -c 0 target/release/raw-echo --tcp 127.0.0.1:3292 --ws 127.0.0.1:3293 >"$results/raw-echo-pinned.log" 2>&1 &
 pids+=("$!")
 TOKIO_WORKER_THREADS=1 RUST_LOG=warn taskset -c 0 target/release/examples/pingpong --tcp 127.0.0.1:3266 --ws 127.0.0.1:3267 \
   >"$results/pingpong-pinned.log" 2>&1 &
 pids+=("$!")
-wait_port 3290; wait_port 3260; wait_port 3261; wait_port 3292; wait_port 3266; wait_port 3267
+wait_port 3290; wait_port 3291; wait_port 3260; wait_port 3261; wait_port 3292; wait_port 3293; wait_port 3266; wait_port 3267
 
 pin() { # pin <cpus> <pid>...: move running processes (all threads) to <cpus>
   local cpus=$1; shift
@@ -96,12 +97,13 @@ pinus_hello='{"sys":{"type":"nano-bench","version":"0.1.0","protoVersion":0,"rsa
 pinus_pids=("${pinus_pid:-}" "${connector_pid:-}" "${gonano_pid:-}")
 for pinning in unpinned pinned; do
   if [ $pinning = pinned ]; then
-    pin 0 "${pinus_pids[@]}"; client_cpus=1; threads=1; raw=3292; tcp=3266; ws=3267
+    pin 0 "${pinus_pids[@]}"; client_cpus=1; threads=1; raw=3292; raw_ws=3293; tcp=3266; ws=3267
   else
-    pin 0-"$(($(nproc) - 1))" "${pinus_pids[@]}"; client_cpus=all; threads=$(nproc); raw=3290; tcp=3260; ws=3261
+    pin 0-"$(($(nproc) - 1))" "${pinus_pids[@]}"; client_cpus=all; threads=$(nproc); raw=3290; raw_ws=3291; tcp=3260; ws=3261
   fi
   common=(--conns "$CONNS" --duration "$DURATION" --threads "$threads")
   run request raw $pinning $client_cpus request --tcp 127.0.0.1:$raw "${common[@]}"
+  run request raw $pinning $client_cpus request --ws ws://127.0.0.1:$raw_ws/ "${common[@]}"
   run request nano-rs $pinning $client_cpus request --tcp 127.0.0.1:$tcp "${common[@]}"
   run request nano-rs $pinning $client_cpus request --ws ws://127.0.0.1:$ws/ "${common[@]}"
   if [ $gonano = yes ]; then
@@ -118,6 +120,7 @@ pin 0-"$(($(nproc) - 1))" "${pinus_pids[@]}"
 
 common=(--conns "$CONNS" --duration "$DURATION")
 run notify raw unpinned all notify --tcp 127.0.0.1:3290 "${common[@]}"
+run notify raw unpinned all notify --ws ws://127.0.0.1:3291/ "${common[@]}"
 run notify nano-rs unpinned all notify --tcp 127.0.0.1:3260 "${common[@]}"
 run notify nano-rs unpinned all notify --ws ws://127.0.0.1:3261/ "${common[@]}"
 if [ $gonano = yes ]; then
