@@ -108,6 +108,22 @@ fn answer(
     }
 }
 
+/// Answers every whole packet in `input`, appending the answers to `output`; `each` sees
+/// `output` after every packet. `Err` (a bad packet) closes the connection.
+fn answer_all(
+    input: &mut BytesMut,
+    codec: &mut PacketCodec,
+    handshake: &EncodedPacket,
+    output: &mut BytesMut,
+    mut each: impl FnMut(&mut BytesMut),
+) -> Result<(), ()> {
+    while let Some(packet) = codec.decode(input).map_err(drop)? {
+        answer(packet, handshake, codec, output)?;
+        each(output);
+    }
+    Ok(())
+}
+
 /// One TCP connection: every packet read is answered, the answers written together.
 async fn serve(mut stream: TcpStream) {
     let handshake = handshake();
@@ -119,15 +135,8 @@ async fn serve(mut stream: TcpStream) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
-        loop {
-            let packet = match codec.decode(&mut input) {
-                Ok(Some(packet)) => packet,
-                Ok(None) => break,
-                Err(_) => return,
-            };
-            if answer(packet, &handshake, &mut codec, &mut output).is_err() {
-                return;
-            }
+        if answer_all(&mut input, &mut codec, &handshake, &mut output, |_| {}).is_err() {
+            return;
         }
         if !output.is_empty() {
             if stream.write_all(&output).await.is_err() {
@@ -156,26 +165,24 @@ async fn serve_ws(stream: TcpStream) {
             continue;
         };
         input.extend_from_slice(&bytes);
-        let mut answered = false;
-        loop {
-            let packet = match codec.decode(&mut input) {
-                Ok(Some(packet)) => packet,
-                Ok(None) => break,
-                Err(_) => return,
-            };
-            if answer(packet, &handshake, &mut codec, &mut output).is_err() {
-                return;
+        let mut replies = Vec::new();
+        let split = |output: &mut BytesMut| {
+            if !output.is_empty() {
+                replies.push(WsMessage::Binary(output.split().freeze()));
             }
-            if output.is_empty() {
-                continue;
-            }
-            let reply = WsMessage::Binary(output.split().freeze());
+        };
+        if answer_all(&mut input, &mut codec, &handshake, &mut output, split).is_err() {
+            return;
+        }
+        if replies.is_empty() {
+            continue;
+        }
+        for reply in replies {
             if ws.feed(reply).await.is_err() {
                 return;
             }
-            answered = true;
         }
-        if answered && ws.flush().await.is_err() {
+        if ws.flush().await.is_err() {
             return;
         }
     }
