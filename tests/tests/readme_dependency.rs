@@ -6,7 +6,9 @@
 //!
 //! The crate and its target directory live in this test's temporary directory, not in the
 //! workspace's target directory (whose lock a running `cargo test` may hold), and are kept
-//! between runs, so only the first run compiles tokio, serde and nano-core.
+//! between runs, so only the first run compiles tokio, serde and nano-core. It is built without
+//! debug info (this crate is its own workspace: the nano-rs profiles do not apply to it), which
+//! keeps that second copy of the dependency tree small on disk.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -117,6 +119,7 @@ fn cargo(dir: &Path, args: &[&str]) {
         .args(args)
         .args(["--offline", "--quiet"])
         .env_remove("CARGO_TARGET_DIR")
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
         .output()
         .expect("run cargo");
     assert!(
