@@ -6,6 +6,7 @@ use tracing::Level;
 
 use crate::outbox::SlowConsumerPolicy;
 use crate::protocol::DEFAULT_MAX_BODY_LEN;
+use crate::resume::ResumeConfig;
 
 /// Default heartbeat interval (nano's): 30 s.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
@@ -124,6 +125,11 @@ pub struct Config {
     /// level gets no span at all, at the cost of one level check per message.
     /// Default: [`DEFAULT_SPAN_LEVEL`] (`INFO`).
     pub span_level: Level,
+    /// Session resume (docs/PROTOCOL-EXTENSIONS.md): a dropped client may come back to its
+    /// session within a grace window, and the pushes it missed are replayed. `None` turns it
+    /// off: a drop closes the session at once, as in nano and pomelo.
+    /// Default: `None`. Set it with [`AppBuilder::resume`](crate::AppBuilder::resume).
+    pub resume: Option<ResumeConfig>,
 }
 
 impl Default for Config {
@@ -145,6 +151,7 @@ impl Default for Config {
             first_session_id: 1,
             prometheus: true,
             span_level: DEFAULT_SPAN_LEVEL,
+            resume: None,
         }
     }
 }

@@ -15,8 +15,19 @@ use crate::{HandlerError, Pipeline, Serializer, Session};
 
 /// Builds the body of an error response from a handler error.
 pub(crate) type ErrorBodyFn = Arc<dyn Fn(&HandlerError) -> Value + Send + Sync>;
-/// Runs when a session closes.
+/// Runs when a session closes, drops or resumes.
 pub(crate) type SessionHook = Arc<dyn Fn(&Session) + Send + Sync>;
+
+/// The app's hooks on the moments of a session's life.
+#[derive(Clone, Default)]
+pub(crate) struct SessionHooks {
+    /// The session closed (after its own close callbacks).
+    pub(crate) closed: Vec<SessionHook>,
+    /// Its connection dropped; the session waits for its client to resume (resume on).
+    pub(crate) dropped: Vec<SessionHook>,
+    /// Its client came back on a new connection.
+    pub(crate) resumed: Vec<SessionHook>,
+}
 
 /// The default error body: `{"code":<code>,"msg":"<message>"}`.
 pub(crate) fn default_error_body(error: &HandlerError) -> Value {
@@ -39,7 +50,7 @@ pub(crate) struct Core {
     pub(crate) error_body: ErrorBodyFn,
     /// Whether error responses carry the error flag (0x20).
     pub(crate) error_flag: bool,
-    pub(crate) on_session_closed: Vec<SessionHook>,
+    pub(crate) session_hooks: SessionHooks,
     pub(crate) send_queue_capacity: usize,
     pub(crate) slow_consumer: SlowConsumerPolicy,
     pub(crate) next_session_id: AtomicU64,
@@ -56,7 +67,7 @@ pub(crate) struct CoreSettings {
     pub(crate) telemetry: Option<Arc<Telemetry>>,
     pub(crate) error_body: ErrorBodyFn,
     pub(crate) error_flag: bool,
-    pub(crate) on_session_closed: Vec<SessionHook>,
+    pub(crate) session_hooks: SessionHooks,
     pub(crate) send_queue_capacity: usize,
     pub(crate) slow_consumer: SlowConsumerPolicy,
     /// The first session id (0 counts as 1, beyond 2^53 - 1 as 2^53 - 1).
@@ -73,7 +84,7 @@ impl Default for CoreSettings {
             telemetry: None,
             error_body: Arc::new(default_error_body),
             error_flag: false,
-            on_session_closed: Vec::new(),
+            session_hooks: SessionHooks::default(),
             send_queue_capacity: crate::config::DEFAULT_SEND_QUEUE_CAPACITY,
             slow_consumer: SlowConsumerPolicy::Drop,
             first_session_id: 1,
@@ -91,7 +102,7 @@ impl Core {
             telemetry,
             error_body,
             error_flag,
-            on_session_closed,
+            session_hooks,
             send_queue_capacity,
             slow_consumer,
             first_session_id,
@@ -106,7 +117,7 @@ impl Core {
             telemetry,
             error_body,
             error_flag,
-            on_session_closed,
+            session_hooks,
             send_queue_capacity,
             slow_consumer,
             next_session_id: AtomicU64::new(first_session_id.clamp(1, MAX_SESSION_ID)),

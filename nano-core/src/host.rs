@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::core::Core;
 use crate::handshake::Validator;
 use crate::inspect::LiveSessions;
+use crate::resume::Tombstones;
 use crate::routes::RouteTable;
 
 /// The settings, routes and shutdown signals connections of one app work with.
@@ -26,8 +27,10 @@ pub(crate) struct Host {
     pub(crate) drain: CancellationToken,
     /// Cancelled when sessions must close at once (the drain deadline passed).
     pub(crate) force_close: CancellationToken,
-    /// The sessions connections serve now.
+    /// The sessions connections serve now (and dropped ones in their grace window).
     pub(crate) sessions: LiveSessions,
+    /// Why recently ended resumable sessions ended (empty without resume).
+    pub(crate) tombstones: Tombstones,
 }
 
 impl Host {

@@ -110,6 +110,7 @@ pub use prometheus_client;
 mod proto;
 pub mod protocol;
 pub mod remote;
+mod resume;
 mod room;
 mod routes;
 mod scheduler;
@@ -151,6 +152,10 @@ pub use payload::{DecodePayload, EncodePayload};
 pub use pipeline::Pipeline;
 #[cfg(feature = "protobuf")]
 pub use proto::{Proto, ProtoMessage};
+pub use resume::{
+    DEFAULT_REPLAY_BYTES, DEFAULT_REPLAY_CAPACITY, DEFAULT_RESPONSE_CACHE, DEFAULT_RESUME_GRACE,
+    RESPONSE_GONE, ResumeConfig, ResumeRefusal,
+};
 pub use room::{
     BadToken, CloseReason, DEFAULT_DISPOSE_WHEN_EMPTY, DEFAULT_GROUP_SIZE, DEFAULT_INITIAL_RANGE,
     DEFAULT_INPUT_QUEUE_CAPACITY, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_QUEUED, DEFAULT_MAX_RANGE,

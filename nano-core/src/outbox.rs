@@ -9,7 +9,9 @@ use std::task::Context;
 
 use futures_util::task::AtomicWaker;
 
-use crate::protocol::EncodedPacket;
+use crate::protocol::{EncodedPacket, ResumeToken};
+use crate::resume::replay::{Handoff, Replay, Resent};
+use crate::resume::{ResumeConfig, ResumeRefusal};
 
 /// What happens to a push when a session's send queue is full (the client reads too slowly).
 ///
@@ -33,6 +35,11 @@ pub(crate) enum CloseRequest {
     Kick(String, KickCause),
     /// Close without a Kick.
     Close,
+    /// Another connection is resuming the session: drop this one at once (its client is
+    /// gone, or about to be), and serve the new one.
+    Replaced,
+    /// The session was dropped and pushes its client may have missed were lost: end it.
+    Overflow,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +48,17 @@ struct State {
     close: Option<CloseRequest>,
     /// The connection has ended: nothing more is accepted.
     closed: bool,
+    /// Resume state, once the session has a resume token.
+    replay: Option<Box<Replay>>,
+}
+
+/// What a dropped session's task waits for.
+#[derive(Debug)]
+pub(crate) enum DetachedEvent {
+    /// A client resumed the session.
+    Resumed(Handoff),
+    /// The session is to end (kicked, closed, or overflowed).
+    Close(CloseRequest),
 }
 
 /// Why a packet was not queued.
@@ -78,11 +96,22 @@ impl Outbox {
         crate::sync::lock(&self.state)
     }
 
-    /// Queues a push, applying the slow-consumer policy when the queue is full.
+    /// Queues a push, applying the slow-consumer policy when the queue is full. A dropped
+    /// resumable session keeps it for replay instead.
     pub(crate) fn push(&self, packet: EncodedPacket) -> Result<(), Refused> {
         let mut state = self.lock();
-        if state.closed || state.close.is_some() {
+        if state.closed || state.close.as_ref().is_some_and(ends_session) {
             return Err(Refused::Closed);
+        }
+        if let Some(replay) = state.replay.as_mut()
+            && !replay.is_attached()
+        {
+            if !replay.keep_push(&packet) {
+                state.close = Some(CloseRequest::Overflow);
+                drop(state);
+                self.wake.wake();
+            }
+            return Ok(());
         }
         if state.queue.len() >= self.capacity {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -96,9 +125,41 @@ impl Outbox {
             }
             return Err(Refused::Full);
         }
+        if let Some(replay) = state.replay.as_mut() {
+            replay.keep_push(&packet);
+        }
         state.queue.push_back(packet);
         drop(state);
         self.wake.wake();
+        Ok(())
+    }
+
+    /// Queues the response to request `mid` regardless of the capacity (as
+    /// [`push_always`](Self::push_always); without `wake`, for responses the connection task
+    /// queues itself, which drains the outbox before it next waits). A resumable session keeps it to answer the request again; a dropped one only
+    /// keeps it.
+    pub(crate) fn push_response(
+        &self,
+        mid: u64,
+        packet: EncodedPacket,
+        wake: bool,
+    ) -> Result<(), Refused> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Refused::Closed);
+        }
+        if let Some(replay) = state.replay.as_mut() {
+            let attached = replay.is_attached();
+            replay.keep_response(mid, &packet, attached);
+            if !attached {
+                return Ok(());
+            }
+        }
+        state.queue.push_back(packet);
+        drop(state);
+        if wake {
+            self.wake.wake();
+        }
         Ok(())
     }
 
@@ -115,21 +176,11 @@ impl Outbox {
         Ok(())
     }
 
-    /// Like [`push_always`](Self::push_always), without waking the connection: for packets
-    /// queued by the connection task itself, which drains the outbox before it next waits.
-    pub(crate) fn push_quietly(&self, packet: EncodedPacket) -> Result<(), Refused> {
-        let mut state = self.lock();
-        if state.closed {
-            return Err(Refused::Closed);
-        }
-        state.queue.push_back(packet);
-        Ok(())
-    }
-
-    /// Asks the connection to end (the first request wins).
+    /// Asks the connection to end (the first request wins, but a kick or close overrides a
+    /// pending takeover by a resuming connection).
     pub(crate) fn request_close(&self, request: CloseRequest) {
         let mut state = self.lock();
-        if state.closed || state.close.is_some() {
+        if state.closed || state.close.as_ref().is_some_and(ends_session) {
             return;
         }
         state.close = Some(request);
@@ -183,11 +234,149 @@ impl Outbox {
 
     pub(crate) fn is_closed(&self) -> bool {
         let state = self.lock();
-        state.closed || state.close.is_some()
+        state.closed || state.close.as_ref().is_some_and(ends_session)
     }
 
     /// Pushes dropped because the queue was full.
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+
+    // ---- resume (crate::resume) ----
+
+    /// Gives the session a new resume token (and its resume state, the first time).
+    pub(crate) fn issue_token(&self, session: u64, config: &ResumeConfig) -> ResumeToken {
+        let mut state = self.lock();
+        state
+            .replay
+            .get_or_insert_with(|| Box::new(Replay::new(config.clone())))
+            .issue_token(session)
+    }
+
+    /// Checks a resume of this session by `token` from a client that received `received`
+    /// pushes. On success the token is spent and the next one returned, with the number of
+    /// pushes the client missed, and the connection serving the session (if any) is told to
+    /// make way: the caller hands the new one over with [`hand_over`](Self::hand_over).
+    pub(crate) fn claim(
+        &self,
+        token: ResumeToken,
+        received: u64,
+    ) -> Result<(ResumeToken, u64), ResumeRefusal> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(ResumeRefusal::Expired);
+        }
+        let close = state.close.clone();
+        let replay = state.replay.as_mut().ok_or(ResumeRefusal::Unknown)?;
+        replay.verify(token.secret, received)?;
+        match close {
+            Some(CloseRequest::Kick(..) | CloseRequest::Close) => {
+                return Err(ResumeRefusal::Ended);
+            }
+            Some(CloseRequest::Overflow) => return Err(ResumeRefusal::Overflow),
+            Some(CloseRequest::Replaced) | None => {}
+        }
+        replay.spend();
+        let next = replay.issue_token(token.session);
+        let missed = replay.missed_by(received);
+        state.close = Some(CloseRequest::Replaced);
+        drop(state);
+        self.wake.wake();
+        Ok((next, missed))
+    }
+
+    /// Hands a resuming connection to the session's task (after a successful
+    /// [`claim`](Self::claim)); dropped if the session has ended meanwhile.
+    pub(crate) fn hand_over(&self, handoff: Handoff) {
+        let mut state = self.lock();
+        if state.closed {
+            return;
+        }
+        if let Some(replay) = state.replay.as_mut() {
+            replay.handoff = Some(handoff);
+        }
+        drop(state);
+        self.wake.wake();
+    }
+
+    /// For the task of a session no connection serves: a resuming connection, or a reason to
+    /// end; registers `cx` to be woken by either.
+    pub(crate) fn poll_detached(&self, cx: &mut Context<'_>) -> Option<DetachedEvent> {
+        self.wake.register(cx.waker());
+        let mut state = self.lock();
+        if let Some(handoff) = state
+            .replay
+            .as_mut()
+            .and_then(|replay| replay.take_handoff())
+        {
+            if state.close == Some(CloseRequest::Replaced) {
+                state.close = None;
+            }
+            return Some(DetachedEvent::Resumed(handoff));
+        }
+        if state.replay.as_ref().is_some_and(|replay| replay.claimed()) {
+            // The claiming connection hands itself over in a moment.
+            return None;
+        }
+        match &state.close {
+            Some(CloseRequest::Replaced) | None => None,
+            Some(close) => Some(DetachedEvent::Close(close.clone())),
+        }
+    }
+
+    /// The connection serving the session is gone (`taken_over`: replaced by a resuming
+    /// one, whose client received `received` pushes): pushes are only kept from now on, and
+    /// what was queued is dropped (the pushes are kept, the responses cached). `false` when
+    /// pushes the client may have missed are already lost.
+    pub(crate) fn detach(&self, received: Option<u64>) -> bool {
+        let mut state = self.lock();
+        let unsent = state.queue.iter().filter(|packet| packet.is_push()).count() as u64;
+        state.queue = VecDeque::new();
+        let Some(replay) = state.replay.as_mut() else {
+            return false;
+        };
+        replay.detach(received.unwrap_or_else(|| replay.pushed().saturating_sub(unsent)));
+        !replay.overflowed()
+    }
+
+    /// The resuming client has acknowledged the handshake: queues the pushes it missed, in
+    /// order, and queues pushes again from now on. `None` when some were lost meanwhile.
+    pub(crate) fn attach(&self, received: u64) -> Option<usize> {
+        let mut state = self.lock();
+        let missed = state.replay.as_mut()?.attach(received)?;
+        let count = missed.len();
+        state.queue.extend(missed);
+        drop(state);
+        self.wake.wake();
+        Some(count)
+    }
+
+    /// What to do with request `mid`, sent again after a resume.
+    pub(crate) fn resent(&self, mid: u64) -> Resent {
+        let mut state = self.lock();
+        let Some(replay) = state.replay.as_mut() else {
+            return Resent::Nothing;
+        };
+        let resent = replay.resent(mid);
+        if let Resent::Answer(packet) = &resent {
+            state.queue.push_back(packet.clone());
+        }
+        resent
+    }
+
+    /// Whether a connection serves the session (always, for a session without resume, until
+    /// it closes).
+    pub(crate) fn is_attached(&self) -> bool {
+        let state = self.lock();
+        !state.closed
+            && state
+                .replay
+                .as_ref()
+                .is_none_or(|replay| replay.is_attached())
+    }
+}
+
+/// Whether a close request ends the session (a takeover does not).
+fn ends_session(request: &CloseRequest) -> bool {
+    !matches!(request, CloseRequest::Replaced)
 }

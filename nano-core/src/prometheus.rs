@@ -3,6 +3,7 @@
 //!
 //! - `labels`: the label sets, and the reasons sessions end, kicks and refused handshakes
 //!   are counted under;
+//! - `resume`: the session-resume families;
 //! - `route`: the handles of one route, resolved when the app is built so that a request
 //!   touches no label map;
 //! - `histogram` and `sharded`: the latency histogram and the hot counters, recorded in
@@ -13,10 +14,12 @@
 
 mod histogram;
 mod labels;
+mod resume;
 mod route;
 mod sharded;
 
 pub(crate) use labels::{EndReason, KickCause};
+pub(crate) use resume::ResumeMetrics;
 pub(crate) use route::RouteMetrics;
 
 use std::fmt;
@@ -59,6 +62,8 @@ pub(crate) struct Telemetry {
     groups: Gauge,
     group_members: Gauge,
     mailbox_depth: Family<ActorLabels, Gauge>,
+    /// The session-resume families.
+    pub(crate) resume: ResumeMetrics,
 }
 
 /// What the gauges read at scrape time are set from.
@@ -93,6 +98,7 @@ impl Telemetry {
             groups: Gauge::default(),
             group_members: Gauge::default(),
             mailbox_depth: Family::default(),
+            resume: ResumeMetrics::default(),
         };
         telemetry.register();
         for register in registrations {
@@ -184,6 +190,7 @@ impl Telemetry {
             "Calls and closures waiting in an actor's mailbox, by actor (read at scrape time)",
             self.mailbox_depth.clone(),
         );
+        self.resume.register(r);
     }
 
     /// Sets the gauges that are read, not tracked, before the metrics are encoded.

@@ -118,7 +118,8 @@ impl RemoteSession {
                 self.closing = true;
                 Poll::Ready(Some(RemoteEvent::Kick(reason)))
             }
-            Some(CloseRequest::Close) => {
+            // A stand-in has no resume state, so it is never taken over or overflows.
+            Some(CloseRequest::Close | CloseRequest::Replaced | CloseRequest::Overflow) => {
                 self.closing = true;
                 Poll::Ready(Some(RemoteEvent::Close))
             }

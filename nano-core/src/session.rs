@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use crate::core::Core;
+use crate::core::{Core, SessionHook, SessionHooks};
 use crate::group::GroupShared;
 use crate::metrics::Counters;
 use crate::outbox::{CloseRequest, Outbox, Refused};
@@ -94,8 +94,9 @@ pub(crate) struct SessionInner {
     last_mid: AtomicU64,
     values: Mutex<HashMap<String, Box<dyn Any + Send + Sync>>>,
     synced: Mutex<serde_json::Map<String, serde_json::Value>>,
-    remote_addr: Option<SocketAddr>,
-    transport: TransportKind,
+    /// The client's address and transport: those of its latest connection (a resumed
+    /// session may come back from elsewhere, over another transport).
+    peer: Mutex<(Option<SocketAddr>, TransportKind)>,
     pub(crate) outbox: Outbox,
     pub(crate) core: Arc<Core>,
     close_callbacks: Mutex<Vec<CloseCallback>>,
@@ -167,8 +168,7 @@ impl Session {
                 last_mid: AtomicU64::new(0),
                 values: Mutex::new(HashMap::new()),
                 synced: Mutex::new(serde_json::Map::new()),
-                remote_addr,
-                transport,
+                peer: Mutex::new((remote_addr, transport)),
                 outbox,
                 core,
                 close_callbacks: Mutex::new(Vec::new()),
@@ -240,14 +240,28 @@ impl Session {
         self.inner.last_mid.store(mid, Ordering::Release);
     }
 
-    /// The client's address, when the transport has one.
+    /// The client's address, when the transport has one (after a resume, the address it
+    /// came back from).
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.inner.remote_addr
+        lock(&self.inner.peer).0
     }
 
-    /// The transport the client connected over.
+    /// The transport the client connected over (after a resume, the one it came back on).
     pub fn transport(&self) -> TransportKind {
-        self.inner.transport
+        lock(&self.inner.peer).1
+    }
+
+    /// The client's new address and transport, after a resume.
+    pub(crate) fn set_peer(&self, remote_addr: Option<SocketAddr>, transport: TransportKind) {
+        *lock(&self.inner.peer) = (remote_addr, transport);
+    }
+
+    /// Whether a connection serves the session now: `false` once it has closed, and while
+    /// it waits for its client to resume it (see
+    /// [`AppBuilder::resume`](crate::AppBuilder::resume)). Pushes to a dropped session are
+    /// kept for replay.
+    pub fn is_connected(&self) -> bool {
+        self.inner.outbox.is_attached() && !self.is_closed()
     }
 
     // ---- key/value store ----
@@ -362,10 +376,10 @@ impl Session {
     /// Queues an already-encoded packet (see
     /// [`remote::push_packet`](crate::remote::push_packet)).
     pub(crate) fn push_packet(&self, packet: EncodedPacket) -> Result<(), SessionError> {
-        if !packet.is_response() {
+        let Some(mid) = packet.response_id() else {
             return self.push_encoded(packet);
-        }
-        self.inner.outbox.push_always(packet)?;
+        };
+        self.inner.outbox.push_response(mid, packet, true)?;
         Counters::add(&self.core().counters.messages_out, 1);
         Ok(())
     }
@@ -445,11 +459,7 @@ impl Session {
             error,
         };
         let packet = self.encode_outbound(message)?;
-        if wake {
-            self.inner.outbox.push_always(packet)?;
-        } else {
-            self.inner.outbox.push_quietly(packet)?;
-        }
+        self.inner.outbox.push_response(mid, packet, wake)?;
         Counters::add(&self.core().counters.messages_out, 1);
         Ok(())
     }
@@ -566,18 +576,30 @@ impl Session {
         for callback in callbacks {
             run_guarded(|| callback(self));
         }
-        let hooks = self.core().on_session_closed.clone();
-        for hook in hooks {
+        self.run_hooks(|hooks| &hooks.closed);
+        self.inner.finished_notify.notify_waiters();
+    }
+
+    /// Ends a session that never served a client (its connection resumed another session):
+    /// no callbacks or hooks run.
+    pub(crate) fn discard(&self) {
+        self.inner.finished.store(true, Ordering::Release);
+        self.inner.outbox.mark_closed();
+        self.inner.finished_notify.notify_waiters();
+    }
+
+    /// Runs the app's hooks that `which` picks, each guarded against panics.
+    pub(crate) fn run_hooks(&self, which: impl FnOnce(&SessionHooks) -> &Vec<SessionHook>) {
+        for hook in which(&self.core().session_hooks) {
             run_guarded(|| hook(self));
         }
-        self.inner.finished_notify.notify_waiters();
     }
 }
 
 /// Runs a user callback; a panic in it is logged instead of tearing down the caller.
 fn run_guarded(f: impl FnOnce()) {
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
-        tracing::error!("a session close callback panicked");
+        tracing::error!("a session callback or hook panicked");
     }
 }
 
@@ -586,8 +608,8 @@ impl fmt::Debug for Session {
         f.debug_struct("Session")
             .field("id", &self.id())
             .field("uid", &self.uid())
-            .field("remote_addr", &self.inner.remote_addr)
-            .field("transport", &self.inner.transport)
+            .field("remote_addr", &self.remote_addr())
+            .field("transport", &self.transport())
             .finish_non_exhaustive()
     }
 }

@@ -11,6 +11,7 @@ pub mod nats;
 pub mod node;
 pub mod peer;
 pub mod raw;
+pub mod resume;
 pub mod rooms;
 pub mod session_ends;
 pub mod spans;

@@ -17,7 +17,7 @@ use super::shutdown::ShutdownSignals;
 use super::state::AppState;
 use crate::component::Component;
 use crate::config::{Config, RateLimit};
-use crate::core::{Core, CoreSettings, ErrorBodyFn, SessionHook, default_error_body};
+use crate::core::{Core, CoreSettings, ErrorBodyFn, SessionHooks, default_error_body};
 use crate::handshake::{HandshakeRejection, Validator};
 use crate::host::Host;
 use crate::manifest::Manifest;
@@ -27,7 +27,7 @@ use crate::protocol::{HandshakeRequest, RouteDict, RouteName};
 use crate::remote::RemoteRouter;
 use crate::routes::RouteTable;
 use crate::service::Service;
-use crate::{Error, HandlerError, Pipeline, Room, Rooms, Serializer, Session};
+use crate::{Error, HandlerError, Pipeline, ResumeConfig, Room, Rooms, Serializer, Session};
 
 /// Registers components and sets an app up. Build it inside a tokio runtime.
 ///
@@ -71,7 +71,7 @@ pub struct AppBuilder {
     outbound: Pipeline,
     error_body: ErrorBodyFn,
     error_flag: Option<bool>,
-    on_session_closed: Vec<SessionHook>,
+    session_hooks: SessionHooks,
     remote_router: Option<Arc<dyn RemoteRouter>>,
     metric_registrations: Vec<MetricRegistration>,
     /// A registration `build` refuses, found when it was made.
@@ -90,7 +90,7 @@ impl Default for AppBuilder {
             outbound: Pipeline::new(),
             error_body: Arc::new(default_error_body),
             error_flag: None,
-            on_session_closed: Vec::new(),
+            session_hooks: SessionHooks::default(),
             remote_router: None,
             metric_registrations: Vec::new(),
             misuse: None,
@@ -331,9 +331,37 @@ impl AppBuilder {
         self
     }
 
-    /// Runs `hook` whenever a session closes (after the session's own callbacks).
+    /// Runs `hook` whenever a session closes (after the session's own callbacks). With
+    /// [`resume`](Self::resume) on, a session whose connection drops closes when its grace
+    /// window ends without a resume, not at the drop.
     pub fn on_session_closed(mut self, hook: impl Fn(&Session) + Send + Sync + 'static) -> Self {
-        self.on_session_closed.push(Arc::new(hook));
+        self.session_hooks.closed.push(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` when a session's connection drops and the session starts waiting for its
+    /// client to resume it (only with [`resume`](Self::resume) on). The session keeps its
+    /// groups, rooms and values; pushes to it are kept for replay.
+    pub fn on_session_dropped(mut self, hook: impl Fn(&Session) + Send + Sync + 'static) -> Self {
+        self.session_hooks.dropped.push(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` when a dropped session's client comes back on a new connection (only
+    /// with [`resume`](Self::resume) on), before the pushes it missed are replayed.
+    pub fn on_session_resumed(mut self, hook: impl Fn(&Session) + Send + Sync + 'static) -> Self {
+        self.session_hooks.resumed.push(Arc::new(hook));
+        self
+    }
+
+    /// Turns session resume on (docs/PROTOCOL-EXTENSIONS.md): every handshake reply carries
+    /// a resume token; a session whose connection drops waits `grace` for its client, keeping
+    /// its id, uid, values, groups and rooms, and keeps the pushes sent meanwhile; a client
+    /// that comes back with its token gets them replayed in order, and the requests it sends
+    /// again are answered without running their handlers twice. Kicks and closes by the app
+    /// end a session at once. Off by default.
+    pub fn resume(mut self, resume: ResumeConfig) -> Self {
+        self.config.resume = Some(resume);
         self
     }
 
@@ -370,7 +398,7 @@ impl AppBuilder {
             outbound,
             error_body,
             error_flag,
-            on_session_closed,
+            session_hooks,
             remote_router,
             metric_registrations,
             misuse: _,
@@ -386,7 +414,7 @@ impl AppBuilder {
             dict,
             outbound,
             error_body,
-            on_session_closed,
+            session_hooks,
             send_queue_capacity: config.send_queue_capacity,
             slow_consumer: config.slow_consumer,
             first_session_id: config.first_session_id,
@@ -408,6 +436,7 @@ impl AppBuilder {
             drain: CancellationToken::new(),
             force_close: CancellationToken::new(),
             sessions: crate::inspect::LiveSessions::new(),
+            tombstones: crate::resume::Tombstones::default(),
         };
         Ok(App::from_state(AppState {
             host: Arc::new(host),

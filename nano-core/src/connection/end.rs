@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::resume::ResumeTicket;
 use crate::prometheus::{EndReason, KickCause};
 use crate::protocol::ProtocolError;
 
@@ -18,6 +19,14 @@ pub(super) enum End {
     Closed,
     Forced,
     Io(ProtocolError),
+    /// Another connection resumed the session: this one is dropped.
+    Replaced,
+    /// This connection resumes an earlier session: its transport is handed to that one.
+    Resume(Box<ResumeTicket>),
+    /// The session was dropped and its client did not come back within the grace window.
+    GraceExpired,
+    /// The session was dropped and pushes its client missed no longer fit the replay buffer.
+    Overflow,
 }
 
 impl End {
@@ -37,13 +46,32 @@ impl End {
             End::Kicked(_, cause) => EndReason::Kicked(*cause),
             End::Closed => EndReason::Closed,
             End::Forced => EndReason::Forced,
-            End::Io(_) => EndReason::TransportError,
+            End::Io(_) | End::Replaced => EndReason::TransportError,
+            End::Resume(_) => EndReason::Resumed,
+            End::GraceExpired => EndReason::ResumeExpired,
+            End::Overflow => EndReason::ReplayOverflow,
         }
+    }
+
+    /// Whether the session may wait for its client to resume it (resume on): its connection
+    /// dropped, rather than the app or the server ending it.
+    pub(super) fn is_drop(&self) -> bool {
+        matches!(
+            self,
+            End::ClientClosed
+                | End::Protocol(_)
+                | End::HeartbeatTimeout
+                | End::Io(_)
+                | End::Replaced
+        )
     }
 
     /// Whether the client may still be written to: what was queued and a Kick go out first.
     pub(super) fn can_write(&self) -> bool {
-        !matches!(self, End::Forced | End::Io(_))
+        !matches!(
+            self,
+            End::Forced | End::Io(_) | End::Replaced | End::Resume(_)
+        )
     }
 }
 
@@ -60,6 +88,12 @@ impl fmt::Display for End {
             End::Closed => f.write_str("closed by the server"),
             End::Forced => f.write_str("closed at the end of the shutdown deadline"),
             End::Io(err) => write!(f, "transport error: {err}"),
+            End::Replaced => f.write_str("replaced by a connection that resumed the session"),
+            End::Resume(ticket) => write!(f, "resumed session {}", ticket.session.id()),
+            End::GraceExpired => f.write_str("dropped, and not resumed within the grace window"),
+            End::Overflow => {
+                f.write_str("dropped, and missed more pushes than the replay buffer holds")
+            }
         }
     }
 }

@@ -8,11 +8,14 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::end::End;
+use super::resume::{NotResumed, SHUTTING_DOWN};
 use super::{Connection, Phase};
 use crate::core::Core;
 use crate::protocol::{
-    CodeToRoute, EncodedPacket, HandshakeRequest, HandshakeResponse, Packet, ServerSys,
+    CodeToRoute, EncodedPacket, HandshakeRequest, HandshakeResponse, Packet, ResumeRequest,
+    ServerSys,
 };
+use crate::resume::ResumeRefusal;
 
 impl Connection {
     /// Answers the client's handshake; `Err` ends the connection (the refusal is queued first).
@@ -25,6 +28,10 @@ impl Connection {
             }
         };
         let cached = has_current_dict(&self.host.core, &request);
+        let refused = match self.resume_asked(&request, cached) {
+            Ok(refused) => refused,
+            Err(end) => return Err(end),
+        };
         if let Some(validator) = &self.host.validator {
             let verdict = validator(request, self.session.clone());
             let timeout = self.host.config.handshake_timeout;
@@ -41,13 +48,41 @@ impl Connection {
                 Err(_) => return Err(End::HandshakeTimeout),
             }
         }
-        self.send_handshake(&self.accepted(cached));
+        let mut reply = self.accepted(cached);
+        if let Some(resume) = &self.host.config.resume {
+            reply.user = self.fresh_session_user(resume, refused);
+        }
+        self.send_handshake(&reply);
         self.phase = Phase::Handshaken;
         Ok(())
     }
 
+    /// A resume the handshake asks for (resume on): `Err` ends this connection's own session
+    /// (it resumes another, or the server is shutting down); `Ok` with the refusal, if the
+    /// client asked and gets a fresh session.
+    fn resume_asked(
+        &self,
+        request: &HandshakeRequest,
+        cached: bool,
+    ) -> Result<Option<ResumeRefusal>, End> {
+        if self.host.config.resume.is_none() {
+            return Ok(None);
+        }
+        let Some(asked) = ResumeRequest::from_user(&request.user) else {
+            return Ok(None);
+        };
+        match self.claim(&asked, cached) {
+            Ok(ticket) => Err(End::Resume(ticket)),
+            Err(NotResumed::Refused(refusal)) => Ok(Some(refusal)),
+            Err(NotResumed::ShuttingDown) => {
+                self.send_handshake(&HandshakeResponse::error(SHUTTING_DOWN));
+                Err(End::HandshakeRejected(SHUTTING_DOWN))
+            }
+        }
+    }
+
     /// The reply to an accepted handshake; `cached`: the client holds the current dictionary.
-    fn accepted(&self, cached: bool) -> HandshakeResponse {
+    pub(super) fn accepted(&self, cached: bool) -> HandshakeResponse {
         let servertime = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
@@ -62,7 +97,7 @@ impl Connection {
         HandshakeResponse::ok(sys)
     }
 
-    fn send_handshake(&self, reply: &HandshakeResponse) {
+    pub(super) fn send_handshake(&self, reply: &HandshakeResponse) {
         if let Ok(packet) = EncodedPacket::from_packet(&Packet::handshake(reply.to_json())) {
             let _ = self.session.inner().outbox.push_always(packet);
         }

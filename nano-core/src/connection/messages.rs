@@ -29,6 +29,11 @@ impl Connection {
                 return Err(End::Violation("response or push sent by a client"));
             }
         };
+        if mid != 0 && mid <= self.resent_up_to {
+            // Sent before the last resume, and again after it: never handled twice.
+            self.answer_resent(mid);
+            return Ok(None);
+        }
         self.session.set_last_mid(mid);
         if !self.host.inbound.is_empty()
             && let Err(error) = self.host.inbound.run(&self.session, &mut message)

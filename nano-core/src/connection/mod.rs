@@ -11,12 +11,14 @@
 //! - [`handshake`]: the handshake phase;
 //! - [`messages`]: data messages, routing and replies;
 //! - [`writer`]: the outbox into the transport, and reading;
+//! - [`resume`]: session resume — taking a session over, the grace window of a dropped one;
 //! - [`rate_limit`], [`end`]: the rate limit, and why a connection ended.
 
 mod end;
 mod handshake;
 mod messages;
 mod rate_limit;
+mod resume;
 mod writer;
 
 use std::collections::VecDeque;
@@ -77,7 +79,8 @@ struct Timing {
 const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Serves one connection until it ends; the session is finished (close callbacks, groups)
-/// before this returns.
+/// before this returns. With resume on, a session whose connection drops is kept for its
+/// client during the grace window, serving each connection that resumes it.
 pub(crate) async fn serve<T: PacketTransport>(
     host: Arc<Host>,
     transport: T,
@@ -93,10 +96,13 @@ pub(crate) async fn serve<T: PacketTransport>(
         telemetry.session_opened(kind.as_str());
     }
     let span = session.span().clone();
-    let end = Connection::new(host.clone(), session.clone())
-        .run(transport)
-        .instrument(span.clone())
-        .await;
+    let mut connection = Connection::new(host.clone(), session.clone());
+    let end = async {
+        let end = connection.run(transport).await;
+        connection.keep_for_resume(end).await
+    }
+    .instrument(span.clone())
+    .await;
     span.in_scope(|| {
         if end.is_protocol_error() {
             Counters::add(&counters.errors, 1);
@@ -108,7 +114,13 @@ pub(crate) async fn serve<T: PacketTransport>(
     if let Some(telemetry) = &host.core.telemetry {
         telemetry.session_closed(end.reason());
     }
-    session.finish();
+    if matches!(end, End::Resume(_)) {
+        // This connection now serves an earlier session: its own never served a client.
+        session.discard();
+    } else {
+        connection.bury(&end);
+        session.finish();
+    }
     host.sessions.remove(&session);
     counters.sessions_open.sub(1);
 }
@@ -128,6 +140,14 @@ struct Connection {
     /// The server's last heartbeat.
     last_beat: Instant,
     rate: Option<TokenBucket>,
+    /// The handler running for the current message: it survives a change of connection.
+    in_flight: Option<InFlight>,
+    /// A resumed session's client has not acknowledged the handshake yet: it received this
+    /// many pushes, and those after them are replayed at its HandshakeAck.
+    resuming: Option<u64>,
+    /// Requests with ids up to this one were sent before the last resume: one sent again is
+    /// answered from the response cache, not handled twice (0: none).
+    resent_up_to: u64,
 }
 
 impl Connection {
@@ -145,11 +165,23 @@ impl Connection {
             beat_before_last: now,
             last_beat: now,
             rate,
+            in_flight: None,
+            resuming: None,
+            resent_up_to: 0,
         }
     }
 
-    async fn run<T: PacketTransport>(mut self, mut transport: T) -> End {
+    async fn run<T: PacketTransport>(&mut self, mut transport: T) -> End {
         let end = self.serve_until_end(&mut transport).await;
+        match &end {
+            End::Resume(ticket) => {
+                ticket.hand_over(transport);
+                return end;
+            }
+            // Gone, or about to be: the client is on its new connection.
+            End::Replaced => return end,
+            _ => {}
+        }
         // One deadline for the last writes and the close together: a client that stopped
         // reading holds its connection open for `final_write_timeout`, not once per step.
         let deadline = Instant::now() + self.host.config.final_write_timeout;
@@ -195,10 +227,9 @@ impl Connection {
         tokio::pin!(timer, force_cancelled, drain_cancelled);
         let session = self.session.clone();
         let outbox = &session.inner().outbox;
-        let mut in_flight: Option<InFlight> = None;
 
         loop {
-            let busy = in_flight.is_some();
+            let busy = self.in_flight.is_some();
             let can_read = writer.closing.is_none() && !self.draining && !busy && !outbox.is_full();
             if !can_read {
                 // The server is not listening; the client cannot be blamed for silence.
@@ -210,18 +241,11 @@ impl Connection {
                 io = poll_fn(|cx| writer.poll_io(cx, &mut *transport, outbox, busy, can_read)) => {
                     self.count_io(&io, writer.take_written());
                     match self.on_io(io).await {
-                        Ok(started) => in_flight = started,
+                        Ok(started) => self.in_flight = started,
                         Err(end) => return end,
                     }
                 }
-                reply = poll_in_flight(&mut in_flight), if busy => {
-                    if let Some(InFlight { mid, timing, call }) = in_flight.take() {
-                        call.span().in_scope(|| self.deliver(mid, call.route(), reply));
-                        if let Some(timing) = timing {
-                            timing.metrics.finished(timing.read, timing.started, mid != 0);
-                        }
-                    }
-                }
+                reply = poll_in_flight(&mut self.in_flight), if busy => self.finish_in_flight(reply),
                 () = &mut drain_cancelled, if !self.draining => self.draining = true,
                 () = &mut timer => {
                     if let Err(end) = self.on_timer(handshake_deadline) {
@@ -230,8 +254,21 @@ impl Connection {
                     timer.as_mut().reset(self.next_deadline(handshake_deadline));
                 }
             }
-            if self.draining && in_flight.is_none() && writer.closing.is_none() {
+            if self.draining && self.in_flight.is_none() && writer.closing.is_none() {
                 session.kick_for("server shutting down".to_owned(), KickCause::Shutdown);
+            }
+        }
+    }
+
+    /// Answers with the reply of the handler that was running, and records its metrics.
+    fn finish_in_flight(&mut self, reply: Reply) {
+        if let Some(InFlight { mid, timing, call }) = self.in_flight.take() {
+            call.span()
+                .in_scope(|| self.deliver(mid, call.route(), reply));
+            if let Some(timing) = timing {
+                timing
+                    .metrics
+                    .finished(timing.read, timing.started, mid != 0);
             }
         }
     }
@@ -242,6 +279,8 @@ impl Connection {
             Io::WriteFailed(err) => return Err(End::Io(err)),
             Io::Close(CloseRequest::Kick(reason, cause)) => return Err(End::Kicked(reason, cause)),
             Io::Close(CloseRequest::Close) => return Err(End::Closed),
+            Io::Close(CloseRequest::Replaced) => return Err(End::Replaced),
+            Io::Close(CloseRequest::Overflow) => return Err(End::Overflow),
             Io::Packet(None) => return Err(End::ClientClosed),
             Io::Packet(Some(Err(err))) => return Err(End::Protocol(err)),
             Io::Packet(Some(Ok(packet))) => packet,
@@ -328,7 +367,7 @@ impl Connection {
                 let now = Instant::now();
                 (self.beat_before_last, self.last_beat) = (now, now);
                 self.next_beat = now + self.host.heartbeat().unwrap_or(NEVER);
-                Ok(None)
+                self.replay_missed().map(|()| None)
             }
             (Phase::Working, PacketType::Data) => self.on_data(packet.body),
             (_, PacketType::Handshake) => Err(End::Violation("second handshake")),

@@ -52,7 +52,7 @@ impl Writer {
             return Poll::Ready(Io::WriteFailed(err));
         }
         if let Some(close) = &self.closing
-            && !handler_running
+            && (!handler_running || *close == CloseRequest::Replaced)
         {
             return Poll::Ready(Io::Close(close.clone()));
         }
@@ -106,11 +106,17 @@ impl Writer {
         Poll::Pending
     }
 
-    /// Picks up a close request from the outbox; whether the connection should close now.
+    /// Picks up a close request from the outbox; whether the connection should close now: once
+    /// no handler runs, or at once when a resuming connection takes the session over (the
+    /// handler goes on, and answers on the new connection).
     fn close_requested(&mut self, cx: &mut Context<'_>, outbox: &Outbox, running: bool) -> bool {
         if self.closing.is_none() {
             self.closing = outbox.poll_close_request(cx);
         }
-        self.closing.is_some() && !running
+        match &self.closing {
+            Some(CloseRequest::Replaced) => true,
+            Some(_) => !running,
+            None => false,
+        }
     }
 }

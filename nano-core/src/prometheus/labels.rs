@@ -70,6 +70,12 @@ pub(crate) enum EndReason {
     Closed,
     Forced,
     TransportError,
+    /// The connection resumed an earlier session (which it now serves).
+    Resumed,
+    /// A dropped session's grace window ended without a resume.
+    ResumeExpired,
+    /// A dropped session missed more pushes than its replay buffer holds.
+    ReplayOverflow,
 }
 
 impl EndReason {
@@ -84,6 +90,9 @@ impl EndReason {
             EndReason::Closed => "closed_by_app",
             EndReason::Forced => "shutdown_deadline",
             EndReason::TransportError => "transport_error",
+            EndReason::Resumed => "resumed_earlier_session",
+            EndReason::ResumeExpired => "resume_expired",
+            EndReason::ReplayOverflow => "replay_overflow",
         }
     }
 

@@ -106,9 +106,29 @@ impl EncodedPacket {
 
     /// Whether this is a Data packet holding a Response message.
     pub fn is_response(&self) -> bool {
-        self.0.first() == Some(&(super::PacketType::Data as u8))
-            && self.0.get(super::HEADER_LEN).map(|flag| (flag >> 1) & 0x07)
-                == Some(super::MessageType::Response as u8)
+        self.message_type() == Some(super::MessageType::Response as u8)
+    }
+
+    /// Whether this is a Data packet holding a Push message.
+    pub fn is_push(&self) -> bool {
+        self.message_type() == Some(super::MessageType::Push as u8)
+    }
+
+    /// The id of the Response message this packet holds, if it holds one.
+    pub fn response_id(&self) -> Option<u64> {
+        if !self.is_response() {
+            return None;
+        }
+        let id = self.0.get(super::HEADER_LEN + 1..)?;
+        super::varint::decode(id).ok().map(|(id, _)| id)
+    }
+
+    /// The message type bits of a Data packet's flag byte.
+    fn message_type(&self) -> Option<u8> {
+        if self.0.first() != Some(&(super::PacketType::Data as u8)) {
+            return None;
+        }
+        self.0.get(super::HEADER_LEN).map(|flag| (flag >> 1) & 0x07)
     }
 
     /// The Heartbeat packet, `03 00 00 00` (no allocation).

@@ -46,6 +46,7 @@ mod error;
 mod handshake;
 mod message;
 mod packet;
+mod resume;
 mod route;
 pub mod varint;
 
@@ -57,4 +58,7 @@ pub use error::ProtocolError;
 pub use handshake::{ClientSys, HandshakeRequest, HandshakeResponse, Kick, ServerSys};
 pub use message::{Message, MessageType};
 pub use packet::{HEADER_LEN, MAX_FRAME_BODY_LEN, Packet, PacketType, put_header};
+pub use resume::{
+    BadResumeToken, RESUME_KEY, RefusedResume, ResumeReply, ResumeRequest, ResumeToken,
+};
 pub use route::{MAX_ROUTE_LEN, Route, RouteName};

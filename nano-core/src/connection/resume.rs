@@ -1,0 +1,306 @@
+//! Session resume on the connection's side (`docs/PROTOCOL-EXTENSIONS.md`): a handshake that
+//! presents a resume token claims its session and hands its transport over; the task of a
+//! dropped session waits out the grace window, serving each connection that resumes it.
+//!
+//! The session stays with the task that first served it: a resume moves the new transport
+//! to that task (through the session's outbox, which wakes it), so its in-flight handler,
+//! rate limiter and state carry on, and nothing else needs a lock.
+
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::task::Poll;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::end::End;
+use super::{Connection, Phase, poll_in_flight};
+use crate::outbox::{CloseRequest, DetachedEvent};
+use crate::prometheus::KickCause;
+use crate::protocol::{RefusedResume, ResumeReply, ResumeRequest, ResumeToken};
+use crate::resume::replay::{Handoff, Resent};
+use crate::resume::{RESPONSE_GONE, ResumeConfig, ResumeRefusal};
+use crate::session::TransportKind;
+use crate::transport::PacketTransport;
+use crate::{HandlerError, Session};
+
+/// A successful claim: the session this connection resumes, and what its task needs.
+#[derive(Debug)]
+pub(crate) struct ResumeTicket {
+    pub(super) session: Session,
+    token: ResumeToken,
+    received: u64,
+    missed: u64,
+    cached_dict: bool,
+    remote_addr: Option<SocketAddr>,
+    kind: TransportKind,
+}
+
+impl ResumeTicket {
+    /// Hands the connection's transport to the resumed session's task.
+    pub(super) fn hand_over<T: PacketTransport>(&self, transport: T) {
+        self.session.inner().outbox.hand_over(Handoff {
+            transport: Box::new(transport),
+            remote_addr: self.remote_addr,
+            kind: self.kind,
+            received: self.received,
+            cached_dict: self.cached_dict,
+            token: self.token,
+            missed: self.missed,
+        });
+    }
+}
+
+/// Why a handshake asking to resume did not.
+pub(super) enum NotResumed {
+    /// The client gets a fresh session, and the reason.
+    Refused(ResumeRefusal),
+    /// The server is shutting down: the handshake is refused (503).
+    ShuttingDown,
+}
+
+/// The handshake code of a resume refused because the server is shutting down.
+pub(super) const SHUTTING_DOWN: u16 = 503;
+
+impl Connection {
+    /// Claims the session `request` names for this connection.
+    pub(super) fn claim(
+        &self,
+        request: &ResumeRequest,
+        cached_dict: bool,
+    ) -> Result<Box<ResumeTicket>, NotResumed> {
+        if self.host.drain.is_cancelled() {
+            return Err(NotResumed::ShuttingDown);
+        }
+        let outcome = self.claim_session(request);
+        if let Some(telemetry) = &self.host.core.telemetry {
+            telemetry.resume.attempted(outcome.as_ref().err().copied());
+        }
+        let (session, token, missed) = outcome.map_err(NotResumed::Refused)?;
+        Ok(Box::new(ResumeTicket {
+            session,
+            token,
+            received: request.received,
+            missed,
+            cached_dict,
+            remote_addr: self.session.remote_addr(),
+            kind: self.session.transport(),
+        }))
+    }
+
+    fn claim_session(
+        &self,
+        request: &ResumeRequest,
+    ) -> Result<(Session, ResumeToken, u64), ResumeRefusal> {
+        let token: ResumeToken = request.token.parse().map_err(|_| ResumeRefusal::Unknown)?;
+        let live = self
+            .host
+            .sessions
+            .get(token.session)
+            .filter(|live| live.session != self.session)
+            .ok_or_else(|| self.host.tombstones.refusal(token.session))?;
+        let (next, missed) = live.session.inner().outbox.claim(token, request.received)?;
+        Ok((live.session, next, missed))
+    }
+
+    /// The `user` object of an accepted handshake with resume on: this session's token, and
+    /// why the resume the client asked for was refused, if it was.
+    pub(super) fn fresh_session_user(
+        &self,
+        resume: &ResumeConfig,
+        refused: Option<ResumeRefusal>,
+    ) -> serde_json::Value {
+        let session = &self.session;
+        let token = session.inner().outbox.issue_token(session.id(), resume);
+        ResumeReply {
+            token: token.to_string(),
+            session: session.id(),
+            resumed: false,
+            replayed: 0,
+            grace_ms: millis(resume.grace),
+            refused: refused.map(|refusal| RefusedResume {
+                code: refusal.code(),
+                reason: refusal.reason().to_owned(),
+            }),
+        }
+        .to_user()
+    }
+
+    /// After the connection ended with `end`: with resume on and the connection dropped,
+    /// keeps the session for its client, serving each connection that resumes it, until it
+    /// ends for good; returns how it ended.
+    pub(super) async fn keep_for_resume(&mut self, mut end: End) -> End {
+        loop {
+            let Some(resume) = self.host.config.resume.clone() else {
+                return end;
+            };
+            if !end.is_drop() || self.phase != Phase::Working || self.draining {
+                return end;
+            }
+            if !matches!(end, End::Replaced) && !self.dropped(&end) {
+                return End::Overflow;
+            }
+            match self.wait_for_client(resume.grace).await {
+                Ok(handoff) => end = self.serve_resumed(handoff, &resume).await,
+                Err(last) => return last,
+            }
+        }
+    }
+
+    /// The connection dropped: the session waits for its client. `false` when pushes it may
+    /// have missed are already lost.
+    fn dropped(&self, end: &End) -> bool {
+        let session = &self.session;
+        if !session.inner().outbox.detach(None) {
+            return false;
+        }
+        tracing::info!(%end, "session dropped; waiting for its client to resume it");
+        if let Some(telemetry) = &self.host.core.telemetry {
+            telemetry.resume.dropped.inc();
+        }
+        session.run_hooks(|hooks| &hooks.dropped);
+        true
+    }
+
+    /// Waits for a connection resuming the session, while the handler that was running
+    /// finishes; `Err` with why the session ends instead.
+    async fn wait_for_client(&mut self, grace: Duration) -> Result<Handoff, End> {
+        let session = self.session.clone();
+        let outbox = &session.inner().outbox;
+        let (force, drain) = (self.host.force_close.clone(), self.host.drain.clone());
+        let expiry = tokio::time::sleep_until(Instant::now() + grace);
+        let (force_cancelled, drain_cancelled) = (force.cancelled(), drain.cancelled());
+        tokio::pin!(expiry, force_cancelled, drain_cancelled);
+        let waited = loop {
+            let busy = self.in_flight.is_some();
+            tokio::select! {
+                biased;
+                () = &mut force_cancelled => break Err(End::Forced),
+                event = poll_fn(|cx| poll_event(outbox, cx)) => break self.on_event(event),
+                reply = poll_in_flight(&mut self.in_flight), if busy => self.finish_in_flight(reply),
+                () = &mut drain_cancelled => {
+                    break Err(End::Kicked("server shutting down".to_owned(), KickCause::Shutdown));
+                }
+                () = &mut expiry => break Err(End::GraceExpired),
+            }
+        };
+        if let Some(telemetry) = &self.host.core.telemetry {
+            telemetry.resume.dropped.dec();
+        }
+        waited
+    }
+
+    fn on_event(&self, event: DetachedEvent) -> Result<Handoff, End> {
+        match event {
+            DetachedEvent::Resumed(handoff) => Ok(handoff),
+            DetachedEvent::Close(CloseRequest::Kick(reason, cause)) => {
+                Err(End::Kicked(reason, cause))
+            }
+            DetachedEvent::Close(CloseRequest::Overflow) => {
+                if let Some(telemetry) = &self.host.core.telemetry {
+                    telemetry.resume.overflows.inc();
+                }
+                Err(End::Overflow)
+            }
+            DetachedEvent::Close(CloseRequest::Close | CloseRequest::Replaced) => Err(End::Closed),
+        }
+    }
+
+    /// Serves the connection that resumed the session until it ends: the handshake reply
+    /// now, the missed pushes at its HandshakeAck.
+    async fn serve_resumed(&mut self, handoff: Handoff, resume: &ResumeConfig) -> End {
+        let Handoff {
+            transport,
+            remote_addr,
+            kind,
+            received,
+            cached_dict,
+            token,
+            missed,
+        } = handoff;
+        let session = self.session.clone();
+        let outbox = &session.inner().outbox;
+        if !outbox.detach(Some(received)) {
+            return End::Overflow;
+        }
+        session.set_peer(remote_addr, kind);
+        tracing::info!(?remote_addr, transport = kind.as_str(), "session resumed");
+        self.restart(received);
+        let mut reply = self.accepted(cached_dict);
+        reply.user = ResumeReply {
+            token: token.to_string(),
+            session: session.id(),
+            resumed: true,
+            replayed: missed,
+            grace_ms: millis(resume.grace),
+            refused: None,
+        }
+        .to_user();
+        self.send_handshake(&reply);
+        session.run_hooks(|hooks| &hooks.resumed);
+        self.run(transport).await
+    }
+
+    /// A new connection serves the session: its handshake is answered, its ack awaited.
+    fn restart(&mut self, received: u64) {
+        let now = Instant::now();
+        self.phase = Phase::Handshaken;
+        self.last_seen = now;
+        (self.beat_before_last, self.last_beat) = (now, now);
+        self.next_beat = now + self.host.heartbeat().unwrap_or(super::NEVER);
+        self.resuming = Some(received);
+        self.resent_up_to = self.session.last_mid();
+    }
+
+    /// At the HandshakeAck of a resumed session's client: queues the pushes it missed.
+    pub(super) fn replay_missed(&mut self) -> Result<(), End> {
+        let Some(received) = self.resuming.take() else {
+            return Ok(());
+        };
+        let replayed = self
+            .session
+            .inner()
+            .outbox
+            .attach(received)
+            .ok_or(End::Overflow)?;
+        if let Some(telemetry) = &self.host.core.telemetry {
+            telemetry.resume.replayed.inc_by(replayed as u64);
+        }
+        Ok(())
+    }
+
+    /// A request sent again after a resume (its id is at most the highest seen before it):
+    /// answered from the response cache, or left to its running handler, or 410.
+    pub(super) fn answer_resent(&self, mid: u64) {
+        if let Resent::Gone = self.session.inner().outbox.resent(mid) {
+            let gone = HandlerError::new(RESPONSE_GONE, "response no longer available");
+            let _ = self.session.respond_error(mid, &gone);
+        }
+    }
+
+    /// Remembers why a resumable session ended, for the refusal of a later resume.
+    pub(super) fn bury(&self, end: &End) {
+        if self.host.config.resume.is_none() || self.phase == Phase::Connected {
+            return;
+        }
+        let refusal = match end {
+            End::Overflow => ResumeRefusal::Overflow,
+            End::Kicked(..) | End::Closed | End::Forced => ResumeRefusal::Ended,
+            _ => ResumeRefusal::Expired,
+        };
+        self.host.tombstones.bury(self.session.id(), refusal);
+    }
+}
+
+/// The outbox's next event for a dropped session, as a future's poll.
+fn poll_event(
+    outbox: &crate::outbox::Outbox,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<DetachedEvent> {
+    outbox.poll_detached(cx).map_or(Poll::Pending, Poll::Ready)
+}
+
+/// A duration in whole milliseconds, for the reply's `graceMs`.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,273 @@
+//! [`Replay`]: what a resumable session keeps, inside its outbox and under its lock — its
+//! token, the pushes the client may miss, the last responses — and the checks of a resume.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::SocketAddr;
+
+use subtle::ConstantTimeEq;
+
+use super::{ResumeConfig, ResumeRefusal};
+use crate::protocol::{EncodedPacket, ResumeToken};
+use crate::session::TransportKind;
+use crate::transport::PacketTransport;
+
+/// Where a resumable session is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// A connection serves it: pushes are queued for sending (and kept for replay).
+    Attached,
+    /// No connection serves it (dropped, or being taken over until the new client's
+    /// HandshakeAck): pushes are only kept for replay. The client cannot have received a push
+    /// numbered above `written`.
+    Detached { written: u64 },
+    /// Dropped, and a push the client may have missed no longer fits: the session ends.
+    Overflowed,
+}
+
+/// A connection that resumes a session, handed to the task that serves the session.
+pub(crate) struct Handoff {
+    pub(crate) transport: Box<dyn PacketTransport>,
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) kind: TransportKind,
+    /// Pushes the client reports it received.
+    pub(crate) received: u64,
+    /// The client holds the current route dictionary.
+    pub(crate) cached_dict: bool,
+    /// The token the reply hands out for the next resume.
+    pub(crate) token: ResumeToken,
+    /// Pushes the client missed when it claimed the session.
+    pub(crate) missed: u64,
+}
+
+impl fmt::Debug for Handoff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handoff")
+            .field("remote_addr", &self.remote_addr)
+            .field("kind", &self.kind)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response kept to answer a request the client sends again.
+#[derive(Debug)]
+struct Cached {
+    mid: u64,
+    packet: EncodedPacket,
+    /// Written to the current connection (after the last resume).
+    sent: bool,
+}
+
+/// What to do with a request the client sent again after a resume.
+#[derive(Debug)]
+pub(crate) enum Resent {
+    /// Its response, to send again.
+    Answer(EncodedPacket),
+    /// Nothing: its response went out on this connection, or will once its handler answers.
+    Nothing,
+    /// Its response is no longer kept: answer with [`RESPONSE_GONE`](super::RESPONSE_GONE).
+    Gone,
+}
+
+/// A resumable session's token, replay buffer and response cache.
+#[derive(Debug)]
+pub(crate) struct Replay {
+    limits: ResumeConfig,
+    secret: u128,
+    /// The secret of the token the last resume used (a second use is `reused`).
+    previous: Option<u128>,
+    mode: Mode,
+    /// Pushes queued in the session so far: the number of the last one.
+    pushed: u64,
+    /// The last pushes, numbered `pushed - pushes.len() + 1 ..= pushed`.
+    pushes: VecDeque<EncodedPacket>,
+    bytes: usize,
+    responses: VecDeque<Cached>,
+    /// The highest request id whose response was dropped from the cache.
+    evicted_mid: u64,
+    /// A resume was claimed; its connection is handed over next.
+    claimed: bool,
+    /// A resuming connection, handed over after the claim.
+    pub(crate) handoff: Option<Handoff>,
+}
+
+impl Replay {
+    pub(crate) fn new(limits: ResumeConfig) -> Self {
+        Self {
+            limits,
+            secret: 0,
+            previous: None,
+            mode: Mode::Attached,
+            pushed: 0,
+            pushes: VecDeque::new(),
+            bytes: 0,
+            responses: VecDeque::new(),
+            evicted_mid: 0,
+            claimed: false,
+            handoff: None,
+        }
+    }
+
+    /// A new token for the session (the previous one stops working).
+    pub(crate) fn issue_token(&mut self, session: u64) -> ResumeToken {
+        self.secret = rand::random();
+        ResumeToken {
+            session,
+            secret: self.secret,
+        }
+    }
+
+    /// Whether pushes go to the send queue (a connection serves the session).
+    pub(crate) fn is_attached(&self) -> bool {
+        self.mode == Mode::Attached
+    }
+
+    /// Whether pushes the client may have missed were dropped.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.mode == Mode::Overflowed
+    }
+
+    /// Keeps a queued push for replay; `false` when keeping it lost one a dropped client may
+    /// have missed (the session overflowed).
+    pub(crate) fn keep_push(&mut self, packet: &EncodedPacket) -> bool {
+        self.pushed += 1;
+        self.bytes += packet.len();
+        self.pushes.push_back(packet.clone());
+        while self.pushes.len() > self.limits.replay_capacity
+            || (self.bytes > self.limits.replay_bytes && self.pushes.len() > 1)
+        {
+            if let Some(old) = self.pushes.pop_front() {
+                self.bytes -= old.len();
+            }
+        }
+        if let Mode::Detached { written } = self.mode
+            && !self.covers(written)
+        {
+            self.mode = Mode::Overflowed;
+            self.pushes = VecDeque::new();
+            self.bytes = 0;
+            return false;
+        }
+        true
+    }
+
+    /// Whether the buffer holds every push after the first `received`.
+    fn covers(&self, received: u64) -> bool {
+        // The oldest push kept is numbered `pushed - len + 1`.
+        received + self.pushes.len() as u64 >= self.pushed
+    }
+
+    /// Keeps a response; `queued`: it is being sent on the current connection.
+    pub(crate) fn keep_response(&mut self, mid: u64, packet: &EncodedPacket, queued: bool) {
+        if self.limits.response_cache == 0 {
+            self.evicted_mid = self.evicted_mid.max(mid);
+            return;
+        }
+        if self.responses.len() >= self.limits.response_cache
+            && let Some(old) = self.responses.pop_front()
+        {
+            self.evicted_mid = self.evicted_mid.max(old.mid);
+        }
+        self.responses.push_back(Cached {
+            mid,
+            packet: packet.clone(),
+            sent: queued,
+        });
+    }
+
+    /// Pushes queued in the session so far.
+    pub(crate) fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// No connection serves the session now (it dropped, or a resuming client has not sent
+    /// its HandshakeAck yet): pushes are only kept, and the client cannot have received any
+    /// numbered above `written`.
+    pub(crate) fn detach(&mut self, written: u64) {
+        if self.mode == Mode::Overflowed {
+            return;
+        }
+        self.mode = if self.covers(written) {
+            Mode::Detached { written }
+        } else {
+            Mode::Overflowed
+        };
+    }
+
+    /// Checks a resume with `secret` from a client that received `received` pushes.
+    pub(crate) fn verify(&mut self, secret: u128, received: u64) -> Result<(), ResumeRefusal> {
+        let matches = |kept: u128| bool::from(kept.to_le_bytes().ct_eq(&secret.to_le_bytes()));
+        if !matches(self.secret) {
+            return Err(match self.previous {
+                Some(previous) if matches(previous) => ResumeRefusal::Reused,
+                _ => ResumeRefusal::Forged,
+            });
+        }
+        if self.mode == Mode::Overflowed {
+            return Err(ResumeRefusal::Overflow);
+        }
+        if received > self.pushed {
+            return Err(ResumeRefusal::Missed);
+        }
+        if !self.covers(received) {
+            self.mode = Mode::Overflowed;
+            return Err(ResumeRefusal::Overflow);
+        }
+        Ok(())
+    }
+
+    /// Spends the current token on a resume (verified): the connection making it hands
+    /// itself over next.
+    pub(crate) fn spend(&mut self) {
+        self.previous = Some(self.secret);
+        self.claimed = true;
+    }
+
+    /// Whether a resume was claimed and its connection not handed over yet.
+    pub(crate) fn claimed(&self) -> bool {
+        self.claimed
+    }
+
+    /// The connection a claimed resume handed over, if it has.
+    pub(crate) fn take_handoff(&mut self) -> Option<Handoff> {
+        let handoff = self.handoff.take()?;
+        self.claimed = false;
+        Some(handoff)
+    }
+
+    /// Pushes a client that received `received` has not.
+    pub(crate) fn missed_by(&self, received: u64) -> u64 {
+        self.pushed.saturating_sub(received)
+    }
+
+    /// The resuming client, which received `received` pushes, has sent its HandshakeAck: the
+    /// pushes it missed, in order, to queue before anything else, and pushes are queued again
+    /// from now on. `None` when some of them were lost meanwhile (the session overflowed).
+    pub(crate) fn attach(&mut self, received: u64) -> Option<Vec<EncodedPacket>> {
+        if self.mode == Mode::Overflowed || received > self.pushed || !self.covers(received) {
+            self.mode = Mode::Overflowed;
+            return None;
+        }
+        self.mode = Mode::Attached;
+        for cached in &mut self.responses {
+            cached.sent = false;
+        }
+        let missed = usize::try_from(self.pushed - received).unwrap_or(usize::MAX);
+        let first_missed = self.pushes.len().saturating_sub(missed);
+        Some(self.pushes.iter().skip(first_missed).cloned().collect())
+    }
+
+    /// A request `mid` sent again after a resume.
+    pub(crate) fn resent(&mut self, mid: u64) -> Resent {
+        match self.responses.iter_mut().find(|cached| cached.mid == mid) {
+            Some(cached) if cached.sent => Resent::Nothing,
+            Some(cached) => {
+                cached.sent = true;
+                Resent::Answer(cached.packet.clone())
+            }
+            None if mid > self.evicted_mid => Resent::Nothing,
+            None => Resent::Gone,
+        }
+    }
+}
