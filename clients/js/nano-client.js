@@ -168,7 +168,6 @@ export class NanoClient {
         this.sendPacket(PacketType.HANDSHAKE, utf8Encode(JSON.stringify(hello)));
       };
       socket.onmessage = (event) => {
-        if (this.socket !== socket) return; // a socket given up on: its bytes count for nothing
         try {
           this.onBytes(new Uint8Array(event.data), (reply) => settle(resolve, reply), (err) => settle(reject, err));
         } catch (err) {
@@ -304,6 +303,7 @@ export class NanoClient {
     }
   }
 
+  /** Rejects every request still waiting for its response with `error`. */
   rejectPending(error) {
     for (const [, waiting] of this.pending) {
       clearTimeout(waiting.timer);
