@@ -61,6 +61,12 @@ export interface NanoClientOptions {
   connectTimeout?: number;
   maxBodyLen?: number;
   reconnect?: boolean | ReconnectPolicy;
+  /**
+   * With `reconnect`, resume the session after a drop when the server offers it (default
+   * true): the token and push count go in the handshake's `user.resume`, and the requests
+   * without a response wait for the resume instead of rejecting.
+   */
+  resume?: boolean;
   /** A WebSocket constructor (default: the global one). */
   WebSocket?: new (url: string) => WebSocket;
   /** Codecs by the name a server announces in `sys.serializer`; JSON is built in. */
@@ -85,10 +91,34 @@ export interface HandshakeReply {
   user?: unknown;
 }
 
+/** Why the server did not resume the session (`user.resume.refused`): 4102 `expired`, say. */
+export interface ResumeRefusal {
+  code: number;
+  reason: string;
+}
+
+/** The `resume` event: the dropped session was resumed; `replayed` pushes follow. */
+export interface ResumeEvent {
+  session: number;
+  replayed: number;
+}
+
+/** The `reconnect` event: the connection is back, with its session or a fresh one. */
+export interface ReconnectEvent {
+  /** The session (with its state and memberships) carried on; false for a fresh session. */
+  resumed: boolean;
+  /** The session now current, when the server resumes sessions. */
+  session: number | null;
+  /** Why a resume the client asked for was refused; absent when resumed or not asked for. */
+  refused?: ResumeRefusal;
+  reply: HandshakeReply;
+}
+
 /** The client's own events, besides push routes. */
 export interface NanoClientEvents {
   connect: HandshakeReply;
-  reconnect: HandshakeReply;
+  reconnect: ReconnectEvent;
+  resume: ResumeEvent;
   reconnecting: { attempt: number; delay: number };
   kick: { reason: string };
   close: { code?: number; reason: string };
@@ -99,9 +129,11 @@ export interface NanoClientEvents {
 export declare class NanoClient {
   constructor(url: string, options?: NanoClientOptions);
   readonly url: string;
+  /** The current session's id when the server resumes sessions; `null` otherwise or once it ended. */
+  readonly sessionId: number | null;
   /** Opens the socket and completes the handshake. */
   connect(): Promise<HandshakeReply>;
-  /** Resolves with the response body; rejects with a `NanoError`. */
+  /** Resolves with the response body; rejects with a `NanoError`. Waits while a resume is attempted. */
   request<Response = unknown>(route: string, body?: unknown): Promise<Response>;
   /** A one-way message; `false` when not connected. */
   notify(route: string, body?: unknown): boolean;
@@ -109,6 +141,6 @@ export declare class NanoClient {
   /** A push route's bodies. */
   on<Body = unknown>(route: string, fn: (body: Body) => void): () => void;
   off(name: string, fn: (value: never) => void): void;
-  /** Closes for good (no reconnect). */
+  /** Closes for good (no reconnect) and ends the session (no resume). */
   close(): void;
 }

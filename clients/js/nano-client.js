@@ -75,6 +75,7 @@ const DEFAULTS = {
   connectTimeout: 10000,
   maxBodyLen: 65536,
   reconnect: false,
+  resume: true,
   WebSocket: undefined,
   serializers: {},
   errorBody: nanoErrorBody,
@@ -91,6 +92,8 @@ export class NanoClient {
    * @param {number} [options.requestTimeout=10000] ms a request waits for its response
    * @param {number} [options.connectTimeout=10000] ms to open the socket and handshake
    * @param {boolean|object} [options.reconnect=false] `true`, or `{ retries, baseDelay, maxDelay }`
+   * @param {boolean} [options.resume=true] with `reconnect`, resume the session after a drop when
+   *   the server offers it (the session resume extension)
    * @param {Function} [options.WebSocket] a WebSocket constructor (default: the global one)
    * @param {object} [options.serializers] codecs by the name a server announces in
    *   `sys.serializer` (`msgpack`, `protobuf`, ...); JSON is built in
@@ -119,11 +122,20 @@ export class NanoClient {
     this.attempt = 0;
     this.timers = { beat: null, liveness: null, reconnect: null };
     this.handshakeReply = null;
+    this.isReconnect = false; // the connection being opened is an automatic reconnect
+    this.session = null; // { id, token, received } while the server offers to resume the session
+    this.resuming = false; // the session dropped and a resume is attempted: its requests wait
+  }
+
+  /** The current session's id, when the server resumes sessions; `null` otherwise or once it ended. */
+  get sessionId() {
+    return this.session ? this.session.id : null;
   }
 
   /** Opens the connection and completes the handshake; resolves with the server's reply. */
   connect() {
     this.closedByUser = false;
+    this.isReconnect = false;
     return this.open();
   }
 
@@ -152,7 +164,7 @@ export class NanoClient {
         const sys = { type: 'nano-rs-js', version: '0.1.0' };
         const cached = this.dictCache.get();
         if (cached && typeof cached.version === 'string') sys.dictVersion = cached.version;
-        const hello = { sys, user: this.options.user ?? {} };
+        const hello = { sys, user: this.helloUser() };
         this.sendPacket(PacketType.HANDSHAKE, utf8Encode(JSON.stringify(hello)));
       };
       socket.onmessage = (event) => {
@@ -184,38 +196,8 @@ export class NanoClient {
 
   onPacket({ type, body }, onReady, onFail) {
     switch (type) {
-      case PacketType.HANDSHAKE: {
-        const reply = JSON.parse(utf8Decode(body));
-        if (reply.code !== 200) {
-          onFail(new NanoError(reply.code, reply.code === 501 ? 'client too old' : 'handshake refused'));
-          this.closedByUser = true; // do not reconnect into a refusal
-          this.dropSocket();
-          return;
-        }
-        const sys = reply.sys || {};
-        let table;
-        try {
-          table = routeTable(sys, this.dictCache.get());
-          this.serializer = this.serializerFor(sys.serializer);
-        } catch (err) {
-          onFail(err);
-          this.closedByUser = true; // reconnecting would meet the same reply
-          this.dropSocket();
-          return;
-        }
-        if (table.fresh) this.dictCache.set(table.fresh);
-        this.dict = table.routeToCode;
-        this.codes = table.codeToRoute;
-        this.heartbeatMs = (sys.heartbeat || 0) * 1000;
-        this.sendPacket(PacketType.HANDSHAKE_ACK);
-        this.state = 'open';
-        this.attempt = 0;
-        this.handshakeReply = reply;
-        this.startHeartbeats();
-        onReady(reply);
-        this.emit('connect', reply);
-        return;
-      }
+      case PacketType.HANDSHAKE:
+        return this.onHandshake(JSON.parse(utf8Decode(body)), onReady, onFail);
       case PacketType.HEARTBEAT:
         return;
       case PacketType.DATA:
@@ -228,12 +210,106 @@ export class NanoClient {
           reason = utf8Decode(body);
         }
         this.closedByUser = true; // a kicked client does not come back on its own
+        this.session = null; // and its session ended: never resumed
         this.emit('kick', { reason });
         return;
       }
       default:
         throw new NanoError(-1, `unexpected packet type ${type}`);
     }
+  }
+
+  /** The server's handshake reply: a refusal, or the session (fresh or resumed) now open. */
+  onHandshake(reply, onReady, onFail) {
+    if (reply.code !== 200) return this.onRefused(reply.code, onFail);
+    try {
+      this.applySys(reply.sys || {});
+    } catch (err) {
+      onFail(err);
+      this.closedByUser = true; // reconnecting would meet the same reply
+      this.dropSocket();
+      return;
+    }
+    this.sendPacket(PacketType.HANDSHAKE_ACK);
+    this.state = 'open';
+    this.attempt = 0;
+    this.handshakeReply = reply;
+    this.startHeartbeats();
+    const outcome = this.settleSession(reply);
+    onReady(reply);
+    this.emit('connect', reply);
+    if (outcome.resumed) this.emit('resume', { session: this.sessionId, replayed: outcome.replayed });
+    if (!this.isReconnect) return;
+    const event = { resumed: outcome.resumed, session: this.sessionId, reply };
+    if (outcome.refused) event.refused = outcome.refused;
+    this.emit('reconnect', event);
+  }
+
+  /** A handshake code other than 200: fails the connect, and stops reconnecting but after a 503. */
+  onRefused(code, onFail) {
+    onFail(new NanoError(code, code === 501 ? 'client too old' : 'handshake refused'));
+    // 503: the server is shutting down and asks to be tried again later; any other refusal
+    // would be met again, so the client does not reconnect into it.
+    if (!(code === 503 && this.isReconnect)) this.closedByUser = true;
+    this.dropSocket();
+  }
+
+  /** Takes the handshake's `sys`: the route dictionary and the serializer. Throws when unusable. */
+  applySys(sys) {
+    const table = routeTable(sys, this.dictCache.get());
+    this.serializer = this.serializerFor(sys.serializer);
+    if (table.fresh) this.dictCache.set(table.fresh);
+    this.dict = table.routeToCode;
+    this.codes = table.codeToRoute;
+    this.heartbeatMs = (sys.heartbeat || 0) * 1000;
+  }
+
+  /** The handshake's `user`: the app's, with the resume token and push count when resuming. */
+  helloUser() {
+    const user = this.options.user ?? {};
+    if (!this.resuming) return user;
+    const { token, received } = this.session;
+    return { ...user, resume: { token, received } };
+  }
+
+  /**
+   * Takes the session the handshake reply names. A resumed one keeps its push count and gets
+   * its unanswered requests sent again, with their ids; otherwise the session is fresh and the
+   * requests that waited for a resume reject. Returns `{ resumed, replayed?, refused? }`.
+   */
+  settleSession(reply) {
+    const offer = resumeOffer(reply);
+    const presented = this.resuming;
+    this.resuming = false;
+    if (presented && offer && offer.resumed === true) {
+      this.session = { id: sessionOf(offer), token: offer.token, received: this.session.received };
+      this.resendPending();
+      return { resumed: true, replayed: Number(offer.replayed) || 0 };
+    }
+    this.session = offer ? { id: sessionOf(offer), token: offer.token, received: 0 } : null;
+    if (!presented) return { resumed: false };
+    const refused = offer && offer.refused ? { code: offer.refused.code, reason: offer.refused.reason } : undefined;
+    const error = refused
+      ? new NanoError(refused.code, `the session was not resumed (${refused.reason}): no response will come`)
+      : new NanoError(-1, 'the session was not resumed (the server does not resume sessions): no response will come');
+    this.rejectPending(error);
+    return { resumed: false, refused };
+  }
+
+  /** Sends again, with their ids and in their order, the requests that have no response yet. */
+  resendPending() {
+    for (const [id, waiting] of this.pending) {
+      this.sendMessage({ type: MessageType.REQUEST, id, route: this.wireRoute(waiting.route), body: waiting.bytes });
+    }
+  }
+
+  /** Rejects every request still waiting for its response with `error`. */
+  rejectPending(error) {
+    for (const [, waiting] of this.pending) {
+      clearTimeout(waiting.timer);
+      waiting.reject(error);
+    }
+    this.pending.clear();
   }
 
   onMessage(message) {
@@ -254,24 +330,29 @@ export class NanoClient {
       return;
     }
     if (message.type === MessageType.PUSH) {
+      // Counted before anything can fail, so that a resume never replays a push seen here.
+      if (this.session) this.session.received += 1;
       const route = typeof message.route === 'number' ? this.codes.get(message.route) : message.route;
       if (route === undefined) return this.emit('error', new NanoError(-1, `unknown route code ${message.route}`));
       this.emit(route, this.decodeBody(message.body, route));
     }
   }
 
-  /** Sends a request; resolves with the response body, rejects with a `NanoError`. */
+  /**
+   * Sends a request; resolves with the response body, rejects with a `NanoError`. While a
+   * dropped session is being resumed, the request waits and goes out once it is.
+   */
   request(route, body = {}) {
-    if (this.state !== 'open') return Promise.reject(new NanoError(-1, 'not connected'));
+    if (this.state !== 'open' && !this.resuming) return Promise.reject(new NanoError(-1, 'not connected'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      const bytes = this.encodeBody(body, route);
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new NanoError(-1, `no response to ${route} within ${this.options.requestTimeout} ms`));
       }, this.options.requestTimeout);
-      this.pending.set(id, { resolve, reject, timer, route });
-      const bytes = this.encodeBody(body, route);
-      this.sendMessage({ type: MessageType.REQUEST, id, route: this.wireRoute(route), body: bytes });
+      this.pending.set(id, { resolve, reject, timer, route, bytes });
+      if (this.state === 'open') this.sendMessage({ type: MessageType.REQUEST, id, route: this.wireRoute(route), body: bytes });
     });
   }
 
@@ -307,11 +388,14 @@ export class NanoClient {
     }
   }
 
-  /** Closes the connection for good (no reconnect). */
+  /** Closes the connection for good (no reconnect) and ends the session (no resume). */
   close() {
     this.closedByUser = true;
+    this.session = null;
+    this.resuming = false;
     clearTimeout(this.timers.reconnect);
     this.dropSocket();
+    this.rejectPending(new NanoError(-1, 'connection closed')); // those that waited for a resume
   }
 
   /** The codec for the serializer the server announced; throws when none was given for it. */
@@ -377,27 +461,47 @@ export class NanoClient {
     this.state = 'closed';
     this.socket = null;
     this.stopHeartbeats();
-    for (const [, waiting] of this.pending) {
-      clearTimeout(waiting.timer);
-      waiting.reject(new NanoError(-1, 'connection closed'));
-    }
-    this.pending.clear();
+    this.resuming = this.canResume();
+    if (!this.resuming) this.rejectPending(new NanoError(-1, 'connection closed'));
     this.emit('close', event);
     this.scheduleReconnect();
   }
 
-  scheduleReconnect() {
+  /** Whether a reconnect will follow the drop now. */
+  willReconnect() {
     const policy = this.options.reconnect;
-    if (!policy || this.closedByUser || this.attempt >= policy.retries) return;
+    return Boolean(policy) && !this.closedByUser && this.attempt < policy.retries;
+  }
+
+  /** Whether the reconnect that follows a drop now can present the session's resume token. */
+  canResume() {
+    const user = this.options.user;
+    const mergeable = user == null || (typeof user === 'object' && !Array.isArray(user));
+    return Boolean(this.options.resume && this.session && mergeable) && this.willReconnect();
+  }
+
+  scheduleReconnect() {
+    if (!this.willReconnect()) return;
+    const policy = this.options.reconnect;
     const delay = Math.min(policy.baseDelay * 2 ** this.attempt, policy.maxDelay) * (0.5 + Math.random() / 2);
     this.attempt += 1;
     this.emit('reconnecting', { attempt: this.attempt, delay });
     this.timers.reconnect = setTimeout(() => {
-      this.open()
-        .then((reply) => this.emit('reconnect', reply))
-        .catch(() => {});
+      this.isReconnect = true;
+      this.open().catch(() => {}); // a failed attempt closes, and the close schedules the next
     }, delay);
   }
+}
+
+/** The reply's `user.resume` when it carries a token (the server resumes sessions), else null. */
+function resumeOffer(reply) {
+  const offer = reply.user && typeof reply.user === 'object' ? reply.user.resume : undefined;
+  return offer && typeof offer === 'object' && typeof offer.token === 'string' ? offer : null;
+}
+
+/** The session an offer names: its `session` field, or the id its token starts with. */
+function sessionOf(offer) {
+  return offer.session ?? Number(offer.token.split('.')[0]);
 }
 
 /**

@@ -51,8 +51,9 @@ export function fakeSocketClass(server) {
     deliver(bytes) {
       this.onmessage && this.onmessage({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) });
     }
-    handshake(sys = {}) {
-      this.deliver(encodePacket(PacketType.HANDSHAKE, utf8Encode(JSON.stringify({ code: 200, sys }))));
+    /** Replies to the client's handshake with code 200, `sys` and, when given, `user`. */
+    handshake(sys = {}, user = undefined) {
+      this.deliver(encodePacket(PacketType.HANDSHAKE, utf8Encode(JSON.stringify({ code: 200, sys, user }))));
     }
     close(code = 1000) {
       if (this.readyState === 3) return;
