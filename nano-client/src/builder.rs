@@ -35,6 +35,7 @@ pub struct ClientBuilder {
     pub(crate) push_buffer: usize,
     pub(crate) send_queue: usize,
     pub(crate) reconnect: Option<Reconnect>,
+    pub(crate) resume: bool,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
@@ -62,6 +63,7 @@ impl ClientBuilder {
             push_buffer: 1024,
             send_queue: 1024,
             reconnect: None,
+            resume: true,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -131,15 +133,30 @@ impl ClientBuilder {
 
     /// Reconnects with `policy` when the connection is lost (default: no reconnects; the
     /// client ends with its connection). See [`Reconnect`] for the delays and
-    /// [`Client::events`](crate::Client::events) to learn about reconnects; requests in flight
-    /// fail with [`ClientError::Disconnected`](crate::ClientError::Disconnected), push
-    /// subscriptions carry on over the new connection.
+    /// [`Client::events`](crate::Client::events) to learn about reconnects; push subscriptions
+    /// carry on over the new connection.
+    ///
+    /// When the server resumes sessions (docs/PROTOCOL-EXTENSIONS.md) and
+    /// [`resume`](Self::resume) is on, a reconnect resumes the session: requests in flight wait
+    /// and are answered on the new connection, and the pushes sent meanwhile arrive, in order.
+    /// Otherwise requests in flight fail with
+    /// [`ClientError::Disconnected`](crate::ClientError::Disconnected).
     ///
     /// Works with [`connect`](Self::connect) and its variants and with
     /// [`connect_with`](Self::connect_with); a client from
     /// [`connect_transport`](Self::connect_transport) has no way to dial again.
     pub fn reconnect(mut self, policy: Reconnect) -> Self {
         self.reconnect = Some(policy);
+        self
+    }
+
+    /// Whether a reconnect resumes the session when the server offers it (default: `true`;
+    /// it needs [`reconnect`](Self::reconnect)). [`ConnectionEvent::Reconnected`] says whether
+    /// a reconnect resumed.
+    ///
+    /// [`ConnectionEvent::Reconnected`]: crate::ConnectionEvent::Reconnected
+    pub fn resume(mut self, on: bool) -> Self {
+        self.resume = on;
         self
     }
 

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::push::Pushes;
+use crate::resume::Waiting;
 use crate::shared::{Hub, Shared, lock};
 use crate::{ClientBuilder, ClientError, CloseReason, Events};
 
@@ -136,24 +137,32 @@ impl Client {
         payload: impl Into<Bytes>,
     ) -> Result<Bytes, ClientError> {
         let shared = &*self.shared();
-        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = shared.resumption.next_id.fetch_add(1, Ordering::Relaxed);
+        let message = Message::Request {
+            id,
+            route: route_on(shared, route),
+            payload: payload.into(),
+        };
+        let packet = EncodedPacket::from_message(&message, None)?;
         let (reply_tx, reply_rx) = oneshot::channel();
         {
             let mut pending = lock(&shared.pending);
             if let Some(reason) = &pending.closed {
                 return Err(self.ended(reason.clone()));
             }
-            pending.waiting.insert(id, reply_tx);
+            let waiting = Waiting {
+                reply: reply_tx,
+                packet: packet.clone(),
+            };
+            pending.waiting.insert(id, waiting);
         }
         // Removes the entry however this future ends (timeout, error, or being dropped).
-        let _forget = ForgetOnDrop { shared, id };
-
-        let message = Message::Request {
+        let _forget = ForgetOnDrop {
+            client: self,
+            first: shared,
             id,
-            route: route_on(shared, route),
-            payload: payload.into(),
         };
-        self.send(shared, &message).await?;
+        self.send_packet(shared, packet).await?;
 
         let timeout = shared.request_timeout;
         let (payload, error_flag) = match tokio::time::timeout(timeout, reply_rx).await {
@@ -310,6 +319,12 @@ impl Client {
         self.shared().handshake.clone()
     }
 
+    /// The id of the server-side session, when the server resumes sessions
+    /// (docs/PROTOCOL-EXTENSIONS.md): the same after a reconnect that resumed it.
+    pub fn session_id(&self) -> Option<u64> {
+        self.hub().resumption.session()
+    }
+
     /// The heartbeat interval the server asked for, if any.
     pub fn heartbeat_interval(&self) -> Option<Duration> {
         self.shared().heartbeat
@@ -327,6 +342,10 @@ impl Client {
 
     async fn send(&self, shared: &Shared, message: &Message) -> Result<(), ClientError> {
         let packet = EncodedPacket::from_message(message, None)?;
+        self.send_packet(shared, packet).await
+    }
+
+    async fn send_packet(&self, shared: &Shared, packet: EncodedPacket) -> Result<(), ClientError> {
         shared
             .outgoing
             .send(packet)
@@ -343,14 +362,18 @@ fn route_on(shared: &Shared, route: &str) -> Route {
     }
 }
 
-/// Forgets a pending request when its future ends, however it ends.
+/// Forgets a pending request when its future ends, however it ends: on the connection it
+/// was sent on, among those waiting for a resume, and on the connection that resumed it.
 struct ForgetOnDrop<'a> {
-    shared: &'a Shared,
+    client: &'a Client,
+    first: &'a Shared,
     id: u64,
 }
 
 impl Drop for ForgetOnDrop<'_> {
     fn drop(&mut self) {
-        lock(&self.shared.pending).waiting.remove(&self.id);
+        lock(&self.first.pending).waiting.remove(&self.id);
+        self.first.resumption.forget_request(self.id);
+        lock(&self.client.shared().pending).waiting.remove(&self.id);
     }
 }

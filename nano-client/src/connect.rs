@@ -4,7 +4,9 @@ use std::future::Future;
 
 use futures_util::{SinkExt, StreamExt};
 use nano_core::Serializer;
-use nano_core::protocol::{EncodedPacket, HandshakeResponse, Kick, Packet, PacketType};
+use nano_core::protocol::{
+    EncodedPacket, HandshakeResponse, Kick, Packet, PacketType, ResumeRequest,
+};
 use nano_core::transport::{PacketTransport, framed};
 use nano_ws::WsTransport;
 use tokio::net::{TcpStream, ToSocketAddrs};
@@ -129,7 +131,7 @@ impl ClientBuilder {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
         E: Into<ClientError> + 'static,
     {
-        let connected = self.dial_and_handshake(&mut dial, None).await?;
+        let connected = self.dial_and_handshake(&mut dial, None, None).await?;
         Ok(self.start(connected, Some(dial)))
     }
 
@@ -150,7 +152,7 @@ impl ClientBuilder {
         transport: T,
     ) -> Result<Client, ClientError> {
         let timeout = self.connect_timeout;
-        let connected = tokio::time::timeout(timeout, self.shake_hands(transport, None))
+        let connected = tokio::time::timeout(timeout, self.shake_hands(transport, None, None))
             .await
             .map_err(|_| ClientError::ConnectTimeout(timeout))??;
         Ok(self.start(connected, None::<NoDial<T>>))
@@ -176,11 +178,13 @@ impl ClientBuilder {
     }
 
     /// Dials and performs the handshake, within the connect timeout together; with `expected`,
-    /// the server must settle on that serializer.
+    /// the server must settle on that serializer; with `resume`, the handshake asks to resume
+    /// the session.
     pub(crate) async fn dial_and_handshake<T, D, Fut, E>(
         &self,
         dial: &mut D,
         expected: Option<&Serializer>,
+        resume: Option<&ResumeRequest>,
     ) -> Result<Connected<T>, ClientError>
     where
         T: PacketTransport,
@@ -191,7 +195,7 @@ impl ClientBuilder {
         let timeout = self.connect_timeout;
         tokio::time::timeout(timeout, async {
             let transport = dial().await.map_err(Into::into)?;
-            self.shake_hands(transport, expected).await
+            self.shake_hands(transport, expected, resume).await
         })
         .await
         .map_err(|_| ClientError::ConnectTimeout(timeout))?
@@ -208,8 +212,16 @@ impl ClientBuilder {
         &self,
         mut transport: T,
         expected: Option<&Serializer>,
+        resume: Option<&ResumeRequest>,
     ) -> Result<Connected<T>, ClientError> {
-        let body = self.handshake.to_json();
+        let body = match resume {
+            Some(resume) => {
+                let mut handshake = self.handshake.clone();
+                resume.insert_into(&mut handshake.user);
+                handshake.to_json()
+            }
+            None => self.handshake.to_json(),
+        };
         transport
             .send(EncodedPacket::from_packet(&Packet::handshake(body))?)
             .await?;

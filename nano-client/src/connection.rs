@@ -4,6 +4,7 @@
 //! reads the responses that will unblock the server (no write/write deadlock).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -80,14 +81,16 @@ fn handle_packet(shared: &Shared, packet: Packet) -> Option<CloseReason> {
             Ok(Message::Response { id, payload, error }) => {
                 let waiting = lock(&shared.pending).waiting.remove(&id);
                 match waiting {
-                    Some(reply) => {
-                        let _ = reply.send(Ok((payload, error)));
+                    Some(waiting) => {
+                        let _ = waiting.reply.send(Ok((payload, error)));
                     }
                     None => tracing::debug!(id, "response to an unknown or abandoned request"),
                 }
                 None
             }
             Ok(Message::Push { route, payload }) => {
+                // Counted first: a resume must never replay a push seen here.
+                shared.resumption.received.fetch_add(1, Ordering::AcqRel);
                 let Some(route) = route.name().cloned() else {
                     // `decode_with` resolved every code already.
                     return None;

@@ -85,6 +85,7 @@ mod error;
 mod negotiate;
 mod push;
 mod reconnect;
+mod resume;
 mod shared;
 #[cfg(feature = "tls")]
 mod tls;

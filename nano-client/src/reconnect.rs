@@ -2,12 +2,16 @@
 //! told ([`ConnectionEvent`], [`Events`]), and the task that does it.
 //!
 //! What survives a reconnect: the [`Client`](crate::Client) handles, the push subscriptions
-//! (their streams stay open), the serializer. What does not: requests in flight when the
-//! connection was lost fail with [`ClientError::Disconnected`] and are never sent again (the
-//! server may have run them); requests and notifies made while reconnecting fail the same way
-//! at once; pushes the server sent in the gap are lost; and the server-side session (its bound
-//! user id, its rooms) is a new one, so the application logs in and joins again when it sees
-//! [`ConnectionEvent::Reconnected`].
+//! (their streams stay open), the serializer. Requests and notifies made while reconnecting
+//! fail with [`ClientError::Disconnected`] at once.
+//!
+//! When the server resumes sessions (docs/PROTOCOL-EXTENSIONS.md) the reconnect resumes the
+//! session ([`ConnectionEvent::Reconnected`] with `resumed: true`): the server-side session
+//! with its user id and rooms is the same, the pushes sent in the gap arrive in order, and the
+//! requests in flight are sent again with their ids and answered once. Otherwise the requests
+//! in flight fail with [`ClientError::Disconnected`] and are never sent again (the server may
+//! have run them), pushes sent in the gap are lost, and the session is a new one: the
+//! application logs in and joins again.
 
 use std::collections::hash_map::RandomState;
 use std::future::Future;
@@ -19,6 +23,7 @@ use nano_core::transport::PacketTransport;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::resume::Settled;
 use crate::shared::Hub;
 use crate::{ClientBuilder, ClientError, CloseReason};
 
@@ -136,6 +141,10 @@ pub enum ConnectionEvent {
     Reconnected {
         /// The attempt that succeeded.
         attempt: u32,
+        /// Whether it resumed the session (docs/PROTOCOL-EXTENSIONS.md): the server kept it,
+        /// the pushes sent meanwhile were replayed and the requests in flight sent again. When
+        /// `false` the session is a new one: log in and join again.
+        resumed: bool,
     },
     /// The client has ended for good (closed, kicked, out of attempts, or without reconnects
     /// configured); the last event.
@@ -176,12 +185,16 @@ fn reconnectable(reason: &CloseReason) -> bool {
     )
 }
 
-/// Whether a failed attempt's error will fail every attempt (retrying cannot help).
+/// Whether a failed attempt's error will fail every attempt (retrying cannot help). A
+/// handshake refused with 503 is not: the server is shutting down, and another (or it, once
+/// restarted) will answer.
 fn permanent(error: &ClientError) -> bool {
     matches!(
         error,
-        ClientError::HandshakeRejected { .. }
-            | ClientError::UnsupportedSerializer { .. }
+        ClientError::HandshakeRejected { code, .. } if *code != 503
+    ) || matches!(
+        error,
+        ClientError::UnsupportedSerializer { .. }
             | ClientError::SerializerChanged { .. }
             | ClientError::InvalidTarget(_)
     )
@@ -243,17 +256,22 @@ where
         attempt += 1;
         let delay = policy.delay(attempt, random_fraction(attempt));
         hub.emit(ConnectionEvent::Reconnecting { attempt, delay });
+        let resume = hub.resumption.request();
         let outcome = tokio::select! {
             () = cancel.cancelled() => return Err(CloseReason::ClosedByClient),
             outcome = async {
                 tokio::time::sleep(delay).await;
-                config.dial_and_handshake(&mut *dial, Some(&hub.serializer)).await
+                config
+                    .dial_and_handshake(&mut *dial, Some(&hub.serializer), resume.as_ref())
+                    .await
             } => outcome,
         };
         let error = match outcome {
             Ok(connected) => {
-                hub.install(config, connected, cancel.child_token());
-                hub.emit(ConnectionEvent::Reconnected { attempt });
+                let settled =
+                    hub.install(config, connected, cancel.child_token(), resume.is_some());
+                let resumed = settled == Settled::Resumed;
+                hub.emit(ConnectionEvent::Reconnected { attempt, resumed });
                 return Ok(());
             }
             Err(error) => error,

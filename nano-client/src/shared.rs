@@ -3,7 +3,6 @@
 //! connection, the subscriptions, the final close reason, the events).
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,11 +10,12 @@ use bytes::Bytes;
 use nano_core::Serializer;
 use nano_core::protocol::{EncodedPacket, HandshakeResponse, RouteDict};
 use nano_core::transport::PacketTransport;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::connect::Connected;
 use crate::push::Subscriptions;
+use crate::resume::{Resumption, Settled, Waiting};
 use crate::{ClientBuilder, CloseReason, ConnectionEvent, connection};
 
 /// What a pending request is answered with: the payload and pitaya's error flag, or the reason
@@ -25,7 +25,7 @@ pub(crate) type Reply = Result<(Bytes, bool), CloseReason>;
 /// Requests waiting for a response, and whether the connection has ended.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    pub(crate) waiting: HashMap<u64, oneshot::Sender<Reply>>,
+    pub(crate) waiting: HashMap<u64, Waiting>,
     pub(crate) closed: Option<CloseReason>,
 }
 
@@ -41,7 +41,8 @@ pub(crate) struct Shared {
     pub(crate) heartbeat: Option<Duration>,
     pub(crate) serializer: Serializer,
     pub(crate) handshake: HandshakeResponse,
-    pub(crate) next_id: AtomicU64,
+    /// The session's resume state (its request ids and push count go on over connections).
+    pub(crate) resumption: Arc<Resumption>,
     pub(crate) request_timeout: Duration,
 }
 
@@ -49,8 +50,9 @@ pub(crate) struct Shared {
 pub(crate) use nano_core::__private::lock;
 
 impl Shared {
-    /// Ends this connection with `reason` (the first reason wins): fails every pending request
-    /// and wakes whoever waits for its end.
+    /// Ends this connection with `reason` (the first reason wins) and wakes whoever waits for
+    /// its end. Pending requests fail, unless the session may be resumed: then they wait for
+    /// the resume, to be sent again.
     pub(crate) fn finish(&self, reason: CloseReason) {
         let waiting = {
             let mut pending = lock(&self.pending);
@@ -60,8 +62,18 @@ impl Shared {
             pending.closed = Some(reason.clone());
             std::mem::take(&mut pending.waiting)
         };
-        for (_, reply) in waiting {
-            let _ = reply.send(Err(reason.clone()));
+        if self.resumption.can_resume(&reason) {
+            self.resumption.carry(waiting);
+        } else {
+            if matches!(
+                reason,
+                CloseReason::Kicked { .. } | CloseReason::ClosedByClient
+            ) {
+                self.resumption.forget();
+            }
+            for (_, waiting) in waiting {
+                let _ = waiting.reply.send(Err(reason.clone()));
+            }
         }
         self.closed.send_replace(Some(reason));
     }
@@ -96,6 +108,8 @@ pub(crate) struct Hub {
     pub(crate) serializer: Serializer,
     pub(crate) push_buffer: usize,
     pub(crate) reconnects: bool,
+    /// What resuming the session takes.
+    pub(crate) resumption: Arc<Resumption>,
 }
 
 impl Hub {
@@ -107,7 +121,16 @@ impl Hub {
     ) -> Arc<Hub> {
         let subscriptions = Arc::new(Mutex::new(Subscriptions::default()));
         let serializer = connected.serializer.clone();
-        let first = spawn_connection(config, connected, subscriptions.clone(), cancel);
+        let resumption = Arc::new(Resumption::new(config.resume && config.reconnect.is_some()));
+        resumption.settle(&connected.reply, false);
+        let first = spawn_connection(
+            config,
+            connected,
+            subscriptions.clone(),
+            resumption.clone(),
+            cancel,
+            Vec::new(),
+        );
         Arc::new(Hub {
             current: Mutex::new(first),
             subscriptions,
@@ -116,6 +139,7 @@ impl Hub {
             serializer,
             push_buffer: config.push_buffer,
             reconnects: config.reconnect.is_some(),
+            resumption,
         })
     }
 
@@ -124,15 +148,26 @@ impl Hub {
         lock(&self.current).clone()
     }
 
-    /// Makes `connected` the current connection.
+    /// Makes `connected` the current connection; `asked`: its handshake asked to resume the
+    /// session. When it did resume, the requests that waited are sent again.
     pub(crate) fn install<T: PacketTransport>(
         &self,
         config: &ClientBuilder,
         connected: Connected<T>,
         cancel: CancellationToken,
-    ) {
-        let shared = spawn_connection(config, connected, self.subscriptions.clone(), cancel);
+        asked: bool,
+    ) -> Settled {
+        let (settled, resent) = self.resumption.settle(&connected.reply, asked);
+        let shared = spawn_connection(
+            config,
+            connected,
+            self.subscriptions.clone(),
+            self.resumption.clone(),
+            cancel,
+            resent,
+        );
         *lock(&self.current) = shared;
+        settled
     }
 
     /// Tells the application about `event` (nobody listening is fine).
@@ -149,12 +184,15 @@ impl Hub {
     }
 }
 
-/// Starts the tasks of a connection whose handshake is done.
+/// Starts the tasks of a connection whose handshake is done, with `resent` requests pending
+/// and sent first.
 fn spawn_connection<T: PacketTransport>(
     config: &ClientBuilder,
     connected: Connected<T>,
     subscriptions: Arc<Mutex<Subscriptions>>,
+    resumption: Arc<Resumption>,
     cancel: CancellationToken,
+    resent: Vec<(u64, Waiting)>,
 ) -> Arc<Shared> {
     let sys = connected.reply.sys.clone().unwrap_or_default();
     let (outgoing, outgoing_rx) = mpsc::channel(config.send_queue);
@@ -167,9 +205,21 @@ fn spawn_connection<T: PacketTransport>(
         heartbeat: sys.heartbeat.filter(|interval| !interval.is_zero()),
         serializer: connected.serializer,
         handshake: connected.reply,
-        next_id: AtomicU64::new(1),
+        resumption,
         request_timeout: config.request_timeout,
     });
+    let packets: Vec<EncodedPacket> = resent.iter().map(|(_, w)| w.packet.clone()).collect();
+    lock(&shared.pending).waiting.extend(resent);
     connection::spawn(connected.transport, shared.clone(), outgoing_rx, cancel);
+    if !packets.is_empty() {
+        let outgoing = shared.outgoing.clone();
+        tokio::spawn(async move {
+            for packet in packets {
+                if outgoing.send(packet).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
     shared
 }

@@ -171,7 +171,10 @@ async fn a_lost_connection_comes_back_with_backoff_and_subscriptions_carry_on() 
     server.handshake(ok_reply(None, None)).await;
     assert_eq!(
         next_event(&mut events).await,
-        ConnectionEvent::Reconnected { attempt: 3 }
+        ConnectionEvent::Reconnected {
+            attempt: 3,
+            resumed: false
+        }
     );
     assert!(client.is_connected());
     assert_eq!(dials.count.load(Ordering::SeqCst), 4, "1 + 3 dials");
@@ -255,7 +258,10 @@ async fn a_silent_server_is_left_for_a_new_connection() {
     ));
     assert_eq!(
         next_event(&mut events).await,
-        ConnectionEvent::Reconnected { attempt: 1 }
+        ConnectionEvent::Reconnected {
+            attempt: 1,
+            resumed: false
+        }
     );
 }
 

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod nats;
 pub mod node;
 pub mod peer;
+pub mod proxy;
 pub mod raw;
 pub mod resume;
 pub mod rooms;

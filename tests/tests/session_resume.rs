@@ -4,85 +4,16 @@
 //! the app's hooks tell drops, resumes and closes apart.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nano_core::prelude::*;
 use nano_core::protocol::{HandshakeResponse, Message, Packet, PacketType};
 use nano_core::{App, ResumeConfig};
 use nano_tests::raw::RawConn;
-use nano_tests::resume::{Resumable, is_closed, response};
+use nano_tests::resume::{Events, Resumable, Room, events_of, is_closed, response, start};
 use nano_tests::wait::wait_until;
 use serde_json::{Value, json};
-
-#[derive(Default)]
-struct Room {
-    members: Group,
-    handled: AtomicU64,
-}
-
-#[component(name = "room")]
-impl Room {
-    #[handler]
-    fn join(&self, session: &Session, uid: i64) -> Result<Value, HandlerError> {
-        session
-            .bind(uid)
-            .map_err(|err| HandlerError::bad_request(err.to_string()))?;
-        session.set("level", 7u32);
-        self.members.add(session)?;
-        Ok(json!({ "session": session.id() }))
-    }
-
-    /// Broadcasts `text` to the room.
-    #[handler]
-    fn say(&self, _session: &Session, text: String) -> Result<usize, HandlerError> {
-        self.members.broadcast("onSay", &text)?;
-        Ok(self.members.count())
-    }
-
-    #[handler]
-    fn whoami(&self, session: &Session) -> Value {
-        json!({
-            "session": session.id(),
-            "uid": session.uid(),
-            "level": session.get::<u32>("level"),
-            "groups": session.groups().len(),
-            "connected": session.is_connected(),
-        })
-    }
-
-    /// Counts its calls: a request handled twice shows.
-    #[handler]
-    fn bump(&self, _session: &Session) -> u64 {
-        self.handled.fetch_add(1, Ordering::SeqCst) + 1
-    }
-
-    /// Like `bump`, after `ms` milliseconds.
-    #[handler]
-    async fn slow_bump(&self, _session: &Session, ms: u64) -> u64 {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        self.handled.fetch_add(1, Ordering::SeqCst) + 1
-    }
-}
-
-/// The hooks' calls, in order: `("dropped" | "resumed" | "closed", session id)`.
-type Events = Arc<Mutex<Vec<(&'static str, u64)>>>;
-
-async fn start(resume: ResumeConfig) -> (App, SocketAddr, Events) {
-    let events = Events::default();
-    let (dropped, resumed, closed) = (events.clone(), events.clone(), events.clone());
-    let app = App::builder()
-        .register(Room::default())
-        .resume(resume)
-        .on_session_dropped(move |s| dropped.lock().unwrap().push(("dropped", s.id())))
-        .on_session_resumed(move |s| resumed.lock().unwrap().push(("resumed", s.id())))
-        .on_session_closed(move |s| closed.lock().unwrap().push(("closed", s.id())))
-        .build()
-        .expect("build");
-    let addr = app.listen_tcp("127.0.0.1:0").await.expect("listen");
-    (app, addr, events)
-}
 
 /// Joins the room as `uid` on `conn` with request `id`.
 async fn join(conn: &mut RawConn<tokio::net::TcpStream>, id: u64, uid: i64) {
@@ -108,12 +39,6 @@ async fn say_all(addr: SocketAddr, texts: &[&str]) {
             }
         }
     }
-}
-
-/// The hooks' calls for session `id`, in order.
-fn events_of(events: &Events, id: u64) -> Vec<(&'static str, u64)> {
-    let events = events.lock().unwrap();
-    events.iter().filter(|(_, of)| *of == id).copied().collect()
 }
 
 /// Whether the hooks' calls for the session of `want` come to be `want`.
