@@ -1,11 +1,81 @@
-//! [`CutProxy`]: a TCP proxy in the test that cuts its connections on demand, the way a
-//! network switch or a tunnel does: both sides see their socket end, neither sent a Kick.
+//! Connections a test cuts on demand, the way a network switch or a tunnel does: both sides
+//! see their stream end, neither sent a Kick, and what was in flight is lost.
+//!
+//! - [`CutProxy`]: a TCP proxy;
+//! - [`MemoryLinks`]: in-memory links (for tests under tokio's paused clock).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+
+/// The links open now, each a token that cuts it.
+#[derive(Clone, Debug, Default)]
+struct Cuts(Arc<Mutex<Vec<CancellationToken>>>);
+
+impl Cuts {
+    /// A token for a new link.
+    fn add(&self) -> CancellationToken {
+        let cut = CancellationToken::new();
+        self.0.lock().unwrap().push(cut.clone());
+        cut
+    }
+
+    /// Cuts the links for which `pick` (called with each one's index among those open) says
+    /// so; returns how many.
+    fn cut_some(&self, mut pick: impl FnMut(usize) -> bool) -> usize {
+        let mut live = self.0.lock().unwrap();
+        live.retain(|link| !link.is_cancelled());
+        let mut index = 0;
+        let mut cut = 0;
+        live.retain(|link| {
+            let keep = !pick(index);
+            index += 1;
+            if !keep {
+                link.cancel();
+                cut += 1;
+            }
+            keep
+        });
+        cut
+    }
+}
+
+/// In-memory links between clients and a server, each through a copying task that a cut
+/// stops: the client's and the server's streams then both end.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryLinks {
+    cuts: Cuts,
+}
+
+impl MemoryLinks {
+    /// A new link: the client's end and the server's end (hand it to `App::serve_stream`).
+    pub fn link(&self) -> (DuplexStream, DuplexStream) {
+        let (client, client_side) = tokio::io::duplex(64 * 1024);
+        let (server_side, server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(copy_until_cut(client_side, server_side, self.cuts.add()));
+        (client, server)
+    }
+
+    /// Cuts the links for which `pick` says so (see [`CutProxy::cut_some`]); returns how many.
+    pub fn cut_some(&self, pick: impl FnMut(usize) -> bool) -> usize {
+        self.cuts.cut_some(pick)
+    }
+}
+
+/// Copies both ways between `a` and `b` until either ends or `cut` is cancelled.
+async fn copy_until_cut<A, B>(mut a: A, mut b: B, cut: CancellationToken)
+where
+    A: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    tokio::select! {
+        () = cut.cancelled() => {}
+        _ = tokio::io::copy_bidirectional(&mut a, &mut b) => {}
+    }
+}
 
 /// A proxy from its own address to `upstream`, whose connections can be cut.
 ///
@@ -13,7 +83,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone, Debug)]
 pub struct CutProxy {
     addr: SocketAddr,
-    live: Arc<Mutex<Vec<CancellationToken>>>,
+    cuts: Cuts,
 }
 
 impl CutProxy {
@@ -22,7 +92,7 @@ impl CutProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let proxy = Self {
             addr: listener.local_addr().expect("addr"),
-            live: Arc::default(),
+            cuts: Cuts::default(),
         };
         tokio::spawn(proxy.clone().accept(listener, upstream));
         proxy
@@ -35,30 +105,13 @@ impl CutProxy {
 
     /// Cuts every connection open now; returns how many were cut.
     pub fn cut_all(&self) -> usize {
-        let cut = std::mem::take(&mut *self.live.lock().unwrap());
-        for connection in &cut {
-            connection.cancel();
-        }
-        cut.len()
+        self.cuts.cut_some(|_| true)
     }
 
     /// Cuts the connections for which `pick` (called with each one's index among the open
     /// ones) says so; returns how many.
-    pub fn cut_some(&self, mut pick: impl FnMut(usize) -> bool) -> usize {
-        let mut live = self.live.lock().unwrap();
-        live.retain(|connection| !connection.is_cancelled());
-        let mut index = 0;
-        let mut cut = 0;
-        live.retain(|connection| {
-            let keep = !pick(index);
-            index += 1;
-            if !keep {
-                connection.cancel();
-                cut += 1;
-            }
-            keep
-        });
-        cut
+    pub fn cut_some(&self, pick: impl FnMut(usize) -> bool) -> usize {
+        self.cuts.cut_some(pick)
     }
 
     async fn accept(self, listener: TcpListener, upstream: SocketAddr) {
@@ -66,9 +119,7 @@ impl CutProxy {
             let Ok((client, _)) = listener.accept().await else {
                 continue;
             };
-            let cut = CancellationToken::new();
-            self.live.lock().unwrap().push(cut.clone());
-            tokio::spawn(forward(client, upstream, cut));
+            tokio::spawn(forward(client, upstream, self.cuts.add()));
         }
     }
 }
