@@ -13,7 +13,8 @@
 //!
 //! Bodies are raw bytes (no serializer in the way), so any payload works. Flags: `--tcp ADDR`,
 //! `--ws ADDR`, `--heartbeat SECONDS` (default 30), `--max-connections N` (default 100,000),
-//! `--no-metrics` (no Prometheus metrics, for measuring what they cost),
+//! `--no-metrics` (no Prometheus metrics, for measuring what they cost), `--resume` (session
+//! resume on, for measuring what it costs),
 //! `--smoke` (free ports, one exchange over each transport, exit 0).
 
 #![allow(clippy::print_stdout)]
@@ -64,6 +65,10 @@ const FLAGS: &[Flag] = &[
         "do not record Prometheus metrics (for A/B runs)",
     ),
     Flag::switch(
+        "--resume",
+        "session resume on (docs/PROTOCOL-EXTENSIONS.md; for A/B runs)",
+    ),
+    Flag::switch(
         "--smoke",
         "free ports, one exchange over each transport, exit 0",
     ),
@@ -78,7 +83,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // built (max_connections is bounded by it then).
     let open_files = nano_core::raise_open_file_limit()?;
     tracing::info!(?open_files, "open-file limit");
-    let app = App::builder()
+    let mut builder = App::builder();
+    if args.flag("--resume") {
+        builder = builder.resume(nano_core::ResumeConfig::default());
+    }
+    let app = builder
         .register(PingPong {
             all: Group::new("all"),
         })

@@ -293,7 +293,7 @@ impl Outbox {
             return;
         }
         if let Some(replay) = state.replay.as_mut() {
-            replay.handoff = Some(handoff);
+            replay.handoff = Some(Box::new(handoff));
         }
         drop(state);
         self.wake.wake();

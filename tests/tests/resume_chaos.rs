@@ -207,14 +207,14 @@ async fn cut_at_random(links: &MemoryLinks, seconds: u64, seed: u64) -> usize {
     let mut cut = 0;
     for _ in 0..rounds {
         tokio::time::sleep(CUT_EVERY).await;
-        cut += links.cut_some(|_| random.next() % CUT_ODDS == 0);
+        cut += links.cut_some(|_| random.next().is_multiple_of(CUT_ODDS));
     }
     cut
 }
 
 #[tokio::test(start_paused = true)]
 async fn every_message_once_and_in_order_every_request_answered_once_through_random_cuts() {
-    let clients = setting("CHAOS_CLIENTS", 1000) as usize;
+    let clients = usize::try_from(setting("CHAOS_CLIENTS", 1000)).expect("CHAOS_CLIENTS");
     let seconds = setting("CHAOS_SECONDS", 60);
     let seed = setting("CHAOS_SEED", 20_261_202);
     let broadcasts = Arc::new(Broadcasts::new());
@@ -257,7 +257,10 @@ async fn every_message_once_and_in_order_every_request_answered_once_through_ran
     check(&seens, &broadcasts, &handled.lock().unwrap());
     let reconnects: u32 = seens.iter().map(|seen| seen.reconnects).sum();
     assert!(cut > clients / 2, "the chaos cut only {cut} links");
-    assert!(reconnects as usize >= cut, "{reconnects} reconnects for {cut} cuts");
+    assert!(
+        reconnects as usize >= cut,
+        "{reconnects} reconnects for {cut} cuts"
+    );
     println!(
         "{clients} clients, {seconds} s: {cut} links cut, {reconnects} resumes, {} pushes, {} requests",
         seens.iter().map(|seen| seen.pushes.len()).sum::<usize>(),
@@ -283,10 +286,17 @@ fn check(seens: &[Seen], broadcasts: &Broadcasts, handled: &HashMap<(i64, u64), 
         let uid = i as i64 + 1;
         for (k, answered) in seen.answered.iter().enumerate() {
             assert_eq!(*answered, k as u64, "client {i}: answers out of order");
-            assert_eq!(handled.get(&(uid, k as u64)), Some(&1), "client {i}: echo {k}");
+            assert_eq!(
+                handled.get(&(uid, k as u64)),
+                Some(&1),
+                "client {i}: echo {k}"
+            );
         }
     }
     let runs: u32 = handled.values().sum();
     let answered: usize = seens.iter().map(|seen| seen.answered.len()).sum();
-    assert_eq!(runs as usize, answered, "a request ran without its answer arriving");
+    assert_eq!(
+        runs as usize, answered,
+        "a request ran without its answer arriving"
+    );
 }

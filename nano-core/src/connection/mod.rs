@@ -99,7 +99,13 @@ pub(crate) async fn serve<T: PacketTransport>(
     let mut connection = Connection::new(host.clone(), session.clone());
     let end = async {
         let end = connection.run(transport).await;
-        connection.keep_for_resume(end).await
+        if end.is_drop() && host.config.resume.is_some() {
+            // Boxed: only a dropped session pays for the state of its grace window and of the
+            // connections that resume it.
+            Box::pin(connection.keep_for_resume(end)).await
+        } else {
+            end
+        }
     }
     .instrument(span.clone())
     .await;

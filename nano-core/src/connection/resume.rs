@@ -238,7 +238,8 @@ impl Connection {
         .to_user();
         self.send_handshake(&reply);
         session.run_hooks(|hooks| &hooks.resumed);
-        self.run(transport).await
+        // Boxed: a dropped session, waiting, does not hold the state of a served connection.
+        Box::pin(self.run(transport)).await
     }
 
     /// A new connection serves the session: its handshake is answered, its ack awaited.

@@ -89,7 +89,7 @@ pub(crate) struct Replay {
     /// A resume was claimed; its connection is handed over next.
     claimed: bool,
     /// A resuming connection, handed over after the claim.
-    pub(crate) handoff: Option<Handoff>,
+    pub(crate) handoff: Option<Box<Handoff>>,
 }
 
 impl Replay {
@@ -233,7 +233,7 @@ impl Replay {
     pub(crate) fn take_handoff(&mut self) -> Option<Handoff> {
         let handoff = self.handoff.take()?;
         self.claimed = false;
-        Some(handoff)
+        Some(*handoff)
     }
 
     /// Pushes a client that received `received` has not.
