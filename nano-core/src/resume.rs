@@ -21,8 +21,8 @@ pub const DEFAULT_RESUME_GRACE: Duration = Duration::from_secs(60);
 pub const DEFAULT_REPLAY_CAPACITY: usize = 256;
 /// Default number of bytes a session's replay buffer holds: 256 KiB.
 pub const DEFAULT_REPLAY_BYTES: usize = 256 * 1024;
-/// Default number of responses a session keeps to answer requests sent again: 32.
-pub const DEFAULT_RESPONSE_CACHE: usize = 32;
+/// Default number of responses a session keeps to answer requests sent again: 16.
+pub const DEFAULT_RESPONSE_CACHE: usize = 16;
 
 /// Session resume, for [`AppBuilder::resume`](crate::AppBuilder::resume): how long a dropped
 /// session waits for its client, and what it keeps meanwhile.
@@ -52,7 +52,7 @@ pub struct ResumeConfig {
     /// Default: [`DEFAULT_REPLAY_BYTES`] (256 KiB).
     pub replay_bytes: usize,
     /// Responses kept to answer a request the client sends again after a resume, without
-    /// running its handler twice. Default: [`DEFAULT_RESPONSE_CACHE`] (32).
+    /// running its handler twice. Default: [`DEFAULT_RESPONSE_CACHE`] (16).
     pub response_cache: usize,
 }
 
