@@ -1,0 +1,122 @@
+//! Session resume in cluster mode, in-process on one NATS server: a client of a gate with resume
+//! on, bound to a backend, is cut off and comes back through the same gate. Its stand-in on the
+//! backend lives on (same session, synced values), what the backend pushed while the client was
+//! away is replayed in order, and the backend learns of a departure only when the session ends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use nano_client::{ClientBuilder, ConnectionEvent, Reconnect};
+use nano_cluster::{Cluster, ClusterConfig};
+use nano_core::prelude::*;
+use nano_core::{App, AppBuilder, ResumeConfig};
+use nano_tests::nats::Nats;
+use nano_tests::proxy::CutProxy;
+use nano_tests::wait::wait_until;
+use serde_json::{Value, json};
+
+const WITHIN: Duration = Duration::from_secs(20);
+
+/// A backend component: binds a synced value, answers who the caller is, pushes later.
+struct Ledger;
+
+#[component(name = "ledger")]
+impl Ledger {
+    #[handler]
+    fn open(&self, session: &Session, level: u32) -> Result<u64, HandlerError> {
+        session
+            .set_synced("level", &level)
+            .map_err(|err| HandlerError::internal(err.to_string()))?;
+        Ok(session.id())
+    }
+
+    #[handler]
+    fn whoami(&self, session: &Session) -> Value {
+        json!({ "session": session.id(), "level": session.get_synced::<u32>("level") })
+    }
+
+    /// Pushes `onEntry` 1, 2, 3 after `ms` milliseconds.
+    #[handler]
+    fn later(&self, session: &Session, ms: u64) {
+        let session = session.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            for n in 1..=3u32 {
+                let _ = session.push("onEntry", &n);
+            }
+        });
+    }
+}
+
+async fn node(nats: &Nats, prefix: &str, name: &str, builder: AppBuilder) -> (Cluster, App) {
+    let cluster = Cluster::connect(ClusterConfig::new(nats.url(), name).prefix(prefix))
+        .await
+        .unwrap();
+    let app = cluster.attach(builder).build().unwrap();
+    cluster.start(&app).await.unwrap();
+    (cluster, app)
+}
+
+#[tokio::test]
+async fn a_client_back_through_its_gate_keeps_its_backend_session_and_the_pushes_of_the_gap() {
+    let nats = Nats::start();
+    let prefix = "resume";
+    let departures = Arc::new(AtomicUsize::new(0));
+    let counted = departures.clone();
+    let backend_builder = App::builder().register(Ledger).on_session_closed(move |_| {
+        counted.fetch_add(1, Ordering::SeqCst);
+    });
+    let (_backend, _backend_app) = node(&nats, prefix, "ledger-1", backend_builder).await;
+    let gate_builder = App::builder().resume(ResumeConfig::default().grace(Duration::from_secs(2)));
+    let (gate, gate_app) = node(&nats, prefix, "gate-1", gate_builder).await;
+    assert!(gate.wait_for_route("ledger.open", WITHIN).await);
+    let proxy = CutProxy::start(gate_app.listen_tcp("127.0.0.1:0").await.unwrap()).await;
+
+    let policy = Reconnect::new()
+        .base_delay(Duration::from_millis(100))
+        .jitter(0.0);
+    let client = ClientBuilder::new()
+        .reconnect(policy)
+        .connect_tcp(proxy.addr())
+        .await
+        .unwrap();
+    let mut events = client.events();
+    let mut entries = client.subscribe("onEntry");
+    let id: u64 = client.request("ledger.open", &9).await.unwrap();
+    assert_eq!(client.session_id(), Some(id));
+    client.notify("ledger.later", &300).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    proxy.cut_all();
+
+    let resumed = async {
+        loop {
+            if let Some(ConnectionEvent::Reconnected { resumed, .. }) = events.recv().await {
+                return resumed;
+            }
+        }
+    };
+    assert!(
+        tokio::time::timeout(WITHIN, resumed).await.unwrap(),
+        "resumed"
+    );
+    for want in 1..=3u32 {
+        let entry = tokio::time::timeout(WITHIN, entries.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.decode::<u32>().unwrap(), want);
+    }
+    let me: Value = client.request("ledger.whoami", &()).await.unwrap();
+    assert_eq!(me, json!({ "session": id, "level": 9 }));
+    assert_eq!(
+        departures.load(Ordering::SeqCst),
+        0,
+        "the stand-in lived on"
+    );
+
+    // A client that closes looks like one that dropped: the backend hears of the departure
+    // when the grace window ends.
+    client.close().await;
+    assert!(wait_until(WITHIN, async || departures.load(Ordering::SeqCst) == 1).await);
+}
