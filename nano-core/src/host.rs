@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::core::Core;
 use crate::handshake::Validator;
 use crate::inspect::LiveSessions;
+use crate::remote::RemoteResumer;
 use crate::resume::Tombstones;
 use crate::routes::RouteTable;
 
@@ -31,6 +32,8 @@ pub(crate) struct Host {
     pub(crate) sessions: LiveSessions,
     /// Why recently ended resumable sessions ended (empty without resume).
     pub(crate) tombstones: Tombstones,
+    /// Where resumes of sessions held elsewhere go (a cluster).
+    pub(crate) resumer: Option<Arc<dyn RemoteResumer>>,
 }
 
 impl Host {

@@ -3,16 +3,18 @@
 //! whose client is connected to another node.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
 pub use crate::handler::Reply;
 
-use crate::Session;
 use crate::outbox::CloseRequest;
-use crate::protocol::EncodedPacket;
+use crate::protocol::{EncodedPacket, ResumeRequest};
 use crate::service::HandlerFuture;
+use crate::transport::PacketTransport;
+use crate::{ResumeRefusal, Session};
 
 tokio::task_local! {
     /// The session whose call [`App::dispatch`] is running on this task.
@@ -59,6 +61,24 @@ pub trait RemoteRouter: Send + Sync + 'static {
         mid: u64,
         payload: Bytes,
     ) -> Option<ReplyFuture>;
+}
+
+/// Hands a resuming client's transport to the node that holds its session (what a
+/// [`RemoteResumer`]'s claim returns).
+pub type Piper = Box<dyn FnOnce(Box<dyn PacketTransport>) + Send>;
+
+/// The claim of a [`RemoteResumer`]: a way to the session, or why there is none.
+pub type ClaimFuture = Pin<Box<dyn Future<Output = Result<Piper, ResumeRefusal>> + Send>>;
+
+/// Where a resume goes whose session this app does not hold (set with
+/// [`AppBuilder::remote_resumer`](crate::AppBuilder::remote_resumer)): a cluster asks the
+/// other nodes, and the one holding the session claims it with
+/// [`App::resume_remote`](crate::App::resume_remote). On success the connection's transport
+/// goes to the returned [`Piper`], which relays its packets to that node.
+pub trait RemoteResumer: Send + Sync + 'static {
+    /// Claims the session `request` names on another node, for a client holding the
+    /// dictionary of `dict_version`; `Err` with the refusal when no node holds it.
+    fn claim(&self, request: ResumeRequest, dict_version: Option<String>) -> ClaimFuture;
 }
 
 /// What a [`RemoteSession`]'s handlers sent to its client.

@@ -1,7 +1,8 @@
 //! Session resume in cluster mode, in-process on one NATS server: a client of a gate with resume
-//! on, bound to a backend, is cut off and comes back through the same gate. Its stand-in on the
-//! backend lives on (same session, synced values), what the backend pushed while the client was
-//! away is replayed in order, and the backend learns of a departure only when the session ends.
+//! on, bound to a backend, is cut off and comes back through the same gate, or through another
+//! one (relayed to the first over NATS). Its stand-in on the backend lives on (same session,
+//! synced values), what the backend pushed while the client was away is replayed in order, and
+//! the backend learns of a departure only when the session ends.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,6 +57,94 @@ async fn node(nats: &Nats, prefix: &str, name: &str, builder: AppBuilder) -> (Cl
     let app = cluster.attach(builder).build().unwrap();
     cluster.start(&app).await.unwrap();
     (cluster, app)
+}
+
+/// A backend serving [`Ledger`] under `prefix`, counting the departures it hears of.
+async fn ledger(nats: &Nats, prefix: &str) -> (Cluster, App, Arc<AtomicUsize>) {
+    let departures = Arc::new(AtomicUsize::new(0));
+    let counted = departures.clone();
+    let builder = App::builder().register(Ledger).on_session_closed(move |_| {
+        counted.fetch_add(1, Ordering::SeqCst);
+    });
+    let (cluster, app) = node(nats, prefix, "ledger-1", builder).await;
+    (cluster, app, departures)
+}
+
+/// A gate with resume on under `prefix`, behind a proxy that cuts.
+async fn gate(nats: &Nats, prefix: &str, name: &str) -> (Cluster, App, CutProxy) {
+    let builder = App::builder().resume(ResumeConfig::default().grace(Duration::from_secs(2)));
+    let (cluster, app) = node(nats, prefix, name, builder).await;
+    assert!(cluster.wait_for_route("ledger.open", WITHIN).await);
+    let proxy = CutProxy::start(app.listen_tcp("127.0.0.1:0").await.unwrap()).await;
+    (cluster, app, proxy)
+}
+
+#[tokio::test]
+async fn a_client_back_through_another_gate_is_relayed_to_its_session() {
+    let nats = Nats::start();
+    let prefix = "resume2";
+    let (_backend, _backend_app, departures) = ledger(&nats, prefix).await;
+    let (_gate_1, _app_1, first) = gate(&nats, prefix, "gate-1").await;
+    let (_gate_2, app_2, second) = gate(&nats, prefix, "gate-2").await;
+    let addrs = [first.addr(), second.addr()];
+    let mut dials = 0;
+    let dial = move || {
+        let addr = addrs[dials.min(1)];
+        dials += 1;
+        async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            Ok::<_, nano_client::ClientError>(nano_core::transport::framed(stream, 65_536))
+        }
+    };
+    let policy = Reconnect::new()
+        .base_delay(Duration::from_millis(100))
+        .jitter(0.0);
+    let client = ClientBuilder::new()
+        .reconnect(policy)
+        .connect_with(dial)
+        .await
+        .unwrap();
+    let mut events = client.events();
+    let mut entries = client.subscribe("onEntry");
+    let id: u64 = client.request("ledger.open", &4).await.unwrap();
+    client.notify("ledger.later", &300).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    first.cut_all();
+
+    let resumed = async {
+        loop {
+            if let Some(ConnectionEvent::Reconnected { resumed, .. }) = events.recv().await {
+                return resumed;
+            }
+        }
+    };
+    assert!(
+        tokio::time::timeout(WITHIN, resumed).await.unwrap(),
+        "resumed through gate-2"
+    );
+    assert_eq!(client.session_id(), Some(id));
+    for want in 1..=3u32 {
+        let entry = tokio::time::timeout(WITHIN, entries.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.decode::<u32>().unwrap(), want);
+    }
+    let me: Value = client.request("ledger.whoami", &()).await.unwrap();
+    assert_eq!(me, json!({ "session": id, "level": 4 }));
+    assert_eq!(
+        departures.load(Ordering::SeqCst),
+        0,
+        "the stand-in lived on"
+    );
+    assert!(app_2.session(id).is_none(), "the session stays on gate-1");
+    // A push the backend sends now reaches the client through both gates.
+    client.notify("ledger.later", &0).await.unwrap();
+    let entry = tokio::time::timeout(WITHIN, entries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.decode::<u32>().unwrap(), 1);
 }
 
 #[tokio::test]
@@ -114,6 +203,12 @@ async fn a_client_back_through_its_gate_keeps_its_backend_session_and_the_pushes
         0,
         "the stand-in lived on"
     );
+    client.notify("ledger.later", &0).await.unwrap();
+    let entry = tokio::time::timeout(WITHIN, entries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.decode::<u32>().unwrap(), 1);
 
     // A client that closes looks like one that dropped: the backend hears of the departure
     // when the grace window ends.

@@ -17,7 +17,9 @@ mod link;
 mod membership;
 mod metrics;
 mod node;
+mod pipe;
 mod relay;
+mod resume;
 mod rooms;
 mod serving;
 mod start;
@@ -42,6 +44,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use gate::Forwarder;
+use resume::Resumer;
 
 use crate::{ClusterConfig, ClusterError, ClusterGroup, ClusterStats};
 
@@ -165,6 +168,7 @@ impl Cluster {
             .register_metrics(move |registry| metrics.register(registry, weak))
             .first_session_id(self.node.gate.first_session_id())
             .remote_router(Forwarder(self.node.clone()))
+            .remote_resumer(Resumer(self.node.clone()))
             .on_session_closed(move |session| node.client_left(session))
     }
 

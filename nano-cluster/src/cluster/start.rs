@@ -20,6 +20,8 @@ pub(super) struct Subscriptions {
     closed: Subscriber,
     /// Clients of this node that left their rooms on other nodes.
     rooms_left: Subscriber,
+    /// Resumes through other gates of sessions this node holds.
+    resume_claims: Subscriber,
 }
 
 impl Node {
@@ -50,6 +52,7 @@ impl Node {
             inbox: subscribe(link.node_subject(node, "in.>")).await?,
             closed: subscribe(link.subject("sessions.closed")).await?,
             rooms_left: subscribe(link.node_subject(node, "rooms.left")).await?,
+            resume_claims: subscribe(link.subject("resume.claim")).await?,
         })
     }
 
@@ -67,6 +70,7 @@ impl Node {
             inbox,
             closed,
             rooms_left,
+            resume_claims,
         } = subscriptions;
         let tasks = &self.tasks;
         tasks.spawn(self.clone().membership(membership));
@@ -74,6 +78,7 @@ impl Node {
         tasks.spawn(Inbox::new(self.clone(), feeds).run(inbox));
         tasks.spawn(self.clone().serve_closed(closed));
         tasks.spawn(self.clone().serve_room_departures(rooms_left));
+        tasks.spawn(self.clone().serve_resume_claims(resume_claims));
         tasks.spawn(self.clone().announce_loop());
         tasks.spawn(self.clone().audit_loop());
         // Leave as soon as the app starts shutting down: the others stop sending it new calls

@@ -24,7 +24,7 @@ use crate::manifest::Manifest;
 use crate::outbox::SlowConsumerPolicy;
 use crate::prometheus::{MetricRegistration, Telemetry};
 use crate::protocol::{HandshakeRequest, RouteDict, RouteName};
-use crate::remote::RemoteRouter;
+use crate::remote::{RemoteResumer, RemoteRouter};
 use crate::routes::RouteTable;
 use crate::service::Service;
 use crate::{Error, HandlerError, Pipeline, ResumeConfig, Room, Rooms, Serializer, Session};
@@ -73,6 +73,7 @@ pub struct AppBuilder {
     error_flag: Option<bool>,
     session_hooks: SessionHooks,
     remote_router: Option<Arc<dyn RemoteRouter>>,
+    remote_resumer: Option<Arc<dyn RemoteResumer>>,
     metric_registrations: Vec<MetricRegistration>,
     /// A registration `build` refuses, found when it was made.
     misuse: Option<Error>,
@@ -92,6 +93,7 @@ impl Default for AppBuilder {
             error_flag: None,
             session_hooks: SessionHooks::default(),
             remote_router: None,
+            remote_resumer: None,
             metric_registrations: Vec::new(),
             misuse: None,
         }
@@ -331,6 +333,13 @@ impl AppBuilder {
         self
     }
 
+    /// Sends resumes of sessions this app does not hold to `resumer` (how `nano-cluster`
+    /// finds a session on another gate) instead of refusing them as `unknown`.
+    pub fn remote_resumer(mut self, resumer: impl RemoteResumer) -> Self {
+        self.remote_resumer = Some(Arc::new(resumer));
+        self
+    }
+
     /// Runs `hook` whenever a session closes (after the session's own callbacks). With
     /// [`resume`](Self::resume) on, a session whose connection drops closes when its grace
     /// window ends without a resume, not at the drop.
@@ -400,6 +409,7 @@ impl AppBuilder {
             error_flag,
             session_hooks,
             remote_router,
+            remote_resumer,
             metric_registrations,
             misuse: _,
         } = self;
@@ -437,6 +447,7 @@ impl AppBuilder {
             force_close: CancellationToken::new(),
             sessions: crate::inspect::LiveSessions::new(),
             tombstones: crate::resume::Tombstones::default(),
+            resumer: remote_resumer,
         };
         Ok(App::from_state(AppState {
             host: Arc::new(host),

@@ -4,13 +4,40 @@
 use bytes::Bytes;
 
 use super::App;
-use crate::Session;
+use crate::connection::ResumeTicket;
 use crate::dispatch::{self, Started};
+use crate::protocol::ResumeRequest;
 use crate::remote::{self, RemoteSession, ReplyFuture};
 use crate::session::TransportKind;
 use crate::trace;
+use crate::transport::PacketTransport;
+use crate::{ResumeRefusal, Session};
 
 impl App {
+    /// Claims session `request` names for a client connected to another node (a cluster's
+    /// remote resume, see [`RemoteResumer`](crate::remote::RemoteResumer)), whose packets
+    /// come through `transport`; `dict_version` is the one the client presented. The session's
+    /// task then serves `transport` as it would the client's own connection.
+    ///
+    /// # Errors
+    ///
+    /// Why the resume is refused, as for a client connected here ([`ResumeRefusal::Unknown`]
+    /// when this app has never held the session).
+    pub fn resume_remote(
+        &self,
+        request: &ResumeRequest,
+        dict_version: Option<&str>,
+        transport: Box<dyn PacketTransport>,
+    ) -> Result<(), ResumeRefusal> {
+        let host = &self.state.host;
+        if host.config.resume.is_none() {
+            return Err(ResumeRefusal::Unknown);
+        }
+        let ticket = ResumeTicket::remote(host, request, dict_version)?;
+        ticket.hand_over(transport);
+        Ok(())
+    }
+
     /// Calls the local handler of `route` for `session`, as if its client had sent the
     /// message (request `mid` ≥ 1, or a notify for 0); `None` when this app does not serve the
     /// route. Panics become 500 replies. While the handler runs,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::resume::ResumeTicket;
+use super::resume::{Elsewhere, ResumeTicket};
 use crate::prometheus::{EndReason, KickCause};
 use crate::protocol::ProtocolError;
 
@@ -23,6 +23,8 @@ pub(super) enum End {
     Replaced,
     /// This connection resumes an earlier session: its transport is handed to that one.
     Resume(Box<ResumeTicket>),
+    /// This connection resumes a session another node holds: its transport is relayed there.
+    ResumedElsewhere(Elsewhere),
     /// The session was dropped and its client did not come back within the grace window.
     GraceExpired,
     /// The session was dropped and pushes its client missed no longer fit the replay buffer.
@@ -47,7 +49,7 @@ impl End {
             End::Closed => EndReason::Closed,
             End::Forced => EndReason::Forced,
             End::Io(_) | End::Replaced => EndReason::TransportError,
-            End::Resume(_) => EndReason::Resumed,
+            End::Resume(_) | End::ResumedElsewhere(_) => EndReason::Resumed,
             End::GraceExpired => EndReason::ResumeExpired,
             End::Overflow => EndReason::ReplayOverflow,
         }
@@ -70,7 +72,7 @@ impl End {
     pub(super) fn can_write(&self) -> bool {
         !matches!(
             self,
-            End::Forced | End::Io(_) | End::Replaced | End::Resume(_)
+            End::Forced | End::Io(_) | End::Replaced | End::Resume(_) | End::ResumedElsewhere(_)
         )
     }
 }
@@ -90,6 +92,7 @@ impl fmt::Display for End {
             End::Io(err) => write!(f, "transport error: {err}"),
             End::Replaced => f.write_str("replaced by a connection that resumed the session"),
             End::Resume(ticket) => write!(f, "resumed session {}", ticket.session.id()),
+            End::ResumedElsewhere(_) => f.write_str("resumed a session held by another node"),
             End::GraceExpired => f.write_str("dropped, and not resumed within the grace window"),
             End::Overflow => {
                 f.write_str("dropped, and missed more pushes than the replay buffer holds")

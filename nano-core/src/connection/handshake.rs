@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::end::End;
-use super::resume::{NotResumed, SHUTTING_DOWN};
+use super::resume::{Claimed, Elsewhere, NotResumed, SHUTTING_DOWN};
 use super::{Connection, Phase};
 use crate::core::Core;
 use crate::protocol::{
@@ -28,7 +28,7 @@ impl Connection {
             }
         };
         let cached = has_current_dict(&self.host.core, &request);
-        let refused = match self.resume_asked(&request, cached) {
+        let refused = match self.resume_asked(&request).await {
             Ok(refused) => refused,
             Err(end) => return Err(end),
         };
@@ -60,10 +60,9 @@ impl Connection {
     /// A resume the handshake asks for (resume on): `Err` ends this connection's own session
     /// (it resumes another, or the server is shutting down); `Ok` with the refusal, if the
     /// client asked and gets a fresh session.
-    fn resume_asked(
-        &self,
+    async fn resume_asked(
+        &mut self,
         request: &HandshakeRequest,
-        cached: bool,
     ) -> Result<Option<ResumeRefusal>, End> {
         if self.host.config.resume.is_none() {
             return Ok(None);
@@ -71,8 +70,9 @@ impl Connection {
         let Some(asked) = ResumeRequest::from_user(&request.user) else {
             return Ok(None);
         };
-        match self.claim(&asked, cached) {
-            Ok(ticket) => Err(End::Resume(ticket)),
+        match self.claim(&asked, request.sys.dict_version()).await {
+            Ok(Claimed::Here(ticket)) => Err(End::Resume(ticket)),
+            Ok(Claimed::Elsewhere(piper)) => Err(End::ResumedElsewhere(Elsewhere(Some(piper)))),
             Err(NotResumed::Refused(refusal)) => Ok(Some(refusal)),
             Err(NotResumed::ShuttingDown) => {
                 self.send_handshake(&HandshakeResponse::error(SHUTTING_DOWN));

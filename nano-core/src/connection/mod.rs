@@ -19,6 +19,8 @@ mod handshake;
 mod messages;
 mod rate_limit;
 mod resume;
+
+pub(crate) use resume::ResumeTicket;
 mod writer;
 
 use std::collections::VecDeque;
@@ -45,6 +47,7 @@ use crate::session::TransportKind;
 use crate::transport::PacketTransport;
 use end::End;
 use rate_limit::TokenBucket;
+use resume::Elsewhere;
 use writer::{Io, Writer};
 
 /// Where the connection is in the handshake.
@@ -120,7 +123,7 @@ pub(crate) async fn serve<T: PacketTransport>(
     if let Some(telemetry) = &host.core.telemetry {
         telemetry.session_closed(end.reason());
     }
-    if matches!(end, End::Resume(_)) {
+    if matches!(end, End::Resume(_) | End::ResumedElsewhere(_)) {
         // This connection now serves an earlier session: its own never served a client.
         session.discard();
     } else {
@@ -178,10 +181,16 @@ impl Connection {
     }
 
     async fn run<T: PacketTransport>(&mut self, mut transport: T) -> End {
-        let end = self.serve_until_end(&mut transport).await;
-        match &end {
+        let mut end = self.serve_until_end(&mut transport).await;
+        match &mut end {
             End::Resume(ticket) => {
                 ticket.hand_over(transport);
+                return end;
+            }
+            End::ResumedElsewhere(Elsewhere(pipe)) => {
+                if let Some(pipe) = pipe.take() {
+                    pipe(Box::new(transport));
+                }
                 return end;
             }
             // Gone, or about to be: the client is on its new connection.

@@ -15,9 +15,11 @@ use tokio::time::Instant;
 
 use super::end::End;
 use super::{Connection, Phase, poll_in_flight};
+use crate::host::Host;
 use crate::outbox::{CloseRequest, DetachedEvent};
 use crate::prometheus::KickCause;
 use crate::protocol::{RefusedResume, ResumeReply, ResumeRequest, ResumeToken};
+use crate::remote::Piper;
 use crate::resume::replay::{Handoff, Resent};
 use crate::resume::{RESPONSE_GONE, ResumeConfig, ResumeRefusal};
 use crate::session::TransportKind;
@@ -37,8 +39,30 @@ pub(crate) struct ResumeTicket {
 }
 
 impl ResumeTicket {
+    /// The ticket of a session claimed for a client connected to another node, whose
+    /// packets come through the transport handed over.
+    pub(crate) fn remote(
+        host: &Host,
+        request: &ResumeRequest,
+        dict_version: Option<&str>,
+    ) -> Result<Self, ResumeRefusal> {
+        let (session, token, missed) = claim_local(host, request, None)?;
+        // Its transport stays what it was: `Remote` names the stand-ins of other nodes'
+        // clients, and this session is still this node's client.
+        let kind = session.transport();
+        Ok(Self {
+            session,
+            token,
+            received: request.received,
+            missed,
+            cached_dict: holds_dict(host, dict_version),
+            remote_addr: None,
+            kind,
+        })
+    }
+
     /// Hands the connection's transport to the resumed session's task.
-    pub(super) fn hand_over<T: PacketTransport>(&self, transport: T) {
+    pub(crate) fn hand_over<T: PacketTransport>(&self, transport: T) {
         self.session.inner().outbox.hand_over(Handoff {
             transport: Box::new(transport),
             remote_addr: self.remote_addr,
@@ -48,6 +72,45 @@ impl ResumeTicket {
             token: self.token,
             missed: self.missed,
         });
+    }
+}
+
+/// Claims the session `request` names among those `host` holds (not `except`, the claiming
+/// connection's own): on success, the session, the token for its next resume and the pushes
+/// the client missed.
+pub(crate) fn claim_local(
+    host: &Host,
+    request: &ResumeRequest,
+    except: Option<&Session>,
+) -> Result<(Session, ResumeToken, u64), ResumeRefusal> {
+    let token: ResumeToken = request.token.parse().map_err(|_| ResumeRefusal::Unknown)?;
+    let live = host
+        .sessions
+        .get(token.session)
+        .filter(|live| Some(&live.session) != except)
+        .ok_or_else(|| host.tombstones.refusal(token.session))?;
+    let (next, missed) = live.session.inner().outbox.claim(token, request.received)?;
+    Ok((live.session, next, missed))
+}
+
+/// Whether a client presenting `dict_version` holds `host`'s current dictionary.
+fn holds_dict(host: &Host, dict_version: Option<&str>) -> bool {
+    dict_version.is_some() && host.core.dict_version.as_deref() == dict_version
+}
+
+/// A claimed session: held here (the ticket to hand the transport over with), or on another
+/// node (the piper that relays to it).
+pub(super) enum Claimed {
+    Here(Box<ResumeTicket>),
+    Elsewhere(Piper),
+}
+
+/// A claim on another node, for `End::ResumedElsewhere`.
+pub(crate) struct Elsewhere(pub(super) Option<Piper>);
+
+impl std::fmt::Debug for Elsewhere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Elsewhere(..)")
     }
 }
 
@@ -63,44 +126,42 @@ pub(super) enum NotResumed {
 pub(super) const SHUTTING_DOWN: u16 = 503;
 
 impl Connection {
-    /// Claims the session `request` names for this connection.
-    pub(super) fn claim(
-        &self,
+    /// Claims the session `request` names for this connection: held here, or (with a
+    /// remote resumer) on another node. `dict_version` is the one the client presented.
+    pub(super) async fn claim(
+        &mut self,
         request: &ResumeRequest,
-        cached_dict: bool,
-    ) -> Result<Box<ResumeTicket>, NotResumed> {
+        dict_version: Option<&str>,
+    ) -> Result<Claimed, NotResumed> {
         if self.host.drain.is_cancelled() {
             return Err(NotResumed::ShuttingDown);
         }
-        let outcome = self.claim_session(request);
+        let outcome = match claim_local(&self.host, request, Some(&self.session)) {
+            Err(ResumeRefusal::Unknown) if self.host.resumer.is_some() => {
+                let resumer = self.host.resumer.clone().expect("checked");
+                let version = dict_version.map(str::to_owned);
+                resumer
+                    .claim(request.clone(), version)
+                    .await
+                    .map(Claimed::Elsewhere)
+            }
+            local => local.map(|(session, token, missed)| {
+                let ticket = ResumeTicket {
+                    session,
+                    token,
+                    received: request.received,
+                    missed,
+                    cached_dict: holds_dict(&self.host, dict_version),
+                    remote_addr: self.session.remote_addr(),
+                    kind: self.session.transport(),
+                };
+                Claimed::Here(Box::new(ticket))
+            }),
+        };
         if let Some(telemetry) = &self.host.core.telemetry {
             telemetry.resume.attempted(outcome.as_ref().err().copied());
         }
-        let (session, token, missed) = outcome.map_err(NotResumed::Refused)?;
-        Ok(Box::new(ResumeTicket {
-            session,
-            token,
-            received: request.received,
-            missed,
-            cached_dict,
-            remote_addr: self.session.remote_addr(),
-            kind: self.session.transport(),
-        }))
-    }
-
-    fn claim_session(
-        &self,
-        request: &ResumeRequest,
-    ) -> Result<(Session, ResumeToken, u64), ResumeRefusal> {
-        let token: ResumeToken = request.token.parse().map_err(|_| ResumeRefusal::Unknown)?;
-        let live = self
-            .host
-            .sessions
-            .get(token.session)
-            .filter(|live| live.session != self.session)
-            .ok_or_else(|| self.host.tombstones.refusal(token.session))?;
-        let (next, missed) = live.session.inner().outbox.claim(token, request.received)?;
-        Ok((live.session, next, missed))
+        outcome.map_err(NotResumed::Refused)
     }
 
     /// The `user` object of an accepted handshake with resume on: this session's token, and
