@@ -34,6 +34,9 @@ pub struct SessionInfo {
     pub groups: Vec<String>,
     /// When its connection was accepted.
     pub connected_since: SystemTime,
+    /// Whether a connection serves it now: `false` while it waits in its grace window for its
+    /// client to resume it (session resume on).
+    pub connected: bool,
 }
 
 /// A group with members among the app's live sessions.
@@ -89,6 +92,7 @@ impl SessionInfo {
             transport: session.transport(),
             groups,
             connected_since,
+            connected: session.is_connected(),
         }
     }
 }

@@ -433,6 +433,7 @@ async fn the_session_closes_when_the_grace_window_ends_not_at_the_drop() {
         1,
         "still in its group"
     );
+    assert!(!app.session(id).unwrap().connected, "admins see it dropped");
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(

@@ -124,6 +124,7 @@ fn session_json(info: &SessionInfo) -> Value {
         "transport": info.transport.as_str(),
         "groups": info.groups,
         "connected_since_ms": unix_millis(info.connected_since),
+        "connected": info.connected,
     })
 }
 
