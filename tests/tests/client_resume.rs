@@ -99,18 +99,27 @@ async fn a_cut_connection_resumes_with_the_pushes_of_the_gap_once_and_in_order()
     );
 }
 
-#[tokio::test]
-async fn a_request_in_flight_at_the_cut_is_answered_once_after_the_resume() {
-    let (_app, server, hooks) = start(ResumeConfig::default()).await;
-    let proxy = CutProxy::start(server).await;
-    let (client, mut events) = client_via(&proxy).await;
-    let id = client.session_id().unwrap();
+/// Sends a request whose handler takes 200 ms, and cuts the connection 50 ms into it.
+async fn cut_during_slow_request(
+    client: &Client,
+    proxy: &CutProxy,
+) -> tokio::task::JoinHandle<Result<u64, ClientError>> {
     let slow = tokio::spawn({
         let client = client.clone();
         async move { client.request::<_, u64>("room.slow_bump", &200).await }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     proxy.cut_all();
+    slow
+}
+
+#[tokio::test]
+async fn a_request_in_flight_at_the_cut_is_answered_once_after_the_resume() {
+    let (_app, server, hooks) = start(ResumeConfig::default()).await;
+    let proxy = CutProxy::start(server).await;
+    let (client, mut events) = client_via(&proxy).await;
+    let id = client.session_id().unwrap();
+    let slow = cut_during_slow_request(&client, &proxy).await;
     // The server reads nothing while the handler runs: the resume finds the old connection
     // still open to it, and replaces it.
     assert!(reconnected(&mut events).await);
@@ -134,12 +143,7 @@ async fn an_expired_session_reconnects_fresh_and_its_requests_fail() {
         .unwrap();
     let mut events = client.events();
     let id = client.session_id().unwrap();
-    let slow = tokio::spawn({
-        let client = client.clone();
-        async move { client.request::<_, u64>("room.slow_bump", &200).await }
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    proxy.cut_all();
+    let slow = cut_during_slow_request(&client, &proxy).await;
     assert!(
         wait_until(Duration::from_secs(5), async || {
             events_of(&hooks, id).contains(&("closed", id))

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use nano_client::{ClientBuilder, ConnectionEvent, Reconnect};
+use nano_client::{ClientBuilder, ClientError, ConnectionEvent, Reconnect};
 use nano_cluster::{Cluster, ClusterConfig};
 use nano_core::prelude::*;
 use nano_core::{App, AppBuilder, ResumeConfig};
@@ -79,21 +79,17 @@ async fn gate(nats: &Nats, prefix: &str, name: &str) -> (Cluster, App, CutProxy)
     (cluster, app, proxy)
 }
 
-#[tokio::test]
-async fn a_client_back_through_another_gate_is_relayed_to_its_session() {
-    let nats = Nats::start();
-    let prefix = "resume2";
-    let (_backend, _backend_app, departures) = ledger(&nats, prefix).await;
-    let (_gate_1, _app_1, first) = gate(&nats, prefix, "gate-1").await;
-    let (_gate_2, app_2, second) = gate(&nats, prefix, "gate-2").await;
-    let addrs = [first.addr(), second.addr()];
+/// A client dialing `addrs` in turn (the last one once the others are used), reconnecting
+/// after 100 ms; it opens its ledger at `level` and asks for three pushes 300 ms later, and
+/// the first proxy cuts it off meanwhile.
+async fn cut_off_client(addrs: Vec<std::net::SocketAddr>, first: &CutProxy, level: u32) -> Cut {
     let mut dials = 0;
     let dial = move || {
-        let addr = addrs[dials.min(1)];
+        let addr = addrs[dials.min(addrs.len() - 1)];
         dials += 1;
         async move {
             let stream = tokio::net::TcpStream::connect(addr).await?;
-            Ok::<_, nano_client::ClientError>(nano_core::transport::framed(stream, 65_536))
+            Ok::<_, ClientError>(nano_core::transport::framed(stream, 65_536))
         }
     };
     let policy = Reconnect::new()
@@ -104,114 +100,98 @@ async fn a_client_back_through_another_gate_is_relayed_to_its_session() {
         .connect_with(dial)
         .await
         .unwrap();
-    let mut events = client.events();
-    let mut entries = client.subscribe("onEntry");
-    let id: u64 = client.request("ledger.open", &4).await.unwrap();
+    let events = client.events();
+    let entries = client.subscribe("onEntry");
+    let id: u64 = client.request("ledger.open", &level).await.unwrap();
+    assert_eq!(client.session_id(), Some(id));
     client.notify("ledger.later", &300).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     first.cut_all();
-
-    let resumed = async {
-        loop {
-            if let Some(ConnectionEvent::Reconnected { resumed, .. }) = events.recv().await {
-                return resumed;
-            }
-        }
-    };
-    assert!(
-        tokio::time::timeout(WITHIN, resumed).await.unwrap(),
-        "resumed through gate-2"
-    );
-    assert_eq!(client.session_id(), Some(id));
-    for want in 1..=3u32 {
-        let entry = tokio::time::timeout(WITHIN, entries.recv())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(entry.decode::<u32>().unwrap(), want);
+    Cut {
+        client,
+        events,
+        entries,
+        id,
     }
-    let me: Value = client.request("ledger.whoami", &()).await.unwrap();
-    assert_eq!(me, json!({ "session": id, "level": 4 }));
-    assert_eq!(
-        departures.load(Ordering::SeqCst),
-        0,
-        "the stand-in lived on"
+}
+
+/// A client that was cut off, what it listens to, and its session.
+struct Cut {
+    client: nano_client::Client,
+    events: nano_client::Events,
+    entries: nano_client::Pushes,
+    id: u64,
+}
+
+impl Cut {
+    /// Whether the next reconnect resumed.
+    async fn resumed(&mut self) -> bool {
+        let resumed = async {
+            loop {
+                if let Some(ConnectionEvent::Reconnected { resumed, .. }) = self.events.recv().await
+                {
+                    return resumed;
+                }
+            }
+        };
+        tokio::time::timeout(WITHIN, resumed).await.unwrap()
+    }
+
+    /// Waits for the pushes `want`, in order.
+    async fn entries(&mut self, want: impl IntoIterator<Item = u32>) {
+        for want in want {
+            let entry = tokio::time::timeout(WITHIN, self.entries.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(entry.decode::<u32>().unwrap(), want);
+        }
+    }
+
+    /// The same session, its synced value kept, the gap's pushes replayed, later ones
+    /// delivered.
+    async fn check_resumed(&mut self, level: u32, departures: &AtomicUsize) {
+        assert!(self.resumed().await, "resumed");
+        assert_eq!(self.client.session_id(), Some(self.id));
+        self.entries(1..=3).await;
+        let me: Value = self.client.request("ledger.whoami", &()).await.unwrap();
+        assert_eq!(me, json!({ "session": self.id, "level": level }));
+        assert_eq!(
+            departures.load(Ordering::SeqCst),
+            0,
+            "the stand-in lived on"
+        );
+        self.client.notify("ledger.later", &0).await.unwrap();
+        self.entries(1..=3).await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_back_through_another_gate_is_relayed_to_its_session() {
+    let nats = Nats::start();
+    let prefix = "resume2";
+    let (_backend, _backend_app, departures) = ledger(&nats, prefix).await;
+    let (_gate_1, _app_1, first) = gate(&nats, prefix, "gate-1").await;
+    let (_gate_2, app_2, second) = gate(&nats, prefix, "gate-2").await;
+    let mut cut = cut_off_client(vec![first.addr(), second.addr()], &first, 4).await;
+    cut.check_resumed(4, &departures).await;
+    assert!(
+        app_2.session(cut.id).is_none(),
+        "the session stays on gate-1"
     );
-    assert!(app_2.session(id).is_none(), "the session stays on gate-1");
-    // A push the backend sends now reaches the client through both gates.
-    client.notify("ledger.later", &0).await.unwrap();
-    let entry = tokio::time::timeout(WITHIN, entries.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(entry.decode::<u32>().unwrap(), 1);
 }
 
 #[tokio::test]
 async fn a_client_back_through_its_gate_keeps_its_backend_session_and_the_pushes_of_the_gap() {
     let nats = Nats::start();
     let prefix = "resume";
-    let departures = Arc::new(AtomicUsize::new(0));
-    let counted = departures.clone();
-    let backend_builder = App::builder().register(Ledger).on_session_closed(move |_| {
-        counted.fetch_add(1, Ordering::SeqCst);
-    });
-    let (_backend, _backend_app) = node(&nats, prefix, "ledger-1", backend_builder).await;
-    let gate_builder = App::builder().resume(ResumeConfig::default().grace(Duration::from_secs(2)));
-    let (gate, gate_app) = node(&nats, prefix, "gate-1", gate_builder).await;
-    assert!(gate.wait_for_route("ledger.open", WITHIN).await);
-    let proxy = CutProxy::start(gate_app.listen_tcp("127.0.0.1:0").await.unwrap()).await;
-
-    let policy = Reconnect::new()
-        .base_delay(Duration::from_millis(100))
-        .jitter(0.0);
-    let client = ClientBuilder::new()
-        .reconnect(policy)
-        .connect_tcp(proxy.addr())
-        .await
-        .unwrap();
-    let mut events = client.events();
-    let mut entries = client.subscribe("onEntry");
-    let id: u64 = client.request("ledger.open", &9).await.unwrap();
-    assert_eq!(client.session_id(), Some(id));
-    client.notify("ledger.later", &300).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    proxy.cut_all();
-
-    let resumed = async {
-        loop {
-            if let Some(ConnectionEvent::Reconnected { resumed, .. }) = events.recv().await {
-                return resumed;
-            }
-        }
-    };
-    assert!(
-        tokio::time::timeout(WITHIN, resumed).await.unwrap(),
-        "resumed"
-    );
-    for want in 1..=3u32 {
-        let entry = tokio::time::timeout(WITHIN, entries.recv())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(entry.decode::<u32>().unwrap(), want);
-    }
-    let me: Value = client.request("ledger.whoami", &()).await.unwrap();
-    assert_eq!(me, json!({ "session": id, "level": 9 }));
-    assert_eq!(
-        departures.load(Ordering::SeqCst),
-        0,
-        "the stand-in lived on"
-    );
-    client.notify("ledger.later", &0).await.unwrap();
-    let entry = tokio::time::timeout(WITHIN, entries.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(entry.decode::<u32>().unwrap(), 1);
+    let (_backend, _backend_app, departures) = ledger(&nats, prefix).await;
+    let (_gate, _app, proxy) = gate(&nats, prefix, "gate-1").await;
+    let mut cut = cut_off_client(vec![proxy.addr()], &proxy, 9).await;
+    cut.check_resumed(9, &departures).await;
 
     // A client that closes looks like one that dropped: the backend hears of the departure
     // when the grace window ends.
-    client.close().await;
+    cut.client.close().await;
     assert!(wait_until(WITHIN, async || departures.load(Ordering::SeqCst) == 1).await);
 }
