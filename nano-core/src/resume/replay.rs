@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use subtle::ConstantTimeEq;
 
 use super::{ResumeConfig, ResumeRefusal};
@@ -50,13 +51,48 @@ impl fmt::Debug for Handoff {
     }
 }
 
+/// Responses up to this many bytes (the packet, header included) are kept by copy, inside the
+/// cache's slot: no allocation, and no reference keeping the sent packet's buffer alive.
+const INLINE: usize = 96;
+
 /// A response kept to answer a request the client sends again.
 #[derive(Debug)]
 struct Cached {
     mid: u64,
-    packet: EncodedPacket,
+    packet: Kept,
     /// Written to the current connection (after the last resume).
     sent: bool,
+}
+
+/// A kept response's packet: copied when small, else shared with the one sent.
+#[derive(Debug)]
+enum Kept {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Shared(EncodedPacket),
+}
+
+impl Kept {
+    fn of(packet: &EncodedPacket) -> Self {
+        let wire = packet.as_bytes();
+        match u8::try_from(wire.len()) {
+            Ok(len) if wire.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..wire.len()].copy_from_slice(wire);
+                Kept::Inline { len, bytes }
+            }
+            _ => Kept::Shared(packet.clone()),
+        }
+    }
+
+    fn packet(&self) -> Option<EncodedPacket> {
+        match self {
+            Kept::Inline { len, bytes } => {
+                let wire = Bytes::copy_from_slice(&bytes[..usize::from(*len)]);
+                EncodedPacket::from_wire(wire).ok()
+            }
+            Kept::Shared(packet) => Some(packet.clone()),
+        }
+    }
 }
 
 /// What to do with a request the client sent again after a resume.
@@ -169,9 +205,13 @@ impl Replay {
         {
             self.evicted_mid = self.evicted_mid.max(old.mid);
         }
+        if self.responses.capacity() == 0 {
+            // One slot at first (a session that made one request holds one), doubling after.
+            self.responses.reserve_exact(1);
+        }
         self.responses.push_back(Cached {
             mid,
-            packet: packet.clone(),
+            packet: Kept::of(packet),
             sent: queued,
         });
     }
@@ -262,12 +302,66 @@ impl Replay {
     pub(crate) fn resent(&mut self, mid: u64) -> Resent {
         match self.responses.iter_mut().find(|cached| cached.mid == mid) {
             Some(cached) if cached.sent => Resent::Nothing,
-            Some(cached) => {
-                cached.sent = true;
-                Resent::Answer(cached.packet.clone())
-            }
+            Some(cached) => match cached.packet.packet() {
+                Some(packet) => {
+                    cached.sent = true;
+                    Resent::Answer(packet)
+                }
+                None => Resent::Gone,
+            },
             None if mid > self.evicted_mid => Resent::Nothing,
             None => Resent::Gone,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Message;
+
+    fn response(mid: u64, body_len: usize) -> EncodedPacket {
+        let message = Message::Response {
+            id: mid,
+            payload: Bytes::from(vec![b'x'; body_len]),
+            error: false,
+        };
+        EncodedPacket::from_message(&message, None).expect("a response")
+    }
+
+    #[test]
+    fn small_and_large_responses_are_answered_again_byte_for_byte() {
+        let mut replay = Replay::new(ResumeConfig::default());
+        let (small, large) = (response(1, 8), response(2, 500));
+        replay.keep_response(1, &small, true);
+        replay.keep_response(2, &large, true);
+        assert!(matches!(replay.resent(1), Resent::Nothing), "sent already");
+        replay.detach(0);
+        assert!(replay.attach(0).is_some());
+        for (mid, want) in [(1, &small), (2, &large)] {
+            match replay.resent(mid) {
+                Resent::Answer(packet) => assert_eq!(packet.as_bytes(), want.as_bytes()),
+                other => panic!("{mid}: {other:?}"),
+            }
+            assert!(
+                matches!(replay.resent(mid), Resent::Nothing),
+                "answered once"
+            );
+        }
+        assert!(
+            matches!(replay.resent(3), Resent::Nothing),
+            "not seen: a new request"
+        );
+    }
+
+    #[test]
+    fn an_evicted_response_is_gone() {
+        let mut replay = Replay::new(ResumeConfig::default().response_cache(1));
+        replay.keep_response(1, &response(1, 4), true);
+        replay.keep_response(2, &response(2, 4), true);
+        replay.detach(0);
+        assert!(replay.attach(0).is_some());
+        assert!(matches!(replay.resent(1), Resent::Gone));
+        assert!(matches!(replay.resent(2), Resent::Answer(_)));
     }
 }
