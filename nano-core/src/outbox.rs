@@ -134,10 +134,10 @@ impl Outbox {
         Ok(())
     }
 
-    /// Queues the response to request `mid` regardless of the capacity (as
-    /// [`push_always`](Self::push_always); without `wake`, for responses the connection task
-    /// queues itself, which drains the outbox before it next waits). A resumable session keeps it to answer the request again; a dropped one only
-    /// keeps it.
+    /// Queues the response to request `mid` regardless of the capacity, as
+    /// [`push_always`](Self::push_always) does; without `wake` for responses the connection
+    /// task queues itself (it drains the outbox before it next waits). A resumable session
+    /// also keeps it, to answer the request again; a dropped one only keeps it.
     pub(crate) fn push_response(
         &self,
         mid: u64,
@@ -324,8 +324,8 @@ impl Outbox {
         }
     }
 
-    /// The connection serving the session is gone (`taken_over`: replaced by a resuming
-    /// one, whose client received `received` pushes): pushes are only kept from now on, and
+    /// The connection serving the session is gone (with `received`: replaced by a resuming
+    /// one, whose client received that many pushes): pushes are only kept from now on, and
     /// what was queued is dropped (the pushes are kept, the responses cached). `false` when
     /// pushes the client may have missed are already lost.
     pub(crate) fn detach(&self, received: Option<u64>) -> bool {
@@ -351,24 +351,28 @@ impl Outbox {
         Some(count)
     }
 
-    /// What to do with request `mid`, sent again after a resume.
+    /// Request `mid`, sent again after a resume: its kept response is queued again, or
+    /// nothing happens (answered already, or its handler will), or it is [`Resent::Gone`].
     pub(crate) fn resent(&self, mid: u64) -> Resent {
         let mut state = self.lock();
         let Some(replay) = state.replay.as_mut() else {
             return Resent::Nothing;
         };
-        let resent = replay.resent(mid);
-        if let Resent::Answer(packet) = &resent {
-            state.queue.push_back(packet.clone());
+        match replay.resent(mid) {
+            Resent::Answer(packet) => {
+                state.queue.push_back(packet);
+                Resent::Nothing
+            }
+            other => other,
         }
-        resent
     }
 
     /// Whether a connection serves the session (always, for a session without resume, until
-    /// it closes).
+    /// it closes or is closing).
     pub(crate) fn is_attached(&self) -> bool {
         let state = self.lock();
         !state.closed
+            && !state.close.as_ref().is_some_and(ends_session)
             && state
                 .replay
                 .as_ref()

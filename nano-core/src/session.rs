@@ -261,7 +261,7 @@ impl Session {
     /// [`AppBuilder::resume`](crate::AppBuilder::resume)). Pushes to a dropped session are
     /// kept for replay.
     pub fn is_connected(&self) -> bool {
-        self.inner.outbox.is_attached() && !self.is_closed()
+        self.inner.outbox.is_attached()
     }
 
     // ---- key/value store ----

@@ -155,9 +155,3 @@ pub(super) async fn relay(
     let _ = nats.publish(up, Bytes::new()).await;
     let _ = transport.close().await;
 }
-
-// The pipe is a transport like any other.
-const _: fn() = || {
-    fn transport<T: PacketTransport>() {}
-    transport::<PipeTransport>();
-};

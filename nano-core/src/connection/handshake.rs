@@ -27,7 +27,7 @@ impl Connection {
                 return Err(End::Protocol(err));
             }
         };
-        let cached = has_current_dict(&self.host.core, &request);
+        let cached = holds_current_dict(&self.host.core, request.sys.dict_version());
         let refused = match self.resume_asked(&request).await {
             Ok(refused) => refused,
             Err(end) => return Err(end),
@@ -104,9 +104,9 @@ impl Connection {
     }
 }
 
-/// Whether the client's handshake names the version of `core`'s (non-empty) dictionary.
-fn has_current_dict(core: &Core, request: &HandshakeRequest) -> bool {
-    core.dict_version.is_some() && request.sys.dict_version() == core.dict_version.as_deref()
+/// Whether a client presenting `dict_version` holds `core`'s current (non-empty) dictionary.
+pub(super) fn holds_current_dict(core: &Core, dict_version: Option<&str>) -> bool {
+    core.dict_version.is_some() && dict_version == core.dict_version.as_deref()
 }
 
 /// Fills in the dictionary fields: none without a dictionary, only `useDict` for a client that

@@ -184,7 +184,7 @@ impl Connection {
         let mut end = self.serve_until_end(&mut transport).await;
         match &mut end {
             End::Resume(ticket) => {
-                ticket.hand_over(transport);
+                ticket.hand_over(Box::new(transport));
                 return end;
             }
             End::ResumedElsewhere(Elsewhere(pipe)) => {

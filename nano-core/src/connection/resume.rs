@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::end::End;
+use super::handshake::holds_current_dict;
 use super::{Connection, Phase, poll_in_flight};
 use crate::host::Host;
 use crate::outbox::{CloseRequest, DetachedEvent};
@@ -55,16 +56,16 @@ impl ResumeTicket {
             token,
             received: request.received,
             missed,
-            cached_dict: holds_dict(host, dict_version),
+            cached_dict: holds_current_dict(&host.core, dict_version),
             remote_addr: None,
             kind,
         })
     }
 
     /// Hands the connection's transport to the resumed session's task.
-    pub(crate) fn hand_over<T: PacketTransport>(&self, transport: T) {
+    pub(crate) fn hand_over(&self, transport: Box<dyn PacketTransport>) {
         self.session.inner().outbox.hand_over(Handoff {
-            transport: Box::new(transport),
+            transport,
             remote_addr: self.remote_addr,
             kind: self.kind,
             received: self.received,
@@ -91,11 +92,6 @@ pub(crate) fn claim_local(
         .ok_or_else(|| host.tombstones.refusal(token.session))?;
     let (next, missed) = live.session.inner().outbox.claim(token, request.received)?;
     Ok((live.session, next, missed))
-}
-
-/// Whether a client presenting `dict_version` holds `host`'s current dictionary.
-fn holds_dict(host: &Host, dict_version: Option<&str>) -> bool {
-    dict_version.is_some() && host.core.dict_version.as_deref() == dict_version
 }
 
 /// A claimed session: held here (the ticket to hand the transport over with), or on another
@@ -136,22 +132,22 @@ impl Connection {
         if self.host.drain.is_cancelled() {
             return Err(NotResumed::ShuttingDown);
         }
-        let outcome = match claim_local(&self.host, request, Some(&self.session)) {
-            Err(ResumeRefusal::Unknown) if self.host.resumer.is_some() => {
-                let resumer = self.host.resumer.clone().expect("checked");
+        let local = claim_local(&self.host, request, Some(&self.session));
+        let outcome = match (local, self.host.resumer.clone()) {
+            (Err(ResumeRefusal::Unknown), Some(resumer)) => {
                 let version = dict_version.map(str::to_owned);
                 resumer
                     .claim(request.clone(), version)
                     .await
                     .map(Claimed::Elsewhere)
             }
-            local => local.map(|(session, token, missed)| {
+            (local, _) => local.map(|(session, token, missed)| {
                 let ticket = ResumeTicket {
                     session,
                     token,
                     received: request.received,
                     missed,
-                    cached_dict: holds_dict(&self.host, dict_version),
+                    cached_dict: holds_current_dict(&self.host.core, dict_version),
                     remote_addr: self.session.remote_addr(),
                     kind: self.session.transport(),
                 };
@@ -334,7 +330,7 @@ impl Connection {
     /// A request sent again after a resume (its id is at most the highest seen before it):
     /// answered from the response cache, or left to its running handler, or 410.
     pub(super) fn answer_resent(&self, mid: u64) {
-        if let Resent::Gone = self.session.inner().outbox.resent(mid) {
+        if self.session.inner().outbox.resent(mid) == Resent::Gone {
             let gone = HandlerError::new(RESPONSE_GONE, "response no longer available");
             let _ = self.session.respond_error(mid, &gone);
         }

@@ -96,7 +96,7 @@ impl Kept {
 }
 
 /// What to do with a request the client sent again after a resume.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Resent {
     /// Its response, to send again.
     Answer(EncodedPacket),
