@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::Pipeline;
 use crate::config::Config;
 use crate::core::Core;
@@ -14,6 +12,7 @@ use crate::inspect::LiveSessions;
 use crate::remote::RemoteResumer;
 use crate::resume::Tombstones;
 use crate::routes::RouteTable;
+use crate::signal::Signal;
 
 /// The settings, routes and shutdown signals connections of one app work with.
 pub(crate) struct Host {
@@ -24,10 +23,10 @@ pub(crate) struct Host {
     pub(crate) validator: Option<Validator>,
     /// Runs on every inbound request and notify before routing.
     pub(crate) inbound: Pipeline,
-    /// Cancelled when sessions must finish their in-flight request and leave.
-    pub(crate) drain: CancellationToken,
-    /// Cancelled when sessions must close at once (the drain deadline passed).
-    pub(crate) force_close: CancellationToken,
+    /// Fired when sessions must finish their in-flight request and leave.
+    pub(crate) drain: Signal,
+    /// Fired when sessions must close at once (the drain deadline passed).
+    pub(crate) force_close: Signal,
     /// The sessions connections serve now (and dropped ones in their grace window).
     pub(crate) sessions: LiveSessions,
     /// Why recently ended resumable sessions ended (empty without resume).

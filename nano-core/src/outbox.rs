@@ -3,11 +3,13 @@
 use crate::prometheus::KickCause;
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use std::task::Context;
 
 use futures_util::task::AtomicWaker;
+
+use crate::inline_queue::InlineQueue;
 
 use crate::protocol::{EncodedPacket, ResumeToken};
 use crate::resume::replay::{Handoff, Replay, Resent};
@@ -44,7 +46,7 @@ pub(crate) enum CloseRequest {
 
 #[derive(Debug, Default)]
 struct State {
-    queue: VecDeque<EncodedPacket>,
+    queue: InlineQueue<EncodedPacket>,
     close: Option<CloseRequest>,
     /// The connection has ended: nothing more is accepted.
     closed: bool,
@@ -71,7 +73,9 @@ pub(crate) enum Refused {
 /// A session's outgoing packets, shared by everyone who pushes to the session and drained by
 /// its connection task.
 ///
-/// The queue allocates nothing while it is empty (an idle session costs no buffer).
+/// The queue allocates nothing while it holds at most one packet (an idle session costs no
+/// buffer, a request's response none either). The connection's checks on every poll (a close
+/// request? is the queue full?) read atomics mirrored from the locked state, not the lock.
 #[derive(Debug)]
 pub(crate) struct Outbox {
     state: Mutex<State>,
@@ -79,6 +83,45 @@ pub(crate) struct Outbox {
     capacity: usize,
     policy: SlowConsumerPolicy,
     dropped: AtomicU64,
+    /// `state.close.is_some()`, written with it under the lock.
+    close_pending: AtomicBool,
+    /// `state.queue.len()`, written with it under the lock.
+    queued: AtomicUsize,
+}
+
+/// The outbox's lock, held: the mirrored atomics are brought up to date when it is released.
+struct Locked<'a> {
+    state: std::sync::MutexGuard<'a, State>,
+    outbox: &'a Outbox,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        // Release, read with Acquire after `register`: a writer's `wake` that finds no waker
+        // registered yet is ordered before the registration (both update the waker's state), so
+        // the reader then sees these stores.
+        let outbox = self.outbox;
+        outbox
+            .queued
+            .store(self.state.queue.len(), Ordering::Release);
+        outbox
+            .close_pending
+            .store(self.state.close.is_some(), Ordering::Release);
+    }
 }
 
 impl Outbox {
@@ -89,11 +132,16 @@ impl Outbox {
             capacity: capacity.max(1),
             policy,
             dropped: AtomicU64::new(0),
+            close_pending: AtomicBool::new(false),
+            queued: AtomicUsize::new(0),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        crate::sync::lock(&self.state)
+    fn lock(&self) -> Locked<'_> {
+        Locked {
+            state: crate::sync::lock(&self.state),
+            outbox: self,
+        }
     }
 
     /// Queues a push, applying the slow-consumer policy when the queue is full. A dropped
@@ -191,45 +239,56 @@ impl Outbox {
     /// Moves every queued packet into `batch` and returns a pending close request, if any.
     pub(crate) fn drain_into(&self, batch: &mut VecDeque<EncodedPacket>) -> Option<CloseRequest> {
         let mut state = self.lock();
-        batch.extend(state.queue.drain(..));
-        if state.queue.capacity() > 4 * self.capacity.min(64) {
-            // A burst grew the queue: give the memory back while the session idles.
-            state.queue = VecDeque::new();
-        }
+        batch.extend(std::mem::take(&mut state.queue));
         state.close.clone()
+    }
+
+    /// Registers `cx` to be woken by the next push or close request. Checks made after it
+    /// ([`pop`](Self::pop), [`close_request`](Self::close_request)) miss nothing: whatever
+    /// they do not see wakes `cx`.
+    pub(crate) fn register(&self, cx: &mut Context<'_>) {
+        self.wake.register(cx.waker());
+    }
+
+    /// The pending close request, if any (without the lock when there is none).
+    pub(crate) fn close_request(&self) -> Option<CloseRequest> {
+        if !self.close_pending.load(Ordering::Acquire) {
+            return None;
+        }
+        self.lock().close.clone()
     }
 
     /// The pending close request, if any; registers `cx` to be woken by a later one.
     pub(crate) fn poll_close_request(&self, cx: &mut Context<'_>) -> Option<CloseRequest> {
-        self.wake.register(cx.waker());
-        self.lock().close.clone()
+        self.register(cx);
+        self.close_request()
     }
 
     /// Whether the queue is at or over capacity (the connection then stops reading).
     pub(crate) fn is_full(&self) -> bool {
-        self.lock().queue.len() >= self.capacity
+        self.queued.load(Ordering::Acquire) >= self.capacity
+    }
+
+    /// Takes the next queued packet (without the lock when there is none).
+    pub(crate) fn pop(&self) -> Option<EncodedPacket> {
+        if self.queued.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.lock().queue.pop_front()
     }
 
     /// Takes the next queued packet; when there is none, registers `cx` to be woken by the
     /// next push (or close request) and returns `None`.
     pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Option<EncodedPacket> {
-        let mut state = self.lock();
-        if let Some(packet) = state.queue.pop_front() {
-            return Some(packet);
-        }
-        // Idle: give the queue's memory back.
-        state.queue = VecDeque::new();
-        drop(state);
-        self.wake.register(cx.waker());
-        // Re-check: a push between the check and the registration would otherwise be missed.
-        self.lock().queue.pop_front()
+        self.register(cx);
+        self.pop()
     }
 
     /// Marks the connection as ended; later pushes fail with `Closed`.
     pub(crate) fn mark_closed(&self) {
         let mut state = self.lock();
         state.closed = true;
-        state.queue = VecDeque::new();
+        state.queue.clear();
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -331,7 +390,7 @@ impl Outbox {
     pub(crate) fn detach(&self, received: Option<u64>) -> bool {
         let mut state = self.lock();
         let unsent = state.queue.iter().filter(|packet| packet.is_push()).count() as u64;
-        state.queue = VecDeque::new();
+        state.queue.clear();
         let Some(replay) = state.replay.as_mut() else {
             return false;
         };

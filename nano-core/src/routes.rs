@@ -1,6 +1,7 @@
 //! [`RouteTable`]: which handler serves each route, and where routes served elsewhere go.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::component::{HandlerKind, RouteMeta};
@@ -24,7 +25,7 @@ pub(crate) struct RouteEntry {
 /// The routes an app serves, and the router for those it does not (cluster mode).
 #[derive(Default)]
 pub(crate) struct RouteTable {
-    local: HashMap<&'static str, RouteEntry>,
+    local: HashMap<&'static str, RouteEntry, BuildHasherDefault<RouteHasher>>,
     remote: Option<Arc<dyn RemoteRouter>>,
     telemetry: Option<Arc<Telemetry>>,
 }
@@ -37,7 +38,7 @@ impl RouteTable {
         telemetry: Option<Arc<Telemetry>>,
     ) -> Self {
         Self {
-            local: HashMap::new(),
+            local: HashMap::default(),
             remote,
             telemetry,
         }
@@ -110,5 +111,37 @@ impl RouteTable {
             .collect();
         routes.sort_unstable();
         routes.into_iter().map(|(_, route)| route).collect()
+    }
+}
+
+/// The route table's hash: a multiply-rotate hash of eight bytes at a time, several times
+/// cheaper than the default SipHash on a route name. The table is built once, before any
+/// client connects, and only looked up afterwards: a client choosing routes that collide
+/// only slows its own lookups, so the keyed hash's flooding resistance buys nothing here.
+#[derive(Default)]
+pub(crate) struct RouteHasher(u64);
+
+impl Hasher for RouteHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        let mut last = [0u8; 8];
+        let rest = chunks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        // The length goes in too, so "a" and "a\0" differ.
+        let word = u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56);
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }

@@ -7,8 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::signal::Signal;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use super::App;
 use super::components::{Actors, start_components};
@@ -443,8 +443,8 @@ impl AppBuilder {
             routes,
             validator,
             inbound,
-            drain: CancellationToken::new(),
-            force_close: CancellationToken::new(),
+            drain: Signal::default(),
+            force_close: Signal::default(),
             sessions: crate::inspect::LiveSessions::new(),
             tombstones: crate::resume::Tombstones::default(),
             resumer: remote_resumer,

@@ -235,11 +235,13 @@ impl Connection {
         let mut writer = Writer::default();
         let handshake_deadline = Instant::now() + self.host.config.handshake_timeout;
         let timer = tokio::time::sleep_until(self.next_deadline(handshake_deadline));
-        // Made once: a cancellation future registers with its token on first poll, and all
-        // connections share the token.
+        // Made once: a wait registers with its signal on first poll, and all connections share
+        // the signal; polled again, it checks an atomic flag.
         let (force, drain) = (self.host.force_close.clone(), self.host.drain.clone());
-        let (force_cancelled, drain_cancelled) = (force.cancelled(), drain.cancelled());
-        tokio::pin!(timer, force_cancelled, drain_cancelled);
+        let (force_wait, drain_wait) = (force.cancelled(), drain.cancelled());
+        tokio::pin!(timer, force_wait, drain_wait);
+        let (mut force_cancelled, mut drain_cancelled) =
+            (force.watch(force_wait), drain.watch(drain_wait));
         let session = self.session.clone();
         let outbox = &session.inner().outbox;
 

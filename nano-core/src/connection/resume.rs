@@ -129,7 +129,7 @@ impl Connection {
         request: &ResumeRequest,
         dict_version: Option<&str>,
     ) -> Result<Claimed, NotResumed> {
-        if self.host.drain.is_cancelled() {
+        if self.host.drain.is_fired() {
             return Err(NotResumed::ShuttingDown);
         }
         let local = claim_local(&self.host, request, Some(&self.session));
@@ -226,8 +226,10 @@ impl Connection {
         let outbox = &session.inner().outbox;
         let (force, drain) = (self.host.force_close.clone(), self.host.drain.clone());
         let expiry = tokio::time::sleep_until(Instant::now() + grace);
-        let (force_cancelled, drain_cancelled) = (force.cancelled(), drain.cancelled());
-        tokio::pin!(expiry, force_cancelled, drain_cancelled);
+        let (force_wait, drain_wait) = (force.cancelled(), drain.cancelled());
+        tokio::pin!(expiry, force_wait, drain_wait);
+        let (mut force_cancelled, mut drain_cancelled) =
+            (force.watch(force_wait), drain.watch(drain_wait));
         let waited = loop {
             let busy = self.in_flight.is_some();
             tokio::select! {

@@ -71,10 +71,13 @@ impl Writer {
         outbox: &Outbox,
         handler_running: bool,
     ) -> Poll<Result<(), ProtocolError>> {
+        // One registration for everything below: a push or close request that the checks
+        // miss wakes the connection.
+        outbox.register(cx);
         // A requested close is honoured at once (the rest of the queue and the Kick are
         // written with a deadline when the connection ends), so a client that stopped reading
         // cannot hold its connection open.
-        if self.close_requested(cx, outbox, handler_running) {
+        if self.close_requested(outbox, handler_running) {
             return Poll::Ready(Ok(()));
         }
         loop {
@@ -83,7 +86,7 @@ impl Writer {
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
                 Poll::Pending => return Poll::Pending,
             }
-            let Some(packet) = outbox.poll_pop(cx) else {
+            let Some(packet) = outbox.pop() else {
                 break;
             };
             self.written += packet.len() as u64;
@@ -100,7 +103,7 @@ impl Writer {
             }
         }
         // A close requested while writing is seen here, or on the next poll.
-        if self.close_requested(cx, outbox, handler_running) {
+        if self.close_requested(outbox, handler_running) {
             return Poll::Ready(Ok(()));
         }
         Poll::Pending
@@ -109,9 +112,9 @@ impl Writer {
     /// Picks up a close request from the outbox; whether the connection should close now: once
     /// no handler runs, or at once when a resuming connection takes the session over (the
     /// handler goes on, and answers on the new connection).
-    fn close_requested(&mut self, cx: &mut Context<'_>, outbox: &Outbox, running: bool) -> bool {
+    fn close_requested(&mut self, outbox: &Outbox, running: bool) -> bool {
         if self.closing.is_none() {
-            self.closing = outbox.poll_close_request(cx);
+            self.closing = outbox.close_request();
         }
         match &self.closing {
             Some(CloseRequest::Replaced) => true,

@@ -6,7 +6,6 @@
 //! writes packets with vectored writes straight from their shared bytes, so a broadcast's
 //! single encoding is never copied per member.
 
-use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
@@ -17,6 +16,7 @@ use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::codec::Decoder;
 
+use crate::inline_queue::InlineQueue;
 use crate::protocol::{EncodedPacket, Packet, PacketCodec, ProtocolError};
 
 /// Bytes read at a time.
@@ -45,7 +45,7 @@ pub struct StreamTransport<S> {
     read_buf: BytesMut,
     eof: bool,
     /// Packets accepted by the sink, not yet fully written; the front may be partly written.
-    queue: VecDeque<Bytes>,
+    queue: InlineQueue<Bytes>,
     queued_bytes: usize,
 }
 
@@ -57,7 +57,7 @@ impl<S> StreamTransport<S> {
             codec: PacketCodec::new(max_body_len),
             read_buf: BytesMut::new(),
             eof: false,
-            queue: VecDeque::new(),
+            queue: InlineQueue::new(),
             queued_bytes: 0,
         }
     }
@@ -111,14 +111,18 @@ impl<S: AsyncWrite + Unpin> StreamTransport<S> {
     /// Writes queued packets until the queue is empty or the stream is not ready.
     fn poll_write_queue(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.queue.is_empty() {
-            let written = {
-                let slices: Vec<IoSlice<'_>> = self
-                    .queue
-                    .iter()
-                    .take(MAX_IOVECS)
-                    .map(|bytes| IoSlice::new(bytes))
-                    .collect();
-                ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices))?
+            let written = if let (1, Some(only)) = (self.queue.len(), self.queue.front()) {
+                // One packet (a request's response): a plain write, the kernel's cheaper path.
+                ready!(Pin::new(&mut self.io).poll_write(cx, only))?
+            } else {
+                // On the stack: no allocation per write.
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let mut count = 0;
+                for (slot, bytes) in slices.iter_mut().zip(self.queue.iter()) {
+                    *slot = IoSlice::new(bytes);
+                    count += 1;
+                }
+                ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?
             };
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
@@ -138,8 +142,6 @@ impl<S: AsyncWrite + Unpin> StreamTransport<S> {
                 }
             }
         }
-        // Everything is written: give the queue's memory back while the connection idles.
-        self.queue = VecDeque::new();
         Poll::Ready(Ok(()))
     }
 }
