@@ -12,7 +12,7 @@ use crate::inspect::LiveSessions;
 use crate::remote::RemoteResumer;
 use crate::resume::Tombstones;
 use crate::routes::RouteTable;
-use crate::signal::Signal;
+use crate::shutdown_signal::Shutdown;
 
 /// The settings, routes and shutdown signals connections of one app work with.
 pub(crate) struct Host {
@@ -23,10 +23,8 @@ pub(crate) struct Host {
     pub(crate) validator: Option<Validator>,
     /// Runs on every inbound request and notify before routing.
     pub(crate) inbound: Pipeline,
-    /// Fired when sessions must finish their in-flight request and leave.
-    pub(crate) drain: Signal,
-    /// Fired when sessions must close at once (the drain deadline passed).
-    pub(crate) force_close: Signal,
+    /// Shutdown's progress: sessions drain, then close at once.
+    pub(crate) shutdown: Shutdown,
     /// The sessions connections serve now (and dropped ones in their grace window).
     pub(crate) sessions: LiveSessions,
     /// Why recently ended resumable sessions ended (empty without resume).

@@ -118,7 +118,7 @@ mod scheduler;
 mod serializer;
 mod service;
 mod session;
-mod signal;
+mod shutdown_signal;
 mod sync;
 pub mod testing;
 mod timer;

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::signal::Signal;
+use crate::shutdown_signal::Shutdown;
 use serde_json::Value;
 
 use super::App;
@@ -443,8 +443,7 @@ impl AppBuilder {
             routes,
             validator,
             inbound,
-            drain: Signal::default(),
-            force_close: Signal::default(),
+            shutdown: Shutdown::default(),
             sessions: crate::inspect::LiveSessions::new(),
             tombstones: crate::resume::Tombstones::default(),
             resumer: remote_resumer,

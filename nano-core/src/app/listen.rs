@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio_util::task::TaskTracker;
@@ -153,10 +154,11 @@ impl App {
             self.refuse_connection(remote);
             return;
         }
-        let host = state.host.clone();
-        state.connections.tasks.spawn(async move {
-            crate::connection::serve(host, transport, remote, kind).await;
+        // Made here and mapped, not awaited in an `async` block: the task's future then holds
+        // the connection's state once (an awaited future sits beside the block's copy of it).
+        let served = crate::connection::serve(state.host.clone(), transport, remote, kind);
+        state.connections.tasks.spawn(served.map(move |()| {
             open.fetch_sub(1, Ordering::AcqRel);
-        });
+        }));
     }
 }

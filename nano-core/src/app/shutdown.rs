@@ -95,7 +95,7 @@ impl App {
         });
         if steps.catch_unwind().await.is_err() {
             tracing::error!("a shutdown hook panicked; stopping the app anyway");
-            state.host.force_close.fire();
+            state.host.shutdown.force();
         }
         state.actors.stop().await;
         state.shutdown.done.cancel();
@@ -104,7 +104,7 @@ impl App {
     /// Lets every session finish and leave, at most the shutdown timeout, then closes the rest.
     async fn drain_connections(&self) {
         let (host, connections) = (&self.state.host, &self.state.connections.tasks);
-        host.drain.fire();
+        host.shutdown.drain();
         connections.close();
         let timeout = host.config.shutdown_timeout;
         if tokio::time::timeout(timeout, connections.wait())
@@ -112,7 +112,7 @@ impl App {
             .is_err()
         {
             tracing::warn!("sessions did not drain in time; closing them");
-            host.force_close.fire();
+            host.shutdown.force();
             connections.wait().await;
         }
     }

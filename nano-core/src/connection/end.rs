@@ -5,6 +5,7 @@ use std::fmt;
 use super::resume::{Elsewhere, ResumeTicket};
 use crate::prometheus::{EndReason, KickCause};
 use crate::protocol::ProtocolError;
+use crate::transport::PacketTransport;
 
 /// Why a connection ended (for the logs, and for what is still written before closing).
 #[derive(Debug)]
@@ -66,6 +67,20 @@ impl End {
                 | End::Io(_)
                 | End::Replaced
         )
+    }
+
+    /// Gives the connection's transport to the session this connection resumes (here or on
+    /// another node), if it ended for that; otherwise the transport is dropped (closed).
+    pub(super) fn take_transport<T: PacketTransport>(&mut self, transport: T) {
+        match self {
+            End::Resume(ticket) => ticket.hand_over(Box::new(transport)),
+            End::ResumedElsewhere(Elsewhere(pipe)) => {
+                if let Some(pipe) = pipe.take() {
+                    pipe(Box::new(transport));
+                }
+            }
+            _ => drop(transport),
+        }
     }
 
     /// Whether the client may still be written to: what was queued and a Kick go out first.

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -44,10 +45,10 @@ use crate::outbox::CloseRequest;
 use crate::prometheus::{KickCause, RouteMetrics};
 use crate::protocol::{EncodedPacket, Kick, Packet, PacketType};
 use crate::session::TransportKind;
+use crate::shutdown_signal::Stage;
 use crate::transport::PacketTransport;
 use end::End;
 use rate_limit::TokenBucket;
-use resume::Elsewhere;
 use writer::{Io, Writer};
 
 /// Where the connection is in the handshake.
@@ -78,18 +79,30 @@ struct Timing {
     started: std::time::Instant,
 }
 
+/// What handling a packet left to do.
+enum Handled {
+    /// The packet was handled; the handler it started, if it is still running.
+    Packet(Option<InFlight>),
+    /// A Handshake: its body, for the connection's loop to answer.
+    Handshake(Bytes),
+}
+
 /// Stands in for "no heartbeat".
 const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Serves one connection until it ends; the session is finished (close callbacks, groups)
-/// before this returns. With resume on, a session whose connection drops is kept for its
-/// client during the grace window, serving each connection that resumes it.
-pub(crate) async fn serve<T: PacketTransport>(
+/// before the future completes. With resume on, a session whose connection drops is kept for
+/// its client during the grace window, serving each connection that resumes it.
+///
+/// Not an `async fn`: the session is set up here, and the future holds `transport` once, in
+/// place (an `async fn` would keep a second copy of an argument it moves or borrows mutably),
+/// which an idle session's memory counts.
+pub(crate) fn serve<T: PacketTransport>(
     host: Arc<Host>,
-    transport: T,
+    mut transport: T,
     remote_addr: Option<SocketAddr>,
     kind: TransportKind,
-) {
+) -> impl Future<Output = ()> + Send {
     let session = Session::new(host.core.clone(), remote_addr, kind);
     host.sessions.insert(&session);
     let counters = &host.core.counters;
@@ -98,21 +111,29 @@ pub(crate) async fn serve<T: PacketTransport>(
     if let Some(telemetry) = &host.core.telemetry {
         telemetry.session_opened(kind.as_str());
     }
-    let span = session.span().clone();
     let mut connection = Connection::new(host.clone(), session.clone());
-    let end = async {
-        let end = connection.run(transport).await;
-        if end.is_drop() && host.config.resume.is_some() {
-            // Boxed: only a dropped session pays for the state of its grace window and of the
-            // connections that resume it.
-            Box::pin(connection.keep_for_resume(end)).await
-        } else {
-            end
+    async move {
+        let end = async {
+            let mut end = connection.run(&mut transport).await;
+            end.take_transport(transport);
+            if end.is_drop() && host.config.resume.is_some() {
+                // Boxed: only a dropped session pays for the state of its grace window and
+                // of the connections that resume it.
+                Box::pin(connection.keep_for_resume(end)).await
+            } else {
+                end
+            }
         }
+        .instrument(session.span().clone())
+        .await;
+        finish(&host, &session, &connection, &end);
     }
-    .instrument(span.clone())
-    .await;
-    span.in_scope(|| {
+}
+
+/// After the connection and any grace window: logs how the session ended, and finishes it.
+fn finish(host: &Host, session: &Session, connection: &Connection, end: &End) {
+    let counters = &host.core.counters;
+    session.span().in_scope(|| {
         if end.is_protocol_error() {
             Counters::add(&counters.errors, 1);
             tracing::info!(%end, "session closed");
@@ -127,10 +148,10 @@ pub(crate) async fn serve<T: PacketTransport>(
         // This connection now serves an earlier session: its own never served a client.
         session.discard();
     } else {
-        connection.bury(&end);
+        connection.bury(end);
         session.finish();
     }
-    host.sessions.remove(&session);
+    host.sessions.remove(session);
     counters.sessions_open.sub(1);
 }
 
@@ -150,7 +171,8 @@ struct Connection {
     last_beat: Instant,
     rate: Option<TokenBucket>,
     /// The handler running for the current message: it survives a change of connection.
-    in_flight: Option<InFlight>,
+    /// Boxed: most handlers finish when called, and an idle connection keeps 8 bytes for it.
+    in_flight: Option<Box<InFlight>>,
     /// A resumed session's client has not acknowledged the handshake yet: it received this
     /// many pushes, and those after them are replayed at its HandshakeAck.
     resuming: Option<u64>,
@@ -180,19 +202,12 @@ impl Connection {
         }
     }
 
-    async fn run<T: PacketTransport>(&mut self, mut transport: T) -> End {
-        let mut end = self.serve_until_end(&mut transport).await;
-        match &mut end {
-            End::Resume(ticket) => {
-                ticket.hand_over(Box::new(transport));
-                return end;
-            }
-            End::ResumedElsewhere(Elsewhere(pipe)) => {
-                if let Some(pipe) = pipe.take() {
-                    pipe(Box::new(transport));
-                }
-                return end;
-            }
+    /// Serves `transport` until the connection ends, then writes what is left and closes it,
+    /// unless it ended to resume a session: [`End::take_transport`] then hands it on.
+    async fn run<T: PacketTransport>(&mut self, transport: &mut T) -> End {
+        let end = self.serve_until_end(transport).await;
+        match &end {
+            End::Resume(_) | End::ResumedElsewhere(_) => return end,
             // Gone, or about to be: the client is on its new connection.
             End::Replaced => return end,
             _ => {}
@@ -235,40 +250,64 @@ impl Connection {
         let mut writer = Writer::default();
         let handshake_deadline = Instant::now() + self.host.config.handshake_timeout;
         let timer = tokio::time::sleep_until(self.next_deadline(handshake_deadline));
-        // Made once: a wait registers with its signal on first poll, and all connections share
-        // the signal; polled again, it checks an atomic flag.
-        let (force, drain) = (self.host.force_close.clone(), self.host.drain.clone());
-        let (force_wait, drain_wait) = (force.cancelled(), drain.cancelled());
-        tokio::pin!(timer, force_wait, drain_wait);
-        let (mut force_cancelled, mut drain_cancelled) =
-            (force.watch(force_wait), drain.watch(drain_wait));
+        // Made once: the wait registers with the app's shutdown on first poll; polled again, it
+        // checks an atomic.
+        let host = self.host.clone();
+        let notified = host.shutdown.notified();
+        tokio::pin!(timer, notified);
+        let mut shutdown = host.shutdown.changes(notified);
         let session = self.session.clone();
         let outbox = &session.inner().outbox;
 
         loop {
+            if host.shutdown.stage() == Stage::Forced {
+                // Checked first: a client that keeps the connection busy cannot delay it.
+                return End::Forced;
+            }
             let busy = self.in_flight.is_some();
             let can_read = writer.closing.is_none() && !self.draining && !busy && !outbox.is_full();
             if !can_read {
                 // The server is not listening; the client cannot be blamed for silence.
                 self.last_seen = Instant::now();
             }
-            tokio::select! {
+            let handshake = tokio::select! {
                 biased;
-                () = &mut force_cancelled => return End::Forced,
                 io = poll_fn(|cx| writer.poll_io(cx, &mut *transport, outbox, busy, can_read)) => {
                     self.count_io(&io, writer.take_written());
-                    match self.on_io(io).await {
-                        Ok(started) => self.in_flight = started,
+                    match self.on_io(io) {
+                        Ok(Handled::Packet(started)) => {
+                            self.in_flight = started.map(Box::new);
+                            None
+                        }
+                        Ok(Handled::Handshake(body)) => Some(body),
                         Err(end) => return end,
                     }
                 }
-                reply = poll_in_flight(&mut self.in_flight), if busy => self.finish_in_flight(reply),
-                () = &mut drain_cancelled, if !self.draining => self.draining = true,
+                reply = poll_in_flight(&mut self.in_flight), if busy => {
+                    self.finish_in_flight(reply);
+                    None
+                }
+                stage = &mut shutdown => {
+                    if stage == Stage::Forced {
+                        return End::Forced;
+                    }
+                    self.draining = true;
+                    None
+                }
                 () = &mut timer => {
                     if let Err(end) = self.on_timer(handshake_deadline) {
                         return end;
                     }
                     timer.as_mut().reset(self.next_deadline(handshake_deadline));
+                    None
+                }
+            };
+            if let Some(body) = handshake {
+                // Awaited here, boxed, rather than inside the packet's handling: its state (the
+                // validator's future) lives on the heap only while a handshake runs, and the
+                // connection's own state is no bigger for it.
+                if let Err(end) = Box::pin(self.on_handshake(&body)).await {
+                    return end;
                 }
             }
             if self.draining && self.in_flight.is_none() && writer.closing.is_none() {
@@ -279,7 +318,8 @@ impl Connection {
 
     /// Answers with the reply of the handler that was running, and records its metrics.
     fn finish_in_flight(&mut self, reply: Reply) {
-        if let Some(InFlight { mid, timing, call }) = self.in_flight.take() {
+        if let Some(in_flight) = self.in_flight.take() {
+            let InFlight { mid, timing, call } = *in_flight;
             call.span()
                 .in_scope(|| self.deliver(mid, call.route(), reply));
             if let Some(timing) = timing {
@@ -291,7 +331,7 @@ impl Connection {
     }
 
     /// What the I/O produced: a packet to handle, or the end of the connection.
-    async fn on_io(&mut self, io: Io) -> Result<Option<InFlight>, End> {
+    fn on_io(&mut self, io: Io) -> Result<Handled, End> {
         let packet = match io {
             Io::WriteFailed(err) => return Err(End::Io(err)),
             Io::Close(CloseRequest::Kick(reason, cause)) => return Err(End::Kicked(reason, cause)),
@@ -303,7 +343,7 @@ impl Connection {
             Io::Packet(Some(Ok(packet))) => packet,
         };
         self.last_seen = Instant::now();
-        self.on_packet(packet).await
+        self.on_packet(packet)
     }
 
     /// Counts the bytes read (`io`'s packet, with its 4-byte header) and `written`.
@@ -360,8 +400,9 @@ impl Connection {
         Ok(())
     }
 
-    /// Handles one packet; returns the handler it started, if any.
-    async fn on_packet(&mut self, packet: Packet) -> Result<Option<InFlight>, End> {
+    /// Handles one packet: starts its handler (returned, if it is still running), or returns
+    /// the body of a Handshake, for the caller to answer.
+    fn on_packet(&mut self, packet: Packet) -> Result<Handled, End> {
         if let Some(rate) = &mut self.rate
             && !rate.take(self.last_seen)
         {
@@ -371,22 +412,16 @@ impl Connection {
             ));
         }
         match (self.phase, packet.kind) {
-            (_, PacketType::Heartbeat) => Ok(None),
-            (Phase::Connected, PacketType::Handshake) => {
-                // Boxed: its state (the validator's future) lives on the heap only while a
-                // handshake runs, instead of in every connection's task.
-                Box::pin(self.on_handshake(&packet.body))
-                    .await
-                    .map(|()| None)
-            }
+            (_, PacketType::Heartbeat) => Ok(Handled::Packet(None)),
+            (Phase::Connected, PacketType::Handshake) => Ok(Handled::Handshake(packet.body)),
             (Phase::Handshaken, PacketType::HandshakeAck) => {
                 self.phase = Phase::Working;
                 let now = Instant::now();
                 (self.beat_before_last, self.last_beat) = (now, now);
                 self.next_beat = now + self.host.heartbeat().unwrap_or(NEVER);
-                self.replay_missed().map(|()| None)
+                self.replay_missed().map(|()| Handled::Packet(None))
             }
-            (Phase::Working, PacketType::Data) => self.on_data(packet.body),
+            (Phase::Working, PacketType::Data) => self.on_data(packet.body).map(Handled::Packet),
             (_, PacketType::Handshake) => Err(End::Violation("second handshake")),
             (_, PacketType::HandshakeAck) => Err(End::Violation("handshake ack out of order")),
             (_, PacketType::Data) => Err(End::Violation("data before the handshake completed")),
@@ -396,7 +431,7 @@ impl Connection {
 }
 
 /// Polls the in-flight handler (which turns a panic into a 500 reply).
-fn poll_in_flight(in_flight: &mut Option<InFlight>) -> impl Future<Output = Reply> + '_ {
+fn poll_in_flight(in_flight: &mut Option<Box<InFlight>>) -> impl Future<Output = Reply> + '_ {
     poll_fn(move |cx| match in_flight.as_mut() {
         Some(in_flight) => Pin::new(&mut in_flight.call).poll(cx),
         None => Poll::Pending,

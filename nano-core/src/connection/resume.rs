@@ -24,6 +24,7 @@ use crate::remote::Piper;
 use crate::resume::replay::{Handoff, Resent};
 use crate::resume::{RESPONSE_GONE, ResumeConfig, ResumeRefusal};
 use crate::session::TransportKind;
+use crate::shutdown_signal::Stage;
 use crate::transport::PacketTransport;
 use crate::{HandlerError, Session};
 
@@ -129,7 +130,7 @@ impl Connection {
         request: &ResumeRequest,
         dict_version: Option<&str>,
     ) -> Result<Claimed, NotResumed> {
-        if self.host.drain.is_fired() {
+        if self.host.shutdown.is_draining() {
             return Err(NotResumed::ShuttingDown);
         }
         let local = claim_local(&self.host, request, Some(&self.session));
@@ -224,22 +225,24 @@ impl Connection {
     async fn wait_for_client(&mut self, grace: Duration) -> Result<Handoff, End> {
         let session = self.session.clone();
         let outbox = &session.inner().outbox;
-        let (force, drain) = (self.host.force_close.clone(), self.host.drain.clone());
+        let host = self.host.clone();
         let expiry = tokio::time::sleep_until(Instant::now() + grace);
-        let (force_wait, drain_wait) = (force.cancelled(), drain.cancelled());
-        tokio::pin!(expiry, force_wait, drain_wait);
-        let (mut force_cancelled, mut drain_cancelled) =
-            (force.watch(force_wait), drain.watch(drain_wait));
+        let notified = host.shutdown.notified();
+        tokio::pin!(expiry, notified);
+        let mut shutdown = host.shutdown.changes(notified);
         let waited = loop {
+            if host.shutdown.stage() == Stage::Forced {
+                break Err(End::Forced);
+            }
             let busy = self.in_flight.is_some();
             tokio::select! {
                 biased;
-                () = &mut force_cancelled => break Err(End::Forced),
                 event = poll_fn(|cx| poll_event(outbox, cx)) => break self.on_event(event),
                 reply = poll_in_flight(&mut self.in_flight), if busy => self.finish_in_flight(reply),
-                () = &mut drain_cancelled => {
-                    break Err(End::Kicked("server shutting down".to_owned(), KickCause::Shutdown));
-                }
+                stage = &mut shutdown => break Err(match stage {
+                    Stage::Forced => End::Forced,
+                    _ => End::Kicked("server shutting down".to_owned(), KickCause::Shutdown),
+                }),
                 () = &mut expiry => break Err(End::GraceExpired),
             }
         };
@@ -298,7 +301,10 @@ impl Connection {
         self.send_handshake(&reply);
         session.run_hooks(|hooks| &hooks.resumed);
         // Boxed: a dropped session, waiting, does not hold the state of a served connection.
-        Box::pin(self.run(transport)).await
+        let mut transport = transport;
+        let mut end = Box::pin(self.run(&mut transport)).await;
+        end.take_transport(transport);
+        end
     }
 
     /// A new connection serves the session: its handshake is answered, its ack awaited.
