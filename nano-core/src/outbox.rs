@@ -308,7 +308,7 @@ impl Outbox {
         let mut state = self.lock();
         state
             .replay
-            .get_or_insert_with(|| Box::new(Replay::new(config.clone())))
+            .get_or_insert_with(|| Box::new(Replay::new(config)))
             .issue_token(session)
     }
 

@@ -169,7 +169,8 @@ struct Connection {
     beat_before_last: Instant,
     /// The server's last heartbeat.
     last_beat: Instant,
-    rate: Option<TokenBucket>,
+    /// Boxed: most apps set no rate limit.
+    rate: Option<Box<TokenBucket>>,
     /// The handler running for the current message: it survives a change of connection.
     /// Boxed: most handlers finish when called, and an idle connection keeps 8 bytes for it.
     in_flight: Option<Box<InFlight>>,
@@ -185,7 +186,10 @@ impl Connection {
     fn new(host: Arc<Host>, session: Session) -> Self {
         let now = Instant::now();
         let next_beat = now + host.heartbeat().unwrap_or(NEVER);
-        let rate = host.config.rate_limit.map(TokenBucket::new);
+        let rate = host
+            .config
+            .rate_limit
+            .map(|limit| Box::new(TokenBucket::new(limit)));
         Self {
             host,
             session,

@@ -109,7 +109,7 @@ pub(crate) enum Resent {
 /// A resumable session's token, replay buffer and response cache.
 #[derive(Debug)]
 pub(crate) struct Replay {
-    limits: ResumeConfig,
+    limits: Limits,
     secret: u128,
     /// The secret of the token the last resume used (a second use is `reused`).
     previous: Option<u128>,
@@ -128,10 +128,30 @@ pub(crate) struct Replay {
     pub(crate) handoff: Option<Box<Handoff>>,
 }
 
-impl Replay {
-    pub(crate) fn new(limits: ResumeConfig) -> Self {
+/// The limits of [`ResumeConfig`] a session's replay state checks, kept small: every
+/// resumable session holds a copy.
+#[derive(Debug)]
+struct Limits {
+    replay_capacity: u32,
+    replay_bytes: u32,
+    response_cache: u32,
+}
+
+impl Limits {
+    fn new(config: &ResumeConfig) -> Self {
+        let small = |limit: usize| u32::try_from(limit).unwrap_or(u32::MAX);
         Self {
-            limits,
+            replay_capacity: small(config.replay_capacity),
+            replay_bytes: small(config.replay_bytes),
+            response_cache: small(config.response_cache),
+        }
+    }
+}
+
+impl Replay {
+    pub(crate) fn new(config: &ResumeConfig) -> Self {
+        Self {
+            limits: Limits::new(config),
             secret: 0,
             previous: None,
             mode: Mode::Attached,
@@ -170,8 +190,8 @@ impl Replay {
         self.pushed += 1;
         self.bytes += packet.len();
         self.pushes.push_back(packet.clone());
-        while self.pushes.len() > self.limits.replay_capacity
-            || (self.bytes > self.limits.replay_bytes && self.pushes.len() > 1)
+        while self.pushes.len() > self.limits.replay_capacity as usize
+            || (self.bytes > self.limits.replay_bytes as usize && self.pushes.len() > 1)
         {
             if let Some(old) = self.pushes.pop_front() {
                 self.bytes -= old.len();
@@ -200,7 +220,7 @@ impl Replay {
             self.evicted_mid = self.evicted_mid.max(mid);
             return;
         }
-        if self.responses.len() >= self.limits.response_cache
+        if self.responses.len() >= self.limits.response_cache as usize
             && let Some(old) = self.responses.pop_front()
         {
             self.evicted_mid = self.evicted_mid.max(old.mid);
@@ -331,7 +351,7 @@ mod tests {
 
     #[test]
     fn small_and_large_responses_are_answered_again_byte_for_byte() {
-        let mut replay = Replay::new(ResumeConfig::default());
+        let mut replay = Replay::new(&ResumeConfig::default());
         let (small, large) = (response(1, 8), response(2, 500));
         replay.keep_response(1, &small, true);
         replay.keep_response(2, &large, true);
@@ -356,7 +376,7 @@ mod tests {
 
     #[test]
     fn an_evicted_response_is_gone() {
-        let mut replay = Replay::new(ResumeConfig::default().response_cache(1));
+        let mut replay = Replay::new(&ResumeConfig::default().response_cache(1));
         replay.keep_response(1, &response(1, 4), true);
         replay.keep_response(2, &response(2, 4), true);
         replay.detach(0);
