@@ -8,7 +8,8 @@
 #   ROUNDS=5 DURATION=10 bench/compare.sh main
 #
 # REV is built in a temporary git worktree with its own target directory
-# (target/compare/), so the working tree's build is left alone.
+# (target/compare/), so the working tree's build is left alone; BASE_BIN=path uses a pingpong
+# already built from REV instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REV=${1:?usage: bench/compare.sh REV}
@@ -30,13 +31,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building $REV ($commit) and the working tree (release)" >&2
-git worktree add --quiet --detach "$tree" "$commit"
-CARGO_TARGET_DIR="$(pwd)/target/compare" cargo build --release --quiet \
-  --manifest-path "$tree/Cargo.toml" --example pingpong
+base_bin=${BASE_BIN:-target/compare/release/examples/pingpong}
+if [ -z "${BASE_BIN:-}" ]; then
+  echo "== building $REV ($commit) and the working tree (release)" >&2
+  git worktree add --quiet --detach "$tree" "$commit"
+  CARGO_TARGET_DIR="$(pwd)/target/compare" cargo build --release --quiet \
+    --manifest-path "$tree/Cargo.toml" --example pingpong
+fi
 cargo build --release --quiet -p nano-bench --bin nano-bench
 cargo build --release --quiet --example pingpong
-base_bin=target/compare/release/examples/pingpong
 head_bin=target/release/examples/pingpong
 
 # shellcheck disable=SC2086 # EXTRA is a list of flags

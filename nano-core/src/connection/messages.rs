@@ -67,7 +67,10 @@ impl Connection {
         } else {
             read
         };
-        match dispatch::start(entry, &self.session, mid, payload, span.clone()) {
+        let handling = self.session.inner().outbox.handling();
+        let outcome = dispatch::start(entry, &self.session, mid, payload, span.clone());
+        drop(handling);
+        match outcome {
             Started::Running(call) => {
                 let timing = entry.metrics.clone().map(|metrics| Timing {
                     metrics,
