@@ -126,6 +126,12 @@ run notify nano-rs unpinned all notify --ws ws://127.0.0.1:3261/ "${common[@]}"
 if [ $gonano = yes ]; then
   run notify go-nano unpinned all notify --tcp 127.0.0.1:$GONANO_PORT --route pingpong.Notify --push-route pong "${common[@]}"
 fi
+# Pinned (server on core 0, client on core 1): raw and nano-rs.
+pinned=(--conns "$CONNS" --duration "$DURATION" --threads 1)
+run notify raw pinned 1 notify --tcp 127.0.0.1:3292 "${pinned[@]}"
+run notify raw pinned 1 notify --ws ws://127.0.0.1:3293/ "${pinned[@]}"
+run notify nano-rs pinned 1 notify --tcp 127.0.0.1:3266 "${pinned[@]}"
+run notify nano-rs pinned 1 notify --ws ws://127.0.0.1:3267/ "${pinned[@]}"
 if [ $pinus = yes ]; then
   run notify pinus unpinned all notify --tcp 127.0.0.1:3010 --route connector.entryHandler.notifyMe \
     --push-route onPong --handshake-json "$pinus_hello" "${common[@]}"

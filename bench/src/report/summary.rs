@@ -33,7 +33,7 @@ fn write_request_goal(out: &mut String, runs: &[&Value], pinning: &str) -> fmt::
     };
     writeln!(
         out,
-        "| request, {} connections, TCP, {pinning}: at least 85% of raw | {} of raw, {} Go nano, {} pinus |",
+        "| request, {} connections, TCP, {pinning}: at least 95% of raw | {} of raw, {} Go nano, {} pinus |",
         nano.map_or(String::new(), |row| text(row, "conns")),
         percent(ratio(nano, raw)),
         times("go-nano"),
@@ -41,13 +41,15 @@ fn write_request_goal(out: &mut String, runs: &[&Value], pinning: &str) -> fmt::
     )
 }
 
-/// nano-rs's WebSocket request rate next to its TCP one.
+/// nano-rs's WebSocket request rate next to the raw WebSocket echo's, and to its own TCP one.
 fn write_websocket_goal(out: &mut String, runs: &[&Value], pinning: &str) -> fmt::Result {
     let ws = first(runs, "request", "nano-rs", "ws", pinning);
+    let raw = first(runs, "request", "raw", "ws", pinning);
     let tcp = first(runs, "request", "nano-rs", "tcp", pinning);
     writeln!(
         out,
-        "| WebSocket within 80% of TCP ({pinning}) | {} |",
+        "| request, WebSocket, {pinning}: at least 95% of the raw WebSocket echo | {} of raw, {} of nano-rs over TCP |",
+        percent(ratio(ws, raw)),
         percent(ratio(ws, tcp))
     )
 }
@@ -94,7 +96,7 @@ fn write_sessions_goal(out: &mut String, runs: &[&Value]) -> fmt::Result {
         .find(|row| text(row, "note") == "second half");
     writeln!(
         out,
-        "| {sessions:.0} idle sessions on one server, under 4 KiB each | {} per session (marginal), {} errors |\n",
+        "| {sessions:.0} idle sessions on one server, at most 2.5 KiB each | {} per session (marginal), {} errors |\n",
         rss_per_session(marginal),
         idle.iter().map(|row| number(row, "errors")).sum::<f64>(),
     )

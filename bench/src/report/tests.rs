@@ -122,12 +122,12 @@ fn each_run_is_compared_with_its_baseline() {
 fn the_summary_has_this_runs_figures() {
     let report = render(&every_section()).unwrap();
     for line in [
-        "| request, 10 connections, TCP, unpinned: at least 85% of raw | 90% of raw, 1.5x Go nano, 3.0x pinus |",
-        "| request,  connections, TCP, pinned: at least 85% of raw | n/a of raw, n/a Go nano, n/a pinus |",
-        "| WebSocket within 80% of TCP (unpinned) | 50% |",
+        "| request, 10 connections, TCP, unpinned: at least 95% of raw | 90% of raw, 1.5x Go nano, 3.0x pinus |",
+        "| request,  connections, TCP, pinned: at least 95% of raw | n/a of raw, n/a Go nano, n/a pinus |",
+        "| request, WebSocket, unpinned: at least 95% of the raw WebSocket echo | n/a of raw, 50% of nano-rs over TCP |",
         "| p99 at half the maximum request rate under 2 ms | median of 1 runs 1.50 ms (raw server: n/a) |",
         "| broadcast to a 10-member group: at least 1,000,000 pushes/s | 1234567 pushes/s |",
-        "| 1000 idle sessions on one server, under 4 KiB each | 3000 B per session (marginal), 2 errors |",
+        "| 1000 idle sessions on one server, at most 2.5 KiB each | 3000 B per session (marginal), 2 errors |",
     ] {
         assert!(
             report.lines().any(|l| l == line),
