@@ -86,6 +86,8 @@ mod component;
 mod config;
 mod connection;
 mod core;
+#[cfg(test)]
+mod counting_waker;
 mod dispatch;
 mod error;
 mod error_body;

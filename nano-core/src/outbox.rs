@@ -484,20 +484,11 @@ fn ends_session(request: &CloseRequest) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Wake, Waker};
+    use std::task::Context;
 
     use super::{Outbox, SlowConsumerPolicy};
+    use crate::counting_waker::CountingWaker;
     use crate::protocol::EncodedPacket;
-
-    struct CountingWaker(AtomicUsize);
-
-    impl Wake for CountingWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     #[test]
     fn a_push_from_the_connections_own_handler_does_not_wake_it() {
@@ -505,21 +496,20 @@ mod tests {
             Outbox::new(8, SlowConsumerPolicy::Drop),
             Outbox::new(8, SlowConsumerPolicy::Drop),
         );
-        let wakes = Arc::new(CountingWaker(AtomicUsize::new(0)));
-        let waker = Waker::from(wakes.clone());
+        let (wakes, waker) = CountingWaker::new();
         mine.register(&mut Context::from_waker(&waker));
         other.register(&mut Context::from_waker(&waker));
         {
             let _handling = mine.handling();
             mine.push(EncodedPacket::heartbeat()).unwrap();
-            assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+            assert_eq!(wakes.wakes(), 0);
             // Another session's connection is woken as ever.
             other.push(EncodedPacket::heartbeat()).unwrap();
-            assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+            assert_eq!(wakes.wakes(), 1);
         }
         mine.register(&mut Context::from_waker(&waker));
         mine.push(EncodedPacket::heartbeat()).unwrap();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+        assert_eq!(wakes.wakes(), 2);
         assert_eq!(mine.pop().map(|_| ()), Some(()));
         assert!(!mine.is_full());
     }

@@ -149,23 +149,13 @@ impl Future for StageChange<'_, '_> {
 mod tests {
     use std::future::Future;
     use std::pin::{Pin, pin};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Poll, Wake, Waker};
+    use std::task::{Context, Poll};
 
     use super::{Shutdown, Stage};
+    use crate::counting_waker::CountingWaker;
 
-    struct CountingWaker(AtomicUsize);
-
-    impl Wake for CountingWaker {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn waker() -> (Arc<CountingWaker>, Waker) {
-        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
-        (counter.clone(), Waker::from(counter))
+    fn waker() -> (std::sync::Arc<CountingWaker>, std::task::Waker) {
+        CountingWaker::new()
     }
 
     #[test]
@@ -182,14 +172,14 @@ mod tests {
         let mut cx = Context::from_waker(&second_waker);
         assert_eq!(Pin::new(&mut changes).poll(&mut cx), Poll::Pending);
         shutdown.drain();
-        assert_eq!(second.0.load(Ordering::SeqCst), 1);
-        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert_eq!(second.wakes(), 1);
+        assert_eq!(first.wakes(), 0);
         assert!(shutdown.is_draining());
         let drained = Pin::new(&mut changes).poll(&mut cx);
         assert_eq!(drained, Poll::Ready(Stage::Draining));
         assert_eq!(Pin::new(&mut changes).poll(&mut cx), Poll::Pending);
         shutdown.force();
-        assert_eq!(second.0.load(Ordering::SeqCst), 2);
+        assert_eq!(second.wakes(), 2);
         let forced = Pin::new(&mut changes).poll(&mut cx);
         assert_eq!(forced, Poll::Ready(Stage::Forced));
         assert_eq!(Pin::new(&mut changes).poll(&mut cx), Poll::Pending);
