@@ -142,6 +142,32 @@ impl Hasher for RouteHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // The table picks buckets by the low bits, which the last multiply leaves depending on
+        // the low input bits only: rotate the well-mixed high bits down.
+        self.0.rotate_left(26)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::hash::{BuildHasher, BuildHasherDefault};
+
+    use super::RouteHasher;
+
+    #[test]
+    fn similar_route_names_spread_over_the_low_bits() {
+        let hasher = BuildHasherDefault::<RouteHasher>::default();
+        let routes: Vec<String> = ('A'..='Z')
+            .chain('a'..='z')
+            .map(|last| format!("player.get{last}"))
+            .collect();
+        // hashbrown picks a bucket by the low bits: 52 names in 64 buckets, of which a uniform
+        // hash fills about 36 (without the final rotation, this one filled 31).
+        let buckets: HashSet<u64> = routes
+            .iter()
+            .map(|route| hasher.hash_one(route.as_str()) & 63)
+            .collect();
+        assert!(buckets.len() >= 33, "{} buckets", buckets.len());
     }
 }

@@ -53,9 +53,13 @@ impl Shutdown {
     }
 
     fn advance(&self, to: Stage) {
-        // Before the notification: a waiter it wakes finds the new stage.
-        self.stage.fetch_max(to as u8, Ordering::AcqRel);
-        self.changed.notify_waiters();
+        // Before the notification: a waiter it wakes finds the new stage. Only a change
+        // notifies: a waiter woken without one would see its stage unchanged and not poll its
+        // spent registration again, missing the next change.
+        let before = self.stage.fetch_max(to as u8, Ordering::AcqRel);
+        if before < to as u8 {
+            self.changed.notify_waiters();
+        }
     }
 
     /// How far shutdown has gone.

@@ -73,6 +73,14 @@ impl Feed {
     fn ping(&self, _session: &Session) -> &'static str {
         "pong"
     }
+
+    /// Pushes to the caller, then answers: with a send queue of one, the response leaves the
+    /// queue full when the handler returns.
+    #[handler]
+    fn push_then_answer(&self, session: &Session) -> Result<&'static str, HandlerError> {
+        session.push("onPushed", "first")?;
+        Ok("answered")
+    }
 }
 
 /// Far more than any loopback buffers hold (64 MB of blobs).
@@ -165,5 +173,38 @@ async fn with_the_kick_policy_a_slow_consumer_is_kicked() {
     assert_eq!(reader.close_reason(), None::<CloseReason>);
     let pong: String = reader.request("feed.ping", &()).await.unwrap();
     assert_eq!(pong, "pong");
+    app.shutdown().await;
+}
+
+/// A connection that stopped reading because its queue was full reads again once its writes
+/// drained the queue, without waiting for a timer (heartbeats are off here, so nothing else
+/// would wake it).
+#[tokio::test]
+async fn reading_resumes_as_soon_as_a_full_queue_is_written() {
+    let app = App::builder()
+        .register(Feed::default())
+        .send_queue_capacity(1)
+        .heartbeat_interval(Duration::ZERO)
+        .build()
+        .unwrap();
+    let addr = app.listen_tcp("127.0.0.1:0").await.unwrap().to_string();
+    let mut conn = RawConn::tcp(&addr).await;
+    conn.handshake().await;
+    for id in 1..=3 {
+        conn.request(id, "feed.push_then_answer", "null").await;
+        let (push, response) = tokio::time::timeout(Duration::from_secs(5), async {
+            (conn.recv_message().await, conn.recv_message().await)
+        })
+        .await
+        .expect("the request after a full queue was never read");
+        assert!(
+            matches!(push, nano_core::protocol::Message::Push { .. }),
+            "{push:?}"
+        );
+        assert!(
+            matches!(response, nano_core::protocol::Message::Response { id: got, .. } if got == id),
+            "{response:?}"
+        );
+    }
     app.shutdown().await;
 }

@@ -154,8 +154,8 @@ impl App {
             self.refuse_connection(remote);
             return;
         }
-        // Made here and mapped, not awaited in an `async` block: the task's future then holds
-        // the connection's state once (an awaited future sits beside the block's copy of it).
+        // Mapped, not awaited in an `async` block: the task's future then holds the
+        // connection's state once (an awaited future sits beside the block's copy of it).
         let served = crate::connection::serve(state.host.clone(), transport, remote, kind);
         state.connections.tasks.spawn(served.map(move |()| {
             open.fetch_sub(1, Ordering::AcqRel);

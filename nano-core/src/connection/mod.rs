@@ -94,15 +94,42 @@ const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
 /// before the future completes. With resume on, a session whose connection drops is kept for
 /// its client during the grace window, serving each connection that resumes it.
 ///
-/// Not an `async fn`: the session is set up here, and the future holds `transport` once, in
-/// place (an `async fn` would keep a second copy of an argument it moves or borrows mutably),
-/// which an idle session's memory counts.
+/// Not an `async fn`: the returned block holds `transport` once, in place (an `async fn`
+/// keeps a second copy of an argument it borrows mutably), which an idle session's memory
+/// counts. Nothing happens until it is first polled.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would hold the transport twice (see above)"
+)]
 pub(crate) fn serve<T: PacketTransport>(
     host: Arc<Host>,
     mut transport: T,
     remote_addr: Option<SocketAddr>,
     kind: TransportKind,
 ) -> impl Future<Output = ()> + Send {
+    async move {
+        let session = open(&host, remote_addr, kind);
+        let mut connection = Connection::new(host.clone(), session.clone());
+        let span = session.span();
+        // The transport borrowed, not moved into the instrumented future: moved, it would be
+        // held twice.
+        let mut end = connection
+            .run(&mut transport)
+            .instrument(span.clone())
+            .await;
+        end.take_transport(transport);
+        if end.is_drop() && host.config.resume.is_some() {
+            // Boxed: only a dropped session pays for the state of its grace window and of
+            // the connections that resume it.
+            let kept = Box::pin(connection.keep_for_resume(end));
+            end = kept.instrument(span.clone()).await;
+        }
+        finish(&host, &session, &connection, &end);
+    }
+}
+
+/// A new connection's session, registered and counted.
+fn open(host: &Host, remote_addr: Option<SocketAddr>, kind: TransportKind) -> Session {
     let session = Session::new(host.core.clone(), remote_addr, kind);
     host.sessions.insert(&session);
     let counters = &host.core.counters;
@@ -111,23 +138,7 @@ pub(crate) fn serve<T: PacketTransport>(
     if let Some(telemetry) = &host.core.telemetry {
         telemetry.session_opened(kind.as_str());
     }
-    let mut connection = Connection::new(host.clone(), session.clone());
-    async move {
-        let end = async {
-            let mut end = connection.run(&mut transport).await;
-            end.take_transport(transport);
-            if end.is_drop() && host.config.resume.is_some() {
-                // Boxed: only a dropped session pays for the state of its grace window and
-                // of the connections that resume it.
-                Box::pin(connection.keep_for_resume(end)).await
-            } else {
-                end
-            }
-        }
-        .instrument(session.span().clone())
-        .await;
-        finish(&host, &session, &connection, &end);
-    }
+    session
 }
 
 /// After the connection and any grace window: logs how the session ended, and finishes it.
@@ -269,14 +280,14 @@ impl Connection {
                 return End::Forced;
             }
             let busy = self.in_flight.is_some();
-            let can_read = writer.closing.is_none() && !self.draining && !busy && !outbox.is_full();
-            if !can_read {
+            let may_read = writer.closing.is_none() && !self.draining && !busy;
+            if !may_read || outbox.is_full() {
                 // The server is not listening; the client cannot be blamed for silence.
                 self.last_seen = Instant::now();
             }
             let handshake = tokio::select! {
                 biased;
-                io = poll_fn(|cx| writer.poll_io(cx, &mut *transport, outbox, busy, can_read)) => {
+                io = poll_fn(|cx| writer.poll_io(cx, &mut *transport, outbox, busy, may_read)) => {
                     self.count_io(&io, writer.take_written());
                     match self.on_io(io) {
                         Ok(Handled::Packet(started)) => {

@@ -37,15 +37,18 @@ impl Writer {
     }
 
     /// Drives the connection's I/O: moves the outbox into the transport and flushes, then
-    /// (when `can_read`) reads the next packet. Completes with a packet, a close request (once
-    /// no handler is running), or a write error.
+    /// (when `may_read` and the outbox is not full) reads the next packet. Completes with a
+    /// packet, a close request (once no handler is running), or a write error.
+    ///
+    /// The outbox is checked after writing, on every poll: a connection that stopped reading
+    /// because its outbox was full reads again as soon as the writes drained it.
     pub(super) fn poll_io<T: PacketTransport>(
         &mut self,
         cx: &mut Context<'_>,
         transport: &mut T,
         outbox: &Outbox,
         handler_running: bool,
-        can_read: bool,
+        may_read: bool,
     ) -> Poll<Io> {
         // `Pending` from the write side only means "nothing more to write now".
         if let Poll::Ready(Err(err)) = self.poll_write(cx, transport, outbox, handler_running) {
@@ -56,7 +59,7 @@ impl Writer {
         {
             return Poll::Ready(Io::Close(close.clone()));
         }
-        if can_read {
+        if may_read && !outbox.is_full() {
             return Pin::new(transport).poll_next(cx).map(Io::Packet);
         }
         Poll::Pending
