@@ -66,6 +66,7 @@ mod cluster;
 mod config;
 mod error;
 mod group;
+mod id_map;
 mod local_groups;
 mod registry;
 mod stats;

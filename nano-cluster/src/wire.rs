@@ -1,17 +1,27 @@
 //! What travels between nodes over NATS: a JSON header and raw payload bytes,
 //! `[header length: u32 big-endian][header JSON][payload]`.
 
+use std::fmt;
+use std::marker::PhantomData;
+
 use bytes::{BufMut, Bytes, BytesMut};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-/// Encodes a header and a payload.
+/// Room for a header written in place: most are smaller (a call's is about 100 bytes).
+const HEADER_ROOM: usize = 160;
+
+/// Encodes a header and a payload: the header's JSON is written in place, after a length
+/// filled in once it is known (one buffer, no copy of the header).
 pub(crate) fn encode<H: Serialize>(header: &H, payload: &[u8]) -> Bytes {
-    let header = serde_json::to_vec(header).unwrap_or_default();
-    let mut out = BytesMut::with_capacity(4 + header.len() + payload.len());
-    out.put_u32(u32::try_from(header.len()).unwrap_or(0));
-    out.extend_from_slice(&header);
+    let mut out = BytesMut::with_capacity(4 + HEADER_ROOM + payload.len());
+    out.put_u32(0);
+    if serde_json::to_writer((&mut out).writer(), header).is_err() {
+        out.truncate(4); // An empty header, which no reader takes.
+    }
+    let len = u32::try_from(out.len() - 4).unwrap_or(0);
+    out[..4].copy_from_slice(&len.to_be_bytes());
     out.extend_from_slice(payload);
     out.freeze()
 }
@@ -43,8 +53,8 @@ pub(crate) struct Call {
     pub(crate) session: Option<SessionInfo>,
 }
 
-/// What an [`Answer`] carries.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What an [`Answer`] carries (read by [`Kind`]: a name this version does not know is kept).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum AnswerKind {
     /// The handler's reply: the payload.
@@ -98,8 +108,8 @@ impl Answer {
     }
 }
 
-/// What an [`Event`] is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What an [`Event`] is (read by [`Kind`]: a name this version does not know is kept).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum EventKind {
     /// A push (or late response): the payload is an encoded packet.
@@ -119,6 +129,65 @@ pub(crate) enum EventKind {
     /// A kind this version does not know (sent by a newer node), as it was named: ignored.
     #[serde(untagged)]
     Unknown(String),
+}
+
+impl NamedKind for AnswerKind {
+    fn named(name: &str) -> Self {
+        match name {
+            "payload" => Self::Payload,
+            "error" => Self::Error,
+            "none" => Self::None,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AnswerKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(Kind(PhantomData))
+    }
+}
+
+impl NamedKind for EventKind {
+    fn named(name: &str) -> Self {
+        match name {
+            "packet" => Self::Packet,
+            "kick" => Self::Kick,
+            "close" => Self::Close,
+            "join" => Self::Join,
+            "leave" => Self::Leave,
+            "release" => Self::Release,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EventKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(Kind(PhantomData))
+    }
+}
+
+/// A kind of message known by its name, as it is serialized (`rename_all = "lowercase"`),
+/// or kept as named when this version does not know it.
+trait NamedKind: Sized {
+    fn named(name: &str) -> Self;
+}
+
+/// Reads a [`NamedKind`] from a string, without first copying the value aside (serde's
+/// derive does for an untagged variant, which cost an allocation per answer).
+struct Kind<K>(PhantomData<K>);
+
+impl<K: NamedKind> Visitor<'_> for Kind<K> {
+    type Value = K;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the name of a kind")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<K, E> {
+        Ok(K::named(name))
+    }
 }
 
 /// Something a backend's handlers did to a client connected to a gate. One sent as a request

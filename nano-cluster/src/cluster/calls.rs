@@ -1,7 +1,6 @@
 //! Calls this node makes to other nodes (forwarded client messages and RPCs), and their
 //! answers, which arrive in this node's inbox.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,6 +16,7 @@ use super::lock;
 use super::node::Node;
 use super::trace;
 use crate::ClusterError;
+use crate::id_map::IdMap;
 use crate::wire::{self, Answer, AnswerKind, Call};
 
 /// What a call gets: the answer and its payload.
@@ -30,7 +30,7 @@ struct Pending {
 
 /// The calls this node made, by id, until answered.
 pub(super) struct Calls {
-    pending: Mutex<HashMap<u64, Pending>>,
+    pending: Mutex<IdMap<Pending>>,
     /// Ids of calls (and of held broadcasts): unique in this run.
     next_id: AtomicU64,
 }
@@ -38,7 +38,7 @@ pub(super) struct Calls {
 impl Calls {
     pub(super) fn new() -> Self {
         Self {
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(IdMap::default()),
             next_id: AtomicU64::new(1),
         }
     }
@@ -107,7 +107,7 @@ impl Node {
             id,
         };
         let subject = self.link.node_subject(node, "call");
-        let reply = format!("{}{id}", self.link.answers());
+        let reply = self.link.answer_subject(id);
         let body = wire::encode(call, payload);
         let nats = &self.link.nats;
         match trace::headers() {

@@ -13,6 +13,7 @@ use nano_core::{HandlerError, Session, TransportKind};
 use super::calls::{answer_to_reply, apply_answer_to};
 use super::node::Node;
 use super::{RouteFn, lock};
+use crate::id_map::IdMap;
 use crate::wire::{Call, Closed, SessionInfo};
 
 /// This node's clients as the other nodes know them.
@@ -21,9 +22,9 @@ pub(super) struct Gate {
     first_session_id: u64,
     route_fn: Mutex<Option<RouteFn>>,
     /// Client sessions of this node that other nodes have seen.
-    clients: Mutex<HashMap<u64, Session>>,
+    clients: Mutex<IdMap<Session>>,
     /// Session id -> component -> the node serving it for that session.
-    bindings: Mutex<HashMap<u64, HashMap<String, String>>>,
+    bindings: Mutex<IdMap<HashMap<String, String>>>,
 }
 
 impl Gate {
@@ -31,8 +32,8 @@ impl Gate {
         Self {
             first_session_id: session_id_base(),
             route_fn: Mutex::new(None),
-            clients: Mutex::new(HashMap::new()),
-            bindings: Mutex::new(HashMap::new()),
+            clients: Mutex::new(IdMap::default()),
+            bindings: Mutex::new(IdMap::default()),
         }
     }
 

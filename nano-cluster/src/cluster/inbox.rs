@@ -38,7 +38,7 @@ pub(super) struct Inbox {
 impl Inbox {
     pub(super) fn new(node: Arc<Node>, new_feeds: mpsc::Receiver<GroupFeed>) -> Self {
         Self {
-            answers: node.link.answers(),
+            answers: node.link.answers().to_owned(),
             group_prefix: node.link.subject("group."),
             node,
             new_feeds,

@@ -15,15 +15,23 @@ pub(crate) struct Link {
     pub(crate) nats: Client,
     /// Which run of this node this is, so that the others tell a restart from a heartbeat.
     pub(crate) instance: u64,
+    /// [`answers`](Self::answers), made once.
+    answers: String,
     app: OnceLock<App>,
 }
 
 impl Link {
     pub(super) fn new(config: ClusterConfig, nats: Client) -> Self {
+        let instance = random_u64();
+        let answers = format!(
+            "{}.node.{}.in.answer.{instance:x}.",
+            config.prefix, config.node
+        );
         Self {
             config,
             nats,
-            instance: random_u64(),
+            instance,
+            answers,
             app: OnceLock::new(),
         }
     }
@@ -47,9 +55,15 @@ impl Link {
         self.config.subject(rest)
     }
 
-    /// `<prefix>.node.<node>.<what>`: a subject only `node` listens on.
+    /// `<prefix>.node.<node>.<what>`: a subject only `node` listens on. Made on every call
+    /// to another node, so it is put together without formatting.
     pub(crate) fn node_subject(&self, node: &str, what: &str) -> String {
-        self.subject(&format!("node.{node}.{what}"))
+        let prefix = &self.config.prefix;
+        let mut subject = String::with_capacity(prefix.len() + node.len() + what.len() + 7);
+        for part in [prefix.as_str(), ".node.", node, ".", what] {
+            subject.push_str(part);
+        }
+        subject
     }
 
     /// The subject of `node`'s inbox for `what` (`event`, or `answer.<run>.<call id>`).
@@ -58,8 +72,16 @@ impl Link {
     }
 
     /// Where the answers to this run's calls arrive: this prefix and the call's id.
-    pub(super) fn answers(&self) -> String {
-        self.inbox(self.node(), &format!("answer.{:x}.", self.instance))
+    pub(super) fn answers(&self) -> &str {
+        &self.answers
+    }
+
+    /// The subject the answer to call `id` arrives on: [`answers`](Self::answers) and `id`.
+    pub(super) fn answer_subject(&self, id: u64) -> String {
+        let mut subject = String::with_capacity(self.answers.len() + 20);
+        subject.push_str(&self.answers);
+        push_decimal(&mut subject, id);
+        subject
     }
 
     /// Publishes, logging a failure (what is lost is covered by timeouts and audits).
@@ -70,8 +92,42 @@ impl Link {
     }
 }
 
+/// Appends `n` in decimal to `text`.
+fn push_decimal(text: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `n % 10` is below 10: the cast keeps it whole.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (n % 10) as u8;
+        digits[start] = b'0' + digit;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        text.push(char::from(digit));
+    }
+}
+
 /// A random number (from the standard library's randomly keyed hasher).
 pub(super) fn random_u64() -> u64 {
     use std::hash::BuildHasher;
     std::hash::RandomState::new().hash_one(std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_written_as_formatting_writes_them() {
+        for n in [0, 7, 10, 99, 1_000_000_007, u64::MAX] {
+            let mut text = "id.".to_owned();
+            push_decimal(&mut text, n);
+            assert_eq!(text, format!("id.{n}"));
+        }
+    }
 }

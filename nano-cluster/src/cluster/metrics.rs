@@ -3,8 +3,9 @@
 //! nodes by node and outcome with their latency, and, read at each scrape, what
 //! [`ClusterStats`] counts (nodes seen, stand-ins, calls waiting, ...).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Weak;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use nano_core::__private::LatencyHistogram;
@@ -17,6 +18,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use super::lock;
 use super::node::Node;
 use crate::{ClusterError, ClusterStats};
 
@@ -38,6 +40,9 @@ struct NodeLabels {
 pub(super) struct ClusterMetrics {
     calls: Family<CallLabels, Counter>,
     call_time: Family<NodeLabels, LatencyHistogram>,
+    /// The `ok` counter and the latency of each node called, as in the families: found by
+    /// name without making labels (a call's hot path; the other outcomes are rare).
+    answered: Arc<Mutex<HashMap<String, (Counter, LatencyHistogram)>>>,
 }
 
 /// How a call ended, as the `outcome` label: `ok` when the other node answered (its handler
@@ -55,23 +60,38 @@ fn outcome<T>(result: &Result<T, ClusterError>) -> &'static str {
     }
 }
 
+fn call_labels(node: &str, outcome: &'static str) -> CallLabels {
+    CallLabels {
+        node: node.to_owned(),
+        outcome,
+    }
+}
+
 impl ClusterMetrics {
     /// Records a call to `node` that took `elapsed` and ended with `result`.
     pub(super) fn call<T>(&self, node: &str, result: &Result<T, ClusterError>, elapsed: Duration) {
         let outcome = outcome(result);
-        self.calls
-            .get_or_create(&CallLabels {
-                node: node.to_owned(),
-                outcome,
-            })
-            .inc();
-        if outcome == "ok" {
-            self.call_time
-                .get_or_create(&NodeLabels {
-                    node: node.to_owned(),
-                })
-                .observe(elapsed);
+        if outcome != "ok" {
+            self.calls.get_or_create(&call_labels(node, outcome)).inc();
+            return;
         }
+        let mut answered = lock(&self.answered);
+        let (count, time) = match answered.get(node) {
+            Some(metrics) => metrics,
+            None => {
+                let count = self
+                    .calls
+                    .get_or_create(&call_labels(node, outcome))
+                    .clone();
+                let labels = NodeLabels {
+                    node: node.to_owned(),
+                };
+                let time = self.call_time.get_or_create(&labels).clone();
+                answered.entry(node.to_owned()).or_insert((count, time))
+            }
+        };
+        count.inc();
+        time.observe(elapsed);
     }
 
     /// Registers the families, and the node's [`ClusterStats`] read at each scrape, under
