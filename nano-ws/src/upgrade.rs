@@ -8,12 +8,14 @@ use http::header::{
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{Method, Request, Response, StatusCode};
+use hyper::upgrade::{Parts, Upgraded};
 use hyper_util::rt::TokioIo;
 use nano_core::{App, TransportKind};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::{WsConfig, WsTransport};
 
@@ -61,15 +63,49 @@ pub fn upgrade<B>(
     let (app, ws_config) = (app.clone(), config.websocket_config());
     tokio::spawn(async move {
         match on_upgrade.await {
-            Ok(upgraded) => {
-                let io = TokioIo::new(upgraded);
-                let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
-                serve_websocket(&app, ws, remote);
-            }
+            Ok(upgraded) => serve_upgraded(&app, upgraded, ws_config, remote).await,
             Err(err) => tracing::debug!(error = %err, "WebSocket upgrade failed"),
         }
     });
     switching_protocols(&accept)
+}
+
+/// Serves an upgraded connection: over the connection's own stream when hyper served a plain
+/// or TLS TCP stream (each read and write then skips hyper's boxed, rewinding layers: some 300
+/// instructions per request and response), else over hyper's [`Upgraded`].
+async fn serve_upgraded(
+    app: &App,
+    upgraded: Upgraded,
+    config: WebSocketConfig,
+    remote: Option<SocketAddr>,
+) {
+    let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => return serve_stream(app, parts, config, remote).await,
+        Err(upgraded) => upgraded,
+    };
+    #[cfg(feature = "tls")]
+    let upgraded = match upgraded.downcast::<TokioIo<tokio_rustls::server::TlsStream<TcpStream>>>()
+    {
+        Ok(parts) => return serve_stream(app, parts, config, remote).await,
+        Err(upgraded) => upgraded,
+    };
+    let io = TokioIo::new(upgraded);
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+    serve_websocket(app, ws, remote);
+}
+
+/// Serves the stream an upgrade was asked on, starting with what hyper read past the request.
+async fn serve_stream<S>(
+    app: &App,
+    parts: Parts<TokioIo<S>>,
+    config: WebSocketConfig,
+    remote: Option<SocketAddr>,
+) where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (stream, read) = (parts.io.into_inner(), parts.read_buf.to_vec());
+    let ws = WebSocketStream::from_partially_read(stream, read, Role::Server, Some(config)).await;
+    serve_websocket(app, ws, remote);
 }
 
 /// Why an upgrade request is refused.

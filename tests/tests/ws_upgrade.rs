@@ -1,5 +1,6 @@
 //! The HTTP side of nano-ws's standalone WebSocket listener: upgrade requests it refuses (405,
-//! 400, 503) and the time a client has to send its request headers.
+//! 400, 503), the time a client has to send its request headers, and frames a client sends
+//! right behind its request.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -225,5 +226,70 @@ async fn a_client_slow_to_send_its_headers_is_closed_at_the_header_read_timeout(
     let echo: String = client.request("echo.say", &"still here").await.unwrap();
     assert_eq!(echo, "still here");
     assert_eq!(app.metrics().sessions_open, 1);
+    app.shutdown().await;
+}
+
+/// A masked binary WebSocket frame (as a client sends them) holding `payload` (under 126
+/// bytes).
+fn masked_binary_frame(payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![0x82, 0x80 | u8::try_from(payload.len()).unwrap()];
+    frame.extend_from_slice(&mask);
+    frame.extend(
+        payload
+            .iter()
+            .zip(mask.iter().cycle())
+            .map(|(byte, key)| byte ^ key),
+    );
+    frame
+}
+
+/// The payload of the first server frame in `bytes`, once all of it is there.
+fn first_frame(bytes: &[u8]) -> Option<&[u8]> {
+    let (len, start) = match *bytes.get(1)? & 0x7f {
+        126 => (
+            usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?])),
+            4,
+        ),
+        127 => panic!("an unexpectedly long frame"),
+        len => (usize::from(len), 2),
+    };
+    bytes.get(start..start + len)
+}
+
+#[tokio::test]
+async fn frames_sent_right_behind_the_upgrade_request_are_read() {
+    // A client may send its first frames before the 101 arrives; the listener reads them with
+    // the request, and they must reach the session all the same.
+    let (app, ws) = app_with_ws(WsConfig::new()).await;
+    let mut stream = TcpStream::connect(ws).await.unwrap();
+    let body = br#"{"sys":{"type":"test","version":"0.1"},"user":{}}"#;
+    let mut handshake = vec![0x01, 0, 0, u8::try_from(body.len()).unwrap()];
+    handshake.extend_from_slice(body);
+    let mut bytes = upgrade_request(|_| {}).into_bytes();
+    bytes.extend(masked_binary_frame(&handshake));
+    stream.write_all(&bytes).await.unwrap();
+    let mut buf = Vec::new();
+    let (head, payload) = loop {
+        if let Some(at) = buf.windows(4).position(|window| window == b"\r\n\r\n")
+            && let Some(payload) = first_frame(&buf[at + 4..])
+        {
+            break (
+                String::from_utf8_lossy(&buf[..at]).into_owned(),
+                payload.to_vec(),
+            );
+        }
+        let mut chunk = [0; 1024];
+        let n = tokio::time::timeout(DEADLINE, stream.read(&mut chunk))
+            .await
+            .expect("no answer in time")
+            .expect("read");
+        assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert_eq!(payload[0], 0x01, "a handshake response: {payload:?}");
+    let answer = String::from_utf8_lossy(&payload[4..]);
+    assert!(answer.contains(r#""code":200"#), "{answer}");
     app.shutdown().await;
 }
