@@ -28,49 +28,10 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
 
-# start_cluster [wrapper...]: NATS, a backend and a gate (each server under the wrapper, if
-# any); sets nats, backend and gate to their pids.
-start_cluster() {
-  rm -f "$dir"/*.ports
-  nats-server -a 127.0.0.1 -p -1 --ports_file_dir "$dir" >/dev/null 2>&1 &
-  nats=$!
-  pids+=("$nats")
-  for _ in $(seq 1 100); do ls "$dir"/*.ports >/dev/null 2>&1 && break; sleep 0.1; done
-  local url
-  url=$(sed -E 's/.*"(nats:[^"]+)".*/\1/' "$dir"/*.ports)
-  RUST_LOG=warn "$@" ${1:+--callgrind-out-file="$out/backend.out"} "$examples/cluster" --role room \
-    --node backend-1 --nats "$url" >/dev/null 2>&1 &
-  backend=$!
-  RUST_LOG=warn "$@" ${1:+--callgrind-out-file="$out/gate.out"} "$examples/cluster" --role gate \
-    --node gate --nats "$url" --tcp 127.0.0.1:3456 --ws 127.0.0.1:3457 >/dev/null 2>&1 &
-  gate=$!
-  pids+=("$backend" "$gate")
-  for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/3456) 2>/dev/null && break; sleep 0.1; done
-  sleep "${SETTLE:-2}" # the gate learns the backend's routes
-}
+# shellcheck source=bench/cluster-lib.sh
+source bench/cluster-lib.sh
 
-stop_cluster() { kill -TERM "$gate" "$backend" 2>/dev/null || true; sleep 2; kill "$nats" 2>/dev/null || true; sleep 0.5; }
-
-ticks() { local stat; read -r -a stat <"/proc/$1/stat"; echo $((stat[13] + stat[14])); }
-ops_of() { sed -E 's/.*"ops":([0-9]+).*/\1/' <<<"$1"; }
-rate_of() { sed -E 's/.*"ops_per_s":([0-9.]+).*/\1/' <<<"$1"; }
-
-# cpu_per_request <port> <route> name=pid...: ops/s and each process's CPU µs per request.
-cpu_per_request() {
-  local port=$1 route=$2 i row line
-  shift 2
-  local procs=("$@") before=()
-  for i in "${!procs[@]}"; do before[i]=$(ticks "${procs[i]#*=}"); done
-  row=$("$bench" request --tcp 127.0.0.1:"$port" --route "$route" --conns "$CONNS" --duration 5 --json)
-  line="ops/s $(rate_of "$row")"
-  for i in "${!procs[@]}"; do
-    line+=" ${procs[i]%%=*} $(awk -v t=$(( $(ticks "${procs[i]#*=}") - before[i] )) -v o="$(ops_of "$row")" \
-      -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz * 1e6 / o }') µs"
-  done
-  echo "$line"
-}
-
-start_cluster
+start_cluster "$examples/cluster"
 RUST_LOG=warn "$examples/pingpong" --tcp 127.0.0.1:3458 --ws 127.0.0.1:3459 >/dev/null 2>&1 &
 pingpong=$!
 pids+=("$pingpong")
@@ -101,7 +62,7 @@ for name in gate backend nats; do
 done | tee "$out/syscalls.txt"
 stop_cluster
 
-SETTLE=5 start_cluster valgrind --tool=callgrind --collect-atstart=no '--toggle-collect=*Context::run_task*'
+SETTLE=5 start_cluster "$examples/cluster" valgrind --tool=callgrind --collect-atstart=no '--toggle-collect=*Context::run_task*'
 row=$("$bench" request --tcp 127.0.0.1:3456 --route echo.ping --conns "$CONNS" --duration 8 --warmup 0s --json)
 stop_cluster
 for name in gate backend; do

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 
 use super::lock;
 use super::node::Node;
+use super::outgoing::Outgoing;
 use super::trace;
 use crate::ClusterError;
 use crate::id_map::IdMap;
@@ -64,6 +65,13 @@ impl Calls {
         answered
     }
 
+    /// Fails call `id` (if it still waits) with `error`.
+    pub(super) fn fail(&self, id: u64, error: ClusterError) {
+        if let Some(pending) = lock(&self.pending).remove(&id) {
+            let _ = pending.answer.send(Err(error));
+        }
+    }
+
     /// Fails every call still waiting with `error` (the node is stopping).
     pub(super) fn fail_all(&self, error: impl Fn() -> ClusterError) {
         let pending: Vec<Pending> = lock(&self.pending)
@@ -106,18 +114,13 @@ impl Node {
             calls: &self.calls,
             id,
         };
-        let subject = self.link.node_subject(node, "call");
-        let reply = self.link.answer_subject(id);
-        let body = wire::encode(call, payload);
-        let nats = &self.link.nats;
-        match trace::headers() {
-            Some(headers) => {
-                nats.publish_with_reply_and_headers(subject.clone(), reply, headers, body)
-                    .await
-            }
-            None => nats.publish_with_reply(subject.clone(), reply, body).await,
-        }
-        .map_err(|err| ClusterError::nats(format!("publish a call to {subject}"), err))?;
+        self.outbound.send(Outgoing {
+            id,
+            subject: self.link.node_subject(node, "call"),
+            reply: self.link.answer_subject(id),
+            headers: trace::headers(),
+            body: wire::encode(call, payload),
+        });
         let timeout = self.link.config.request_timeout;
         let result = match tokio::time::timeout(timeout, answered).await {
             Ok(Ok(result)) => result,

@@ -17,6 +17,7 @@ mod link;
 mod membership;
 mod metrics;
 mod node;
+mod outgoing;
 mod pipe;
 mod relay;
 mod resume;

@@ -13,6 +13,7 @@ use super::gate::Gate;
 use super::link::Link;
 use super::membership::Membership;
 use super::metrics::ClusterMetrics;
+use super::outgoing::Outbound;
 use super::rooms::Hub;
 use super::serving::Serving;
 use super::tasks::Tasks;
@@ -26,6 +27,8 @@ pub(crate) struct Node {
     pub(super) membership: Membership,
     pub(super) gate: Gate,
     pub(super) calls: Calls,
+    /// Calls waiting to be published.
+    pub(super) outbound: Outbound,
     pub(super) backend: Backend,
     pub(super) serving: Serving,
     /// Room kinds served here, and rooms this node's clients joined elsewhere.
@@ -58,6 +61,7 @@ impl Node {
             membership: Membership::default(),
             gate: Gate::new(),
             calls: Calls::new(),
+            outbound: Outbound::default(),
             backend: Backend::default(),
             serving: Serving::default(),
             rooms: Hub::default(),

@@ -74,6 +74,7 @@ impl Node {
         } = subscriptions;
         let tasks = &self.tasks;
         tasks.spawn(self.clone().membership(membership));
+        tasks.spawn(self.clone().publish_calls());
         tasks.spawn(self.clone().serve_calls(calls));
         tasks.spawn(Inbox::new(self.clone(), feeds).run(inbox));
         tasks.spawn(self.clone().serve_closed(closed));
