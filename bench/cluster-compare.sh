@@ -24,23 +24,17 @@ commit=$(git rev-parse --verify "$REV^{commit}")
 results=bench/results/cluster-compare-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$results"
 echo "REV $REV ($commit) against the working tree on $(git rev-parse --short HEAD)" >"$results/rounds.txt"
-tree=$(mktemp -d /tmp/nano-compare.XXXXXX)
 dir=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  git worktree remove --force "$tree" 2>/dev/null || rm -rf "$tree"
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
-base_bin=${BASE_BIN:-target/compare/release/examples/cluster}
-if [ -z "${BASE_BIN:-}" ]; then
-  echo "== building $REV ($commit) and the working tree (release)" >&2
-  git worktree add --quiet --detach "$tree" "$commit"
-  CARGO_TARGET_DIR="$(pwd)/target/compare" cargo build --release --quiet \
-    --manifest-path "$tree/Cargo.toml" -p nano-examples --example cluster
-fi
+# shellcheck source=bench/build-rev.sh
+source bench/build-rev.sh
+base_bin=${BASE_BIN:-$(build_rev "$commit" cluster)}
 cargo build --release --quiet -p nano-bench --bin nano-bench
 cargo build --release --quiet -p nano-examples --example cluster
 bench=target/release/nano-bench

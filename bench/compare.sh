@@ -23,21 +23,15 @@ commit=$(git rev-parse --verify "$REV^{commit}")
 results=bench/results/compare-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$results"
 runs=$results/runs.jsonl
-tree=$(mktemp -d /tmp/nano-compare.XXXXXX)
 pids=()
 cleanup() {
   kill "${pids[@]}" 2>/dev/null || true
-  git worktree remove --force "$tree" 2>/dev/null || rm -rf "$tree"
 }
 trap cleanup EXIT
 
-base_bin=${BASE_BIN:-target/compare/release/examples/pingpong}
-if [ -z "${BASE_BIN:-}" ]; then
-  echo "== building $REV ($commit) and the working tree (release)" >&2
-  git worktree add --quiet --detach "$tree" "$commit"
-  CARGO_TARGET_DIR="$(pwd)/target/compare" cargo build --release --quiet \
-    --manifest-path "$tree/Cargo.toml" --example pingpong
-fi
+# shellcheck source=bench/build-rev.sh
+source bench/build-rev.sh
+base_bin=${BASE_BIN:-$(build_rev "$commit" pingpong)}
 cargo build --release --quiet -p nano-bench --bin nano-bench
 cargo build --release --quiet --example pingpong
 head_bin=target/release/examples/pingpong
