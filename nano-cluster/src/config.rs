@@ -26,6 +26,7 @@ pub struct ClusterConfig {
     pub(crate) max_calls_in_flight: usize,
     pub(crate) audit_interval: Duration,
     pub(crate) relay_queue: usize,
+    pub(crate) max_queued_calls: usize,
 }
 
 /// Whether `text` can be one token of a NATS subject (a node, prefix or group name).
@@ -42,12 +43,16 @@ pub const DEFAULT_MAX_CALLS_IN_FLIGHT: usize = 10_000;
 /// Default of [`ClusterConfig::relay_queue`].
 pub const DEFAULT_RELAY_QUEUE: usize = 16;
 
+/// Default of [`ClusterConfig::max_queued_calls`].
+pub const DEFAULT_MAX_QUEUED_CALLS: usize = 10_000;
+
 impl ClusterConfig {
     /// A node called `node` (unique in the cluster) on the NATS server at `nats_url`.
     /// Defaults: announces every 1 s, peers silent for 3 s are dropped, forwarded requests
     /// and RPCs time out after 5 s, at most 10,000 calls from other nodes run at once,
     /// backends check their stand-in sessions every 30 s, 16 messages may wait in a stand-in's
-    /// relay, subjects start with `nano`.
+    /// relay, at most 10,000 calls this node makes wait to be published, subjects start with
+    /// `nano`.
     pub fn new(nats_url: impl Into<String>, node: impl Into<String>) -> Self {
         Self {
             nats_url: nats_url.into(),
@@ -59,6 +64,7 @@ impl ClusterConfig {
             max_calls_in_flight: DEFAULT_MAX_CALLS_IN_FLIGHT,
             audit_interval: Duration::from_secs(30),
             relay_queue: DEFAULT_RELAY_QUEUE,
+            max_queued_calls: DEFAULT_MAX_QUEUED_CALLS,
         }
     }
 
@@ -108,6 +114,16 @@ impl ClusterConfig {
     /// nothing is dropped. At least 1.
     pub fn relay_queue(mut self, messages: usize) -> Self {
         self.relay_queue = messages.max(1);
+        self
+    }
+
+    /// How many calls this node makes (forwarded client messages and RPCs) may wait to be
+    /// published (default [`DEFAULT_MAX_QUEUED_CALLS`], 10,000). Calls are handed to NATS in
+    /// batches; while the NATS connection does not keep up (it is reconnecting, say), a call
+    /// beyond that fails at once with [`ClusterError::Backlog`](crate::ClusterError::Backlog)
+    /// (a forwarded request is answered 503) rather than queued. At least 1.
+    pub fn max_queued_calls(mut self, calls: usize) -> Self {
+        self.max_queued_calls = calls.max(1);
         self
     }
 

@@ -79,7 +79,9 @@ pub use cluster::{
     DEFAULT_PROBE_TIMEOUT, NodeLoad, Placement, PlacementConfig, PlacementError, PlacementPolicy,
     RoomsClient, RouteFn,
 };
-pub use config::{ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT, DEFAULT_RELAY_QUEUE};
+pub use config::{
+    ClusterConfig, DEFAULT_MAX_CALLS_IN_FLIGHT, DEFAULT_MAX_QUEUED_CALLS, DEFAULT_RELAY_QUEUE,
+};
 pub use error::ClusterError;
 pub use group::{ClusterGroup, ClusterMember};
 pub use stats::ClusterStats;

@@ -65,6 +65,11 @@ impl Calls {
         answered
     }
 
+    /// Whether call `id` still waits for its answer.
+    pub(super) fn is_pending(&self, id: u64) -> bool {
+        lock(&self.pending).contains_key(&id)
+    }
+
     /// Fails call `id` (if it still waits) with `error`.
     pub(super) fn fail(&self, id: u64, error: ClusterError) {
         if let Some(pending) = lock(&self.pending).remove(&id) {
@@ -120,7 +125,7 @@ impl Node {
             reply: self.link.answer_subject(id),
             headers: trace::headers(),
             body: wire::encode(call, payload),
-        });
+        })?;
         let timeout = self.link.config.request_timeout;
         let result = match tokio::time::timeout(timeout, answered).await {
             Ok(Ok(result)) => result,

@@ -56,6 +56,7 @@ fn outcome<T>(result: &Result<T, ClusterError>) -> &'static str {
         Err(ClusterError::MalformedAnswer(_)) => "malformed_answer",
         Err(ClusterError::Nats { .. }) => "nats_error",
         Err(ClusterError::Stopped) => "stopped",
+        Err(ClusterError::Backlog(_)) => "backlog",
         Err(_) => "error",
     }
 }

@@ -56,12 +56,13 @@ impl Node {
     pub(super) fn new(config: ClusterConfig, nats: Client) -> Self {
         let link = Link::new(config, nats);
         let (groups, feeds) = LocalGroups::new(link.nats.clone(), link.subject("group."));
+        let outbound = Outbound::new(link.config.max_queued_calls);
         Self {
             link,
             membership: Membership::default(),
             gate: Gate::new(),
             calls: Calls::new(),
-            outbound: Outbound::default(),
+            outbound,
             backend: Backend::default(),
             serving: Serving::default(),
             rooms: Hub::default(),

@@ -1,6 +1,7 @@
-//! [`Outgoing`]: the calls this node sends, published in batches: a call queues here and the
+//! [`Outbound`]: the calls this node makes, published in batches: a call queues here and the
 //! publisher task takes every call queued by the time it runs (it lets the other tasks ready
-//! to run go first), so that NATS gets several calls per write instead of one.
+//! to run go first), so that NATS gets many calls per write instead of one or two. At most
+//! `max_queued_calls` wait; a call whose caller stopped waiting is not published.
 
 use std::mem;
 use std::sync::{Arc, Mutex};
@@ -23,23 +24,40 @@ pub(super) struct Outgoing {
 }
 
 /// The calls waiting for the publisher.
-#[derive(Default)]
 pub(super) struct Outbound {
     queue: Mutex<Vec<Outgoing>>,
+    limit: usize,
     ready: Notify,
 }
 
 impl Outbound {
+    /// At most `limit` calls wait.
+    pub(super) fn new(limit: usize) -> Self {
+        Self {
+            queue: Mutex::new(Vec::new()),
+            limit,
+            ready: Notify::new(),
+        }
+    }
+
     /// Queues `call`; the first call of a batch wakes the publisher.
-    pub(super) fn send(&self, call: Outgoing) {
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::Backlog`] when `limit` calls wait already.
+    pub(super) fn send(&self, call: Outgoing) -> Result<(), ClusterError> {
         let first = {
             let mut queue = lock(&self.queue);
+            if queue.len() >= self.limit {
+                return Err(ClusterError::Backlog(queue.len()));
+            }
             queue.push(call);
             queue.len() == 1
         };
         if first {
             self.ready.notify_one();
         }
+        Ok(())
     }
 }
 
@@ -57,6 +75,9 @@ impl Node {
             tokio::task::yield_now().await;
             mem::swap(&mut batch, &mut *lock(&self.outbound.queue));
             for call in batch.drain(..) {
+                if !self.calls.is_pending(call.id) {
+                    continue; // Its caller stopped waiting (timed out while NATS lagged).
+                }
                 let nats = &self.link.nats;
                 let published = match call.headers {
                     Some(headers) => {
@@ -80,5 +101,38 @@ impl Node {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(id: u64) -> Outgoing {
+        Outgoing {
+            id,
+            subject: "nano.node.b.call".to_owned(),
+            reply: format!("nano.node.a.in.answer.1.{id}"),
+            headers: None,
+            body: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn at_most_the_limit_of_calls_wait_and_they_keep_their_order() {
+        let outbound = Outbound::new(2);
+        assert!(outbound.send(call(1)).is_ok());
+        assert!(outbound.send(call(2)).is_ok());
+        assert!(matches!(
+            outbound.send(call(3)),
+            Err(ClusterError::Backlog(2))
+        ));
+        let queued: Vec<u64> = lock(&outbound.queue)
+            .drain(..)
+            .map(|call| call.id)
+            .collect();
+        assert_eq!(queued, [1, 2]);
+        // Taken by the publisher: there is room again.
+        assert!(outbound.send(call(4)).is_ok());
     }
 }
