@@ -1,7 +1,8 @@
 //! A node's calls to other nodes, in-process on one NATS server: a call past the request
 //! timeout fails with `ClusterError::Timeout` (RPC) or error 503 (a client's forwarded
 //! request) and leaves the session bound to its node; `Cluster::shutdown` fails the calls
-//! still waiting; a gate never forwards or calls for a closed session.
+//! still waiting; a gate never forwards or calls for a closed session; calls made at once,
+//! published in batches, each get their own answer.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -355,4 +356,60 @@ async fn a_gate_never_forwards_or_calls_for_a_closed_session() {
         app.shutdown().await;
         cluster.shutdown().await;
     }
+}
+
+/// A backend handler answering with twice its number.
+struct Double;
+
+#[nano_core::component(name = "double")]
+impl Double {
+    #[nano_core::handler]
+    fn of(&self, _session: &Session, n: i64) -> i64 {
+        2 * n
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_made_at_once_are_published_together_and_each_gets_its_own_answer() {
+    // Calls are handed to NATS in batches: many made at once (from several tasks, and from
+    // one task at once) must each be published once and matched with their own answer.
+    let nats = Nats::start();
+    let prefix = "batched";
+    let builder = App::builder().register(Double);
+    let (backend, backend_app) = node(&nats, prefix, "double-1", WITHIN, builder).await;
+    let (caller, caller_app) = node(&nats, prefix, "gate-1", WITHIN, App::builder()).await;
+    let learned = wait_until(WITHIN, async || {
+        caller
+            .nodes()
+            .get("double-1")
+            .is_some_and(|&routes| routes > 0)
+    })
+    .await;
+    assert!(learned, "the caller did not learn the backend's routes");
+    let tasks: Vec<_> = (0..8_i64)
+        .map(|task| {
+            let caller = caller.clone();
+            tokio::spawn(async move {
+                let calls = (0..100).map(|i| {
+                    let n = task * 1_000 + i;
+                    let caller = &caller;
+                    async move { (n, caller.rpc::<_, i64>("double.of", &n).await) }
+                });
+                futures_util::future::join_all(calls).await
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for task in tasks {
+        for (n, doubled) in task.await.unwrap() {
+            assert_eq!(doubled.unwrap(), 2 * n, "the answer to call {n}");
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 800);
+    assert_eq!(caller.stats().pending_calls, 0, "no call left waiting");
+    caller_app.shutdown().await;
+    caller.shutdown().await;
+    backend_app.shutdown().await;
+    backend.shutdown().await;
 }
