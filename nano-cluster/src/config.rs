@@ -51,8 +51,7 @@ impl ClusterConfig {
     /// Defaults: announces every 1 s, peers silent for 3 s are dropped, forwarded requests
     /// and RPCs time out after 5 s, at most 10,000 calls from other nodes run at once,
     /// backends check their stand-in sessions every 30 s, 16 messages may wait in a stand-in's
-    /// relay, at most 10,000 calls this node makes wait to be published, subjects start with
-    /// `nano`.
+    /// relay, at most 10,000 messages wait to be published, subjects start with `nano`.
     pub fn new(nats_url: impl Into<String>, node: impl Into<String>) -> Self {
         Self {
             nats_url: nats_url.into(),
@@ -117,11 +116,12 @@ impl ClusterConfig {
         self
     }
 
-    /// How many calls this node makes (forwarded client messages and RPCs) may wait to be
-    /// published (default [`DEFAULT_MAX_QUEUED_CALLS`], 10,000). Calls are handed to NATS in
-    /// batches; while the NATS connection does not keep up (it is reconnecting, say), a call
-    /// beyond that fails at once with [`ClusterError::Backlog`](crate::ClusterError::Backlog)
-    /// (a forwarded request is answered 503) rather than queued. At least 1.
+    /// How many messages may wait to be published (default [`DEFAULT_MAX_QUEUED_CALLS`],
+    /// 10,000): the calls this node makes (forwarded client messages and RPCs) and what its
+    /// stand-in sessions' relays carry (pushes, answers), handed to NATS in batches. While the
+    /// NATS connection does not keep up (it is reconnecting, say), a call beyond that fails at
+    /// once with [`ClusterError::Backlog`](crate::ClusterError::Backlog) (a forwarded request
+    /// is answered 503) rather than queued, and a relay waits for room. At least 1.
     pub fn max_queued_calls(mut self, calls: usize) -> Self {
         self.max_queued_calls = calls.max(1);
         self

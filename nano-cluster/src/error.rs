@@ -70,9 +70,9 @@ pub enum ClusterError {
     /// The room kind is served by this node already.
     #[error("room kind `{0}` is served by this node already")]
     KindServed(String),
-    /// As many calls as [`ClusterConfig::max_queued_calls`](crate::ClusterConfig::max_queued_calls)
+    /// As many messages as [`ClusterConfig::max_queued_calls`](crate::ClusterConfig::max_queued_calls)
     /// wait to be published: the NATS connection does not keep up.
-    #[error("{0} calls wait to be published: NATS does not keep up")]
+    #[error("{0} messages wait to be published: NATS does not keep up")]
     Backlog(usize),
 }
 

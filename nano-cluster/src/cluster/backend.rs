@@ -150,7 +150,7 @@ impl Node {
         let relay = Relay {
             remote,
             outlet: queued,
-            nats: self.link.nats.clone(),
+            outbound: self.outbound.clone(),
             events: self.link.inbox(&info.gate, "event").into(),
             open: true,
         };

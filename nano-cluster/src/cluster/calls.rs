@@ -120,9 +120,9 @@ impl Node {
             id,
         };
         self.outbound.send(Outgoing {
-            id,
-            subject: self.link.node_subject(node, "call"),
-            reply: self.link.answer_subject(id),
+            call: Some(id),
+            subject: self.link.node_subject(node, "call").into(),
+            reply: Some(self.link.answer_subject(id).into()),
             headers: trace::headers(),
             body: wire::encode(call, payload),
         })?;

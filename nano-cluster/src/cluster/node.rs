@@ -1,16 +1,18 @@
 //! [`Node`]: everything one node holds, by side, shared by its [`Cluster`](super::Cluster)
 //! handles and its tasks.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_nats::Client;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::backend::Backend;
 use super::calls::Calls;
 use super::gate::Gate;
 use super::link::Link;
+use super::lock;
 use super::membership::Membership;
 use super::metrics::ClusterMetrics;
 use super::outgoing::Outbound;
@@ -27,8 +29,10 @@ pub(crate) struct Node {
     pub(super) membership: Membership,
     pub(super) gate: Gate,
     pub(super) calls: Calls,
-    /// Calls waiting to be published.
-    pub(super) outbound: Outbound,
+    /// Calls and relayed messages waiting to be published.
+    pub(super) outbound: Arc<Outbound>,
+    /// The task publishing them (it ends last, once the other tasks have).
+    pub(super) publisher: Mutex<Option<JoinHandle<()>>>,
     pub(super) backend: Backend,
     pub(super) serving: Serving,
     /// Room kinds served here, and rooms this node's clients joined elsewhere.
@@ -56,13 +60,14 @@ impl Node {
     pub(super) fn new(config: ClusterConfig, nats: Client) -> Self {
         let link = Link::new(config, nats);
         let (groups, feeds) = LocalGroups::new(link.nats.clone(), link.subject("group."));
-        let outbound = Outbound::new(link.config.max_queued_calls);
+        let outbound = Arc::new(Outbound::new(link.config.max_queued_calls));
         Self {
             link,
             membership: Membership::default(),
             gate: Gate::new(),
             calls: Calls::new(),
             outbound,
+            publisher: Mutex::new(None),
             backend: Backend::default(),
             serving: Serving::default(),
             rooms: Hub::default(),
@@ -78,7 +83,8 @@ impl Node {
     /// Stops the node, once it has left: the calls from other nodes running here finish (or
     /// are cancelled after the request timeout), then every task ends: stand-ins end here
     /// (their relays send what they have queued, their close callbacks run), calls still
-    /// waiting fail. Returns when no task of the node runs.
+    /// waiting fail, and what was queued to publish goes out. Returns when no task of the node
+    /// runs.
     pub(super) async fn shut_down(&self) {
         self.serving.finish(self.link.config.request_timeout).await;
         if !self.stop.is_cancelled() {
@@ -88,6 +94,12 @@ impl Node {
         }
         self.tasks.close();
         self.tasks.wait().await;
+        // What the relays queued as they ended goes out before the node is done.
+        self.outbound.close();
+        let publisher = lock(&self.publisher).take();
+        if let Some(publisher) = publisher {
+            let _ = publisher.await;
+        }
     }
 
     /// What this node holds for the cluster right now.

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use async_nats::{Client, Subject};
+use async_nats::Subject;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use nano_core::remote::{RemoteEvent, RemoteSession};
 use tokio::sync::{Notify, mpsc};
 
+use super::outgoing::Outbound;
 use crate::wire::{self, Event, EventKind};
 
 /// A stand-in's outlet: messages to publish (subject, bytes) in order after the pushes its
@@ -20,7 +21,8 @@ pub(super) struct Relay {
     pub(super) remote: RemoteSession,
     /// Answers, held broadcasts and their releases.
     pub(super) outlet: mpsc::Receiver<(Subject, Bytes)>,
-    pub(super) nats: Client,
+    /// Where what it carries is published, in order.
+    pub(super) outbound: Arc<Outbound>,
     /// The inbox of the client's node for events.
     pub(super) events: Subject,
     /// Until the session's closing is relayed.
@@ -45,10 +47,10 @@ impl Relay {
                 finish.notified().await;
                 break;
             };
-            let _ = self.nats.publish(subject, message).await;
+            self.outbound.send_waiting(subject, message).await;
         }
         while let Some(Some((subject, message))) = self.next().now_or_never() {
-            let _ = self.nats.publish(subject, message).await;
+            self.outbound.send_waiting(subject, message).await;
         }
         self.remote.finish();
     }

@@ -7,6 +7,7 @@ use nano_core::App;
 use tokio::sync::mpsc;
 
 use super::inbox::Inbox;
+use super::lock;
 use super::membership::MembershipSubscriptions;
 use super::node::Node;
 use crate::ClusterError;
@@ -74,7 +75,8 @@ impl Node {
         } = subscriptions;
         let tasks = &self.tasks;
         tasks.spawn(self.clone().membership(membership));
-        tasks.spawn(self.clone().publish_calls());
+        // Not among `tasks`: it publishes what they queue until they have all ended.
+        *lock(&self.publisher) = Some(tokio::spawn(self.clone().publish_queued()));
         tasks.spawn(self.clone().serve_calls(calls));
         tasks.spawn(Inbox::new(self.clone(), feeds).run(inbox));
         tasks.spawn(self.clone().serve_closed(closed));
