@@ -10,7 +10,7 @@
 
 use std::mem;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_nats::{HeaderMap, Subject};
@@ -40,6 +40,12 @@ pub(super) struct Outbound {
     /// The publisher took a batch: there is room.
     room: Notify,
     closed: AtomicBool,
+    /// Messages queued, and messages handed to NATS (or dropped), since the start: a relay
+    /// that ends waits until what it queued is out ([`flushed`](Self::flushed)).
+    queued: AtomicU64,
+    sent: AtomicU64,
+    /// The publisher handed a batch to NATS.
+    batch_sent: Notify,
 }
 
 impl Outbound {
@@ -51,6 +57,9 @@ impl Outbound {
             ready: Notify::new(),
             room: Notify::new(),
             closed: AtomicBool::new(false),
+            queued: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            batch_sent: Notify::new(),
         }
     }
 
@@ -95,12 +104,26 @@ impl Outbound {
                 return None;
             }
             queue.push(message.take()?);
+            self.queued.fetch_add(1, Ordering::AcqRel);
             queue.len() == 1
         };
         if first {
             self.ready.notify_one();
         }
         Some(())
+    }
+
+    /// Waits until every message queued so far has been handed to NATS.
+    pub(super) async fn flushed(&self) {
+        let mark = self.queued.load(Ordering::Acquire);
+        loop {
+            let mut sent = pin!(self.batch_sent.notified());
+            sent.as_mut().enable();
+            if self.sent.load(Ordering::Acquire) >= mark {
+                return;
+            }
+            sent.await;
+        }
     }
 
     /// No more messages come: the publisher sends what is queued, then ends.
@@ -124,7 +147,9 @@ impl Node {
             outbound.room.notify_waiters();
             for message in batch.drain(..) {
                 self.publish_one(message).await;
+                outbound.sent.fetch_add(1, Ordering::AcqRel);
             }
+            outbound.batch_sent.notify_waiters();
             if outbound.closed.load(Ordering::Acquire) && lock(&outbound.queue).is_empty() {
                 return;
             }
@@ -209,5 +234,20 @@ mod tests {
         outbound.room.notify_waiters();
         relayed.await.unwrap();
         assert_eq!(queued(&outbound), [None]);
+    }
+
+    #[tokio::test]
+    async fn flushed_waits_until_what_was_queued_is_sent() {
+        let outbound = Arc::new(Outbound::new(8));
+        assert!(outbound.send(call(1)).is_ok());
+        let waiting = outbound.clone();
+        let flushed = tokio::spawn(async move { waiting.flushed().await });
+        tokio::task::yield_now().await;
+        assert!(!flushed.is_finished(), "nothing sent yet");
+        // What the publisher does with a batch.
+        assert_eq!(queued(&outbound), [Some(1)]);
+        outbound.sent.fetch_add(1, Ordering::AcqRel);
+        outbound.batch_sent.notify_waiters();
+        flushed.await.unwrap();
     }
 }

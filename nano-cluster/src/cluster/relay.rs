@@ -52,6 +52,8 @@ impl Relay {
         while let Some(Some((subject, message))) = self.next().now_or_never() {
             self.outbound.send_waiting(subject, message).await;
         }
+        // Out before the session's close callbacks run (they may publish too).
+        self.outbound.flushed().await;
         self.remote.finish();
     }
 
