@@ -5,6 +5,7 @@
 #   bench/profile.sh                 # pingpong and raw-echo, 100 connections
 #   CONNS=1000 bench/profile.sh
 #   BIN=path/to/pingpong bench/profile.sh   # another build of the example
+#   TRANSPORT=ws bench/profile.sh           # over WebSocket (raw-echo's tokio-tungstenite echo)
 #
 # For each server it writes, under bench/results/profile-<time>/:
 #   - perf-<server>.txt: `perf record` (4 s, call graphs) flat by symbol, kernel and user;
@@ -16,8 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CONNS=${CONNS:-100}
+TRANSPORT=${TRANSPORT:-tcp}
 BIN=${BIN:-target/release/examples/pingpong}
-out=bench/results/profile-$(date -u +%Y%m%dT%H%M%SZ)
+out=bench/results/profile-$TRANSPORT-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
 cargo build --release --quiet -p nano-bench --bin nano-bench --bin raw-echo
 [ "$BIN" = target/release/examples/pingpong ] && cargo build --release --quiet --example pingpong
@@ -31,7 +33,9 @@ start_server() { # start_server <port> <wrapper...> -- <bin>: prints the pid
 }
 
 load() { # load <port> <duration> <warmup>: the request scenario on core 1
-  taskset -c 1 "$bench" request --tcp 127.0.0.1:"$1" --conns "$CONNS" --duration "$2" \
+  local address=(--tcp 127.0.0.1:"$1")
+  if [ "$TRANSPORT" = ws ]; then address=(--ws ws://127.0.0.1:$(($1 + 1))/); fi
+  taskset -c 1 "$bench" request "${address[@]}" --conns "$CONNS" --duration "$2" \
     --warmup "$3" --threads 1 --json
 }
 
@@ -45,7 +49,7 @@ profile_perf() { # profile_perf <name> <bin>
   wait %1 || true
   kill "$pid"
   perf report -i "$out/perf-$1.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
-    | grep -E '^ +[0-9]' | head -80 >"$out/perf-$1.txt"
+    | grep -E '^ +[0-9]' | sed -n '1,80p' >"$out/perf-$1.txt"
   rm -f "$out/perf-$1.data"
 }
 
@@ -57,7 +61,9 @@ profile_callgrind() { # profile_callgrind <name> <bin>
   load 3470 8 0s >"$out/callgrind-$1.json"
   sleep 1
   kill -TERM "$pid"
-  wait "$pid" 2>/dev/null || true
+  # Not this shell's child (started in a command substitution): wait until valgrind has
+  # written its profile and gone.
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
   ops=$(sed -E 's/.*"ops":([0-9]+).*/\1/' "$out/callgrind-$1.json")
   ir=$(grep -E '^summary:' "$out/callgrind-$1.out" | awk '{print $2}')
   {
