@@ -288,11 +288,18 @@ impl Outbox {
         self.wake.register(cx.waker());
     }
 
-    /// The pending close request, if any (without the lock when there is none).
+    /// The pending close request, if any (without the lock when there is none: inlined, the
+    /// connection's check on every poll is one atomic load).
+    #[inline]
     pub(crate) fn close_request(&self) -> Option<CloseRequest> {
         if !self.close_pending.load(Ordering::Acquire) {
             return None;
         }
+        self.locked_close_request()
+    }
+
+    #[cold]
+    fn locked_close_request(&self) -> Option<CloseRequest> {
         self.lock().close.clone()
     }
 
@@ -308,6 +315,7 @@ impl Outbox {
     }
 
     /// Takes the next queued packet (without the lock when there is none).
+    #[inline]
     pub(crate) fn pop(&self) -> Option<EncodedPacket> {
         if self.queued.load(Ordering::Acquire) == 0 {
             return None;

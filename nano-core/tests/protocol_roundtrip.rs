@@ -137,6 +137,18 @@ proptest! {
         prop_assert!(buf.is_empty());
         prop_assert_eq!(&decoded, &packets);
 
+        // The same pieces through `decode_taking`, which takes a buffer holding one packet.
+        let mut buf = BytesMut::new();
+        let mut taken = Vec::new();
+        for window in points.windows(2) {
+            buf.extend_from_slice(&wire[window[0]..window[1]]);
+            while let Some(packet) = codec.decode_taking(&mut buf).unwrap() {
+                taken.push(packet);
+            }
+        }
+        prop_assert!(buf.is_empty());
+        prop_assert_eq!(&taken, &packets);
+
         // Everything coalesced into one read decodes the same.
         let mut all = BytesMut::from(&wire[..]);
         let mut coalesced = Vec::new();
@@ -202,4 +214,36 @@ fn payload_shares_the_read_buffer() {
     let route_at = decoded.route().unwrap().name().unwrap().as_bytes().as_ptr() as usize;
     assert!((start..end).contains(&payload_at), "payload was copied");
     assert!((start..end).contains(&route_at), "route was copied");
+}
+
+/// `decode_taking` hands a buffer holding exactly one packet to the packet whole (nothing left
+/// behind, no split), and splits a buffer holding more, as `decode` does.
+#[test]
+fn decode_taking_takes_the_buffer_of_a_lone_packet() {
+    let mut codec = PacketCodec::default();
+    let mut wire = BytesMut::new();
+    codec.encode(&Packet::heartbeat(), &mut wire).unwrap();
+    codec.encode(&Packet::kick(&b"{}"[..]), &mut wire).unwrap();
+    let second_at = wire.as_ptr() as usize + 4;
+
+    let first = codec.decode_taking(&mut wire).unwrap().unwrap();
+    assert_eq!(first, Packet::heartbeat());
+    assert!(
+        wire.capacity() > 0,
+        "a buffer holding more is split, and kept"
+    );
+
+    let second = codec.decode_taking(&mut wire).unwrap().unwrap();
+    assert_eq!(second, Packet::kick(&b"{}"[..]));
+    assert_eq!(
+        second.body.as_ptr() as usize,
+        second_at + 4,
+        "the body was copied"
+    );
+    assert_eq!(
+        wire.capacity(),
+        0,
+        "the lone packet took the buffer's memory"
+    );
+    assert_eq!(codec.decode_taking(&mut wire).unwrap(), None);
 }

@@ -87,6 +87,26 @@ impl Decoder for PacketCodec {
     type Error = ProtocolError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Packet>, ProtocolError> {
+        self.decode_from(src, false)
+    }
+}
+
+impl PacketCodec {
+    /// Like [`Decoder::decode`], except that a packet filling `src` exactly (one request per
+    /// read, the usual case) takes `src`'s memory for its body, leaving `src` empty and
+    /// without capacity, instead of being split off it (a split gives the buffer a shared
+    /// header: an allocation per packet). For transports that let their read buffer go
+    /// between packets anyway, as nano-rs's do to keep idle sessions small; a
+    /// `tokio_util` `Framed`, which keeps one buffer, is better served by `decode`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Decoder::decode`].
+    pub fn decode_taking(&mut self, src: &mut BytesMut) -> Result<Option<Packet>, ProtocolError> {
+        self.decode_from(src, true)
+    }
+
+    fn decode_from(&self, src: &mut BytesMut, take: bool) -> Result<Option<Packet>, ProtocolError> {
         let Some((kind, len)) = self.peek_header(src)? else {
             return Ok(None);
         };
@@ -96,7 +116,11 @@ impl Decoder for PacketCodec {
             src.reserve(total - src.len());
             return Ok(None);
         }
-        let mut frame = src.split_to(total);
+        let mut frame = if take && src.len() == total {
+            std::mem::take(src)
+        } else {
+            src.split_to(total)
+        };
         frame.advance(HEADER_LEN);
         Ok(Some(Packet {
             kind,

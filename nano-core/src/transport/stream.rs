@@ -14,7 +14,6 @@ use std::task::{Context, Poll, ready};
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_util::codec::Decoder;
 
 use crate::inline_queue::InlineQueue;
 use crate::protocol::{EncodedPacket, Packet, PacketCodec, ProtocolError};
@@ -74,7 +73,7 @@ impl<S: AsyncRead + Unpin> Stream for StreamTransport<S> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
-            if let Some(packet) = this.codec.decode(&mut this.read_buf)? {
+            if let Some(packet) = this.codec.decode_taking(&mut this.read_buf)? {
                 if this.read_buf.is_empty() {
                     // Nothing pending: give the memory back while the connection idles.
                     this.read_buf = BytesMut::new();
