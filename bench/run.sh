@@ -5,8 +5,12 @@
 # what this machine allows). Writes
 # BENCHMARKS.md and keeps the raw JSON lines in bench/results/.
 #
-#   bench/run.sh                 # CONNS=1000 DURATION=10 by default
+#   bench/run.sh                 # CONNS=1000 DURATION=10 ROUNDS=3 by default
 #   CONNS=1000 DURATION=20 SESSIONS=19000 bench/run.sh
+#   ROUNDS=1 DURATION=5 bench/run.sh     # a quick look: every cell once
+#
+# The raw server and nano-rs run ROUNDS times in each request and notify cell, side by side;
+# BENCHMARKS.md's summary gives the median of the rounds' ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +24,7 @@ GONANO_START=${GONANO_START:-../shared/peers/gonano/start.sh}
 GONANO_STOP=${GONANO_STOP:-../shared/peers/gonano/stop.sh}
 GONANO_PORT=${GONANO_PORT:-3275}
 STORM=${STORM:-3000}
+ROUNDS=${ROUNDS:-3}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 results=bench/results/$stamp
 mkdir -p "$results"
@@ -95,6 +100,25 @@ run() { # run <section> <server> <pinning> <client cpus> <args...>
 
 pinus_hello='{"sys":{"type":"nano-bench","version":"0.1.0","protoVersion":0,"rsa":{}},"user":{}}'
 pinus_pids=("${pinus_pid:-}" "${connector_pid:-}" "${gonano_pid:-}")
+
+# rounds <section> <pinning> <client cpus> <raw address> <nano-rs address> <args...>: the raw
+# server and nano-rs side by side, ROUNDS times, the order swapped every round: one run of a
+# cell on a shared machine swings by tens of percent, the ratio within a round much less.
+rounds() {
+  local section=$1 pinning=$2 cpus=$3 raw_address=$4 nano_address=$5; shift 5
+  local round server address order
+  for round in $(seq 1 "$ROUNDS"); do
+    order=(raw nano-rs)
+    [ $((round % 2)) = 0 ] && order=(nano-rs raw)
+    for server in "${order[@]}"; do
+      address=$raw_address
+      [ "$server" = nano-rs ] && address=$nano_address
+      # shellcheck disable=SC2086 # the address is an option and its value
+      run "$section" "$server" "$pinning" "$cpus" "$section" $address "$@" --tag "round=$round"
+    done
+  done
+}
+
 for pinning in unpinned pinned; do
   if [ $pinning = pinned ]; then
     pin 0 "${pinus_pids[@]}"; client_cpus=1; threads=1; raw=3292; raw_ws=3293; tcp=3266; ws=3267
@@ -102,40 +126,25 @@ for pinning in unpinned pinned; do
     pin 0-"$(($(nproc) - 1))" "${pinus_pids[@]}"; client_cpus=all; threads=$(nproc); raw=3290; raw_ws=3291; tcp=3260; ws=3261
   fi
   common=(--conns "$CONNS" --duration "$DURATION" --threads "$threads")
-  run request raw $pinning $client_cpus request --tcp 127.0.0.1:$raw "${common[@]}"
-  run request raw $pinning $client_cpus request --ws ws://127.0.0.1:$raw_ws/ "${common[@]}"
-  run request nano-rs $pinning $client_cpus request --tcp 127.0.0.1:$tcp "${common[@]}"
-  run request nano-rs $pinning $client_cpus request --ws ws://127.0.0.1:$ws/ "${common[@]}"
+  for section in request notify; do
+    rounds $section $pinning $client_cpus "--tcp 127.0.0.1:$raw" "--tcp 127.0.0.1:$tcp" "${common[@]}"
+    rounds $section $pinning $client_cpus "--ws ws://127.0.0.1:$raw_ws/" "--ws ws://127.0.0.1:$ws/" "${common[@]}"
+  done
   if [ $gonano = yes ]; then
     run request go-nano $pinning $client_cpus request --tcp 127.0.0.1:$GONANO_PORT --route pingpong.Ping "${common[@]}"
+    run notify go-nano $pinning $client_cpus notify --tcp 127.0.0.1:$GONANO_PORT --route pingpong.Notify --push-route pong "${common[@]}"
   fi
   if [ $pinus = yes ]; then
     run request pinus $pinning $client_cpus request --tcp 127.0.0.1:3010 --route connector.entryHandler.entry \
       --handshake-json "$pinus_hello" "${common[@]}"
     run request pinus $pinning $client_cpus request --ws ws://127.0.0.1:3010/ --route connector.entryHandler.entry \
       --handshake-json "$pinus_hello" "${common[@]}"
+    run notify pinus $pinning $client_cpus notify --tcp 127.0.0.1:3010 --route connector.entryHandler.notifyMe \
+      --push-route onPong --handshake-json "$pinus_hello" "${common[@]}"
   fi
 done
 pin 0-"$(($(nproc) - 1))" "${pinus_pids[@]}"
-
 common=(--conns "$CONNS" --duration "$DURATION")
-run notify raw unpinned all notify --tcp 127.0.0.1:3290 "${common[@]}"
-run notify raw unpinned all notify --ws ws://127.0.0.1:3291/ "${common[@]}"
-run notify nano-rs unpinned all notify --tcp 127.0.0.1:3260 "${common[@]}"
-run notify nano-rs unpinned all notify --ws ws://127.0.0.1:3261/ "${common[@]}"
-if [ $gonano = yes ]; then
-  run notify go-nano unpinned all notify --tcp 127.0.0.1:$GONANO_PORT --route pingpong.Notify --push-route pong "${common[@]}"
-fi
-# Pinned (server on core 0, client on core 1): raw and nano-rs.
-pinned=(--conns "$CONNS" --duration "$DURATION" --threads 1)
-run notify raw pinned 1 notify --tcp 127.0.0.1:3292 "${pinned[@]}"
-run notify raw pinned 1 notify --ws ws://127.0.0.1:3293/ "${pinned[@]}"
-run notify nano-rs pinned 1 notify --tcp 127.0.0.1:3266 "${pinned[@]}"
-run notify nano-rs pinned 1 notify --ws ws://127.0.0.1:3267/ "${pinned[@]}"
-if [ $pinus = yes ]; then
-  run notify pinus unpinned all notify --tcp 127.0.0.1:3010 --route connector.entryHandler.notifyMe \
-    --push-route onPong --handshake-json "$pinus_hello" "${common[@]}"
-fi
 
 # Latency at half of nano-rs's maximum request rate, pinned (server on core 0, client on
 # core 1), three times each: tail latency on a shared machine is noisy.
@@ -185,8 +194,8 @@ cat "$results/idle-first.json" >>"$runs"
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-printf '{"machine":"%s","date":"%s","commit":"%s","command":"CONNS=%s DURATION=%s SESSIONS=%s bench/run.sh","payload_bytes":%s,"results":"%s","notes":["Go nano is lonng/nano master dbf22c7 built from source with Debian'"'"'s Go by ../shared/peers/gonano/start.sh (routes pingpong.Ping and pingpong.Notify; every handler on its one logic goroutine).","pinus is 1.7.4 from npm, started by ../shared/peers/pinus/start.sh (one connector process)."]}\n' \
-  "$machine" "$(date -u +%Y-%m-%d)" "$commit" "$CONNS" "$DURATION" "$SESSIONS" "$PAYLOAD" "$results" >>"$runs"
+printf '{"machine":"%s","date":"%s","commit":"%s","command":"CONNS=%s DURATION=%s SESSIONS=%s ROUNDS=%s bench/run.sh","payload_bytes":%s,"results":"%s","notes":["Go nano is lonng/nano master dbf22c7 built from source with Debian'"'"'s Go by ../shared/peers/gonano/start.sh (routes pingpong.Ping and pingpong.Notify; every handler on its one logic goroutine).","pinus is 1.7.4 from npm, started by ../shared/peers/pinus/start.sh (one connector process)."]}\n' \
+  "$machine" "$(date -u +%Y-%m-%d)" "$commit" "$CONNS" "$DURATION" "$SESSIONS" "$ROUNDS" "$PAYLOAD" "$results" >>"$runs"
 
 "$bench" report "$runs" BENCHMARKS.md
 if command -v nats-server >/dev/null; then

@@ -118,7 +118,8 @@ pub(super) fn write_section(out: &mut String, section: &Section, runs: &[&Value]
 }
 
 /// A table of throughput and latency: a line per run, with its ops/s as a share of the
-/// baseline run's (empty without one) and, if the baseline says so, the servers' CPU.
+/// baseline's run of the same round (empty without one) and, if the baseline says so, the
+/// servers' CPU.
 fn write_throughput(out: &mut String, baseline: &Baseline, rows: &[&Value]) -> fmt::Result {
     let (cpu_title, cpu_rule) = if baseline.server_cpu {
         (" server CPU |", "---|")
@@ -127,18 +128,19 @@ fn write_throughput(out: &mut String, baseline: &Baseline, rows: &[&Value]) -> f
     };
     writeln!(
         out,
-        "| server | transport | pinning | conns | ops/s | {} | p50 µs | p99 µs | p99.9 µs | errors | client CPU |{cpu_title}",
+        "| server | transport | pinning | round | conns | ops/s | {} | p50 µs | p99 µs | p99.9 µs | errors | client CPU |{cpu_title}",
         baseline.column
     )?;
     writeln!(
         out,
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|{cpu_rule}"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|{cpu_rule}"
     )?;
     for row in rows {
         let base = rows.iter().copied().find(|other| {
             text(other, "server") == baseline.server
                 && text(other, "transport") == text(row, "transport")
                 && text(other, "pinning") == text(row, "pinning")
+                && round(other) == round(row)
         });
         let share =
             ratio(Some(row), base).map_or(String::new(), |ratio| format!("{:.0}%", ratio * 100.0));
@@ -149,10 +151,11 @@ fn write_throughput(out: &mut String, baseline: &Baseline, rows: &[&Value]) -> f
         };
         writeln!(
             out,
-            "| {} | {} | {} | {} | {:.0} | {share} | {} | {} | {} | {} | {}% |{server_cpu}",
+            "| {} | {} | {} | {} | {} | {:.0} | {share} | {} | {} | {} | {} | {}% |{server_cpu}",
             text(row, "server"),
             text(row, "transport"),
             text(row, "pinning"),
+            round(row),
             text(row, "conns"),
             number(row, "ops_per_s"),
             text(row, "p50_us"),
@@ -163,6 +166,17 @@ fn write_throughput(out: &mut String, baseline: &Baseline, rows: &[&Value]) -> f
         )?;
     }
     Ok(())
+}
+
+/// Which of a cell's repeated runs `row` is (`round` or `attempt` tag; empty when run once):
+/// a run is compared with the baseline's run of the same round.
+fn round(row: &Value) -> String {
+    let round = text(row, "round");
+    if round.is_empty() {
+        text(row, "attempt")
+    } else {
+        round
+    }
 }
 
 /// A table of idle sessions: a line per run, with its handshake rate and the server's memory

@@ -12,46 +12,88 @@ pub(super) fn write_summary(out: &mut String, runs: &[&Value]) -> fmt::Result {
     writeln!(out, "## Summary\n")?;
     writeln!(out, "| goal | this run |")?;
     writeln!(out, "|---|---|")?;
-    for pinning in ["unpinned", "pinned"] {
-        write_request_goal(out, runs, pinning)?;
-    }
-    for pinning in ["unpinned", "pinned"] {
-        write_websocket_goal(out, runs, pinning)?;
+    for section in ["request", "notify"] {
+        for transport in ["tcp", "ws"] {
+            for pinning in ["unpinned", "pinned"] {
+                write_throughput_goal(out, runs, section, transport, pinning)?;
+            }
+        }
     }
     write_latency_goal(out, runs)?;
     write_broadcast_goal(out, runs)?;
     write_sessions_goal(out, runs)
 }
 
-/// nano-rs's TCP request rate next to the raw server's, Go nano's and pinus's.
-fn write_request_goal(out: &mut String, runs: &[&Value], pinning: &str) -> fmt::Result {
-    let nano = first(runs, "request", "nano-rs", "tcp", pinning);
-    let raw = first(runs, "request", "raw", "tcp", pinning);
+/// nano-rs's rate in `section` over `transport` with `pinning` as a share of the raw
+/// server's (the median of the rounds' ratios, each round's runs taken side by side), and
+/// against Go nano's and pinus's where they ran.
+fn write_throughput_goal(
+    out: &mut String,
+    runs: &[&Value],
+    section: &str,
+    transport: &str,
+    pinning: &str,
+) -> fmt::Result {
+    let nano = matching(runs, section, "nano-rs", transport, pinning);
+    let raw = matching(runs, section, "raw", transport, pinning);
+    let mut ratios: Vec<f64> = nano
+        .iter()
+        .filter_map(|row| ratio(Some(row), raw.iter().copied().find(|r| same_round(r, row))))
+        .collect();
+    let in_rounds = format_rounds(&ratios);
+    ratios.sort_by(f64::total_cmp);
+    let share = percent(ratios.get(ratios.len() / 2).copied());
+    let nano_rate = median(nano.iter().map(|row| number(row, "ops_per_s")).collect());
     let times = |peer: &str| {
-        let peer = first(runs, "request", peer, "tcp", pinning);
-        ratio(nano, peer).map_or("n/a".to_owned(), |r| format!("{r:.1}x"))
+        let peer = matching(runs, section, peer, transport, pinning);
+        match (nano_rate, peer.first()) {
+            (Some(rate), Some(peer)) => {
+                format!(
+                    ", {:.1}x {}",
+                    rate / number(peer, "ops_per_s").max(1.0),
+                    text(peer, "server")
+                )
+            }
+            _ => String::new(),
+        }
+    };
+    let raw_name = if transport == "ws" {
+        "raw WebSocket echo"
+    } else {
+        "raw server"
     };
     writeln!(
         out,
-        "| request, {} connections, TCP, {pinning}: at least 95% of raw | {} of raw, {} Go nano, {} pinus |",
-        nano.map_or(String::new(), |row| text(row, "conns")),
-        percent(ratio(nano, raw)),
+        "| {section}, {} connections, {}, {pinning}: at least 95% of the {raw_name} | {share} of raw{in_rounds}{}{} |",
+        nano.first().map_or(String::new(), |row| text(row, "conns")),
+        if transport == "ws" {
+            "WebSocket"
+        } else {
+            "TCP"
+        },
         times("go-nano"),
         times("pinus"),
     )
 }
 
-/// nano-rs's WebSocket request rate next to the raw WebSocket echo's, and to its own TCP one.
-fn write_websocket_goal(out: &mut String, runs: &[&Value], pinning: &str) -> fmt::Result {
-    let ws = first(runs, "request", "nano-rs", "ws", pinning);
-    let raw = first(runs, "request", "raw", "ws", pinning);
-    let tcp = first(runs, "request", "nano-rs", "tcp", pinning);
-    writeln!(
-        out,
-        "| request, WebSocket, {pinning}: at least 95% of the raw WebSocket echo | {} of raw, {} of nano-rs over TCP |",
-        percent(ratio(ws, raw)),
-        percent(ratio(ws, tcp))
-    )
+/// `" (median of N rounds: a%, b%, ...)"` for more than one round, else nothing.
+fn format_rounds(ratios: &[f64]) -> String {
+    if ratios.len() < 2 {
+        return String::new();
+    }
+    let each: Vec<String> = ratios.iter().map(|r| percent(Some(*r))).collect();
+    format!(" (median of {} rounds: {})", ratios.len(), each.join(", "))
+}
+
+/// Whether `a` and `b` ran in the same round (both untagged counts as the same).
+fn same_round(a: &Value, b: &Value) -> bool {
+    text(a, "round") == text(b, "round")
+}
+
+/// The middle one of `values` (the upper of the two middle ones for an even count).
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
 }
 
 /// The median p99 of nano-rs's paced runs, next to the raw server's.
@@ -69,7 +111,9 @@ fn write_latency_goal(out: &mut String, runs: &[&Value]) -> fmt::Result {
 
 /// The push rate of nano-rs's TCP broadcast run.
 fn write_broadcast_goal(out: &mut String, runs: &[&Value]) -> fmt::Result {
-    let broadcast = first(runs, "broadcast", "nano-rs", "tcp", "");
+    let broadcast = matching(runs, "broadcast", "nano-rs", "tcp", "")
+        .first()
+        .copied();
     writeln!(
         out,
         "| broadcast to a {}-member group: at least 1,000,000 pushes/s | {} pushes/s |",
@@ -102,21 +146,24 @@ fn write_sessions_goal(out: &mut String, runs: &[&Value]) -> fmt::Result {
     )
 }
 
-/// The first run of `server` in `section` over `transport` with `pinning` (any pinning when
-/// empty).
-fn first<'a>(
+/// Every run of `server` in `section` over `transport` with `pinning` (any pinning when
+/// empty), in the run's order.
+fn matching<'a>(
     runs: &[&'a Value],
     section: &str,
     server: &str,
     transport: &str,
     pinning: &str,
-) -> Option<&'a Value> {
-    runs.iter().copied().find(|row| {
-        text(row, "section") == section
-            && text(row, "server") == server
-            && text(row, "transport") == transport
-            && (pinning.is_empty() || text(row, "pinning") == pinning)
-    })
+) -> Vec<&'a Value> {
+    runs.iter()
+        .copied()
+        .filter(|row| {
+            text(row, "section") == section
+                && text(row, "server") == server
+                && text(row, "transport") == transport
+                && (pinning.is_empty() || text(row, "pinning") == pinning)
+        })
+        .collect()
 }
 
 /// The p99 latencies (µs) of `server`'s TCP latency runs, in increasing order.
@@ -134,12 +181,9 @@ fn sorted_p99(runs: &[&Value], server: &str) -> Vec<f64> {
     p99
 }
 
-/// The middle one of `values` (the upper of the two middle ones for an even count), in
-/// milliseconds, or `n/a`.
+/// The median of `values` in milliseconds, or `n/a`.
 fn median_ms(values: &[f64]) -> String {
-    values
-        .get(values.len() / 2)
-        .map_or("n/a".to_owned(), |v| format!("{:.2} ms", v / 1000.0))
+    median(values.to_vec()).map_or("n/a".to_owned(), |v| format!("{:.2} ms", v / 1000.0))
 }
 
 /// A ratio as a whole percentage, or `n/a`.
