@@ -115,6 +115,12 @@ fn number(row: &Value, key: &str) -> f64 {
     row[key].as_f64().unwrap_or(0.0)
 }
 
+/// The middle one of `values` (the upper of the two middle ones for an even count).
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
+}
+
 /// The ops/s of run `a` divided by those of run `b` (`b` counted as at least 1 op/s), when
 /// there are both.
 fn ratio(a: Option<&Value>, b: Option<&Value>) -> Option<f64> {

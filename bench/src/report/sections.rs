@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 
 use serde_json::Value;
 
-use super::{number, ratio, rss_per_session, text};
+use super::{median, number, rss_per_session, text};
 
 /// One section of the report: the runs tagged `kind`, under `title`, explained by `note`.
 pub(super) struct Section {
@@ -136,14 +136,9 @@ fn write_throughput(out: &mut String, baseline: &Baseline, rows: &[&Value]) -> f
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|{cpu_rule}"
     )?;
     for row in rows {
-        let base = rows.iter().copied().find(|other| {
-            text(other, "server") == baseline.server
-                && text(other, "transport") == text(row, "transport")
-                && text(other, "pinning") == text(row, "pinning")
-                && round(other) == round(row)
+        let share = baseline_ops(baseline, rows, row).map_or(String::new(), |base| {
+            format!("{:.0}%", number(row, "ops_per_s") / base.max(1.0) * 100.0)
         });
-        let share =
-            ratio(Some(row), base).map_or(String::new(), |ratio| format!("{:.0}%", ratio * 100.0));
         let server_cpu = if baseline.server_cpu {
             format!(" {} |", text(row, "server_cpu"))
         } else {
@@ -166,6 +161,18 @@ fn write_throughput(out: &mut String, baseline: &Baseline, rows: &[&Value]) -> f
         )?;
     }
     Ok(())
+}
+
+/// The baseline's ops/s to set `row` against: its run of the same round, or, for a run made
+/// once (a peer's), the median of the baseline's rounds in the same transport and pinning.
+fn baseline_ops(baseline: &Baseline, rows: &[&Value], row: &Value) -> Option<f64> {
+    let runs = rows.iter().filter(|other| {
+        text(other, "server") == baseline.server
+            && text(other, "transport") == text(row, "transport")
+            && text(other, "pinning") == text(row, "pinning")
+            && (round(row).is_empty() || round(other) == round(row))
+    });
+    median(runs.map(|other| number(other, "ops_per_s")).collect())
 }
 
 /// Which of a cell's repeated runs `row` is (`round` or `attempt` tag; empty when run once):

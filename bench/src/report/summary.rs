@@ -4,7 +4,7 @@ use std::fmt::{self, Write as _};
 
 use serde_json::Value;
 
-use super::{number, ratio, rss_per_session, text};
+use super::{median, number, ratio, rss_per_session, text};
 
 /// The goals of the benchmark, each with the figure this run measured (`n/a` where the run
 /// has no such figure).
@@ -88,12 +88,6 @@ fn format_rounds(ratios: &[f64]) -> String {
 /// Whether `a` and `b` ran in the same round (both untagged counts as the same).
 fn same_round(a: &Value, b: &Value) -> bool {
     text(a, "round") == text(b, "round")
-}
-
-/// The middle one of `values` (the upper of the two middle ones for an even count).
-fn median(mut values: Vec<f64>) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied()
 }
 
 /// The median p99 of nano-rs's paced runs, next to the raw server's.

@@ -165,13 +165,16 @@ fn repeated_runs_are_compared_round_by_round_and_summed_up_by_their_median() {
         in_round("raw", "2", 1250.0),
         in_round("raw", "3", 800.0),
         in_round("nano-rs", "3", 820.0),
+        run("request", "go-nano", "tcp", "pinned", 500.0),
     ];
     let report = render(&rows).unwrap();
     for line in [
         "| nano-rs | tcp | pinned | 1 | 10 | 900 | 90% | 100 | 1500 | 3000 | 0 | 50.0% |",
+        // A peer run once is set against the median of the raw server's rounds (1000).
+        "| go-nano | tcp | pinned |  | 10 | 500 | 50% | 100 | 1500 | 3000 | 0 | 50.0% |",
         "| nano-rs | tcp | pinned | 2 | 10 | 1200 | 96% | 100 | 1500 | 3000 | 0 | 50.0% |",
         "| nano-rs | tcp | pinned | 3 | 10 | 820 | 102% | 100 | 1500 | 3000 | 0 | 50.0% |",
-        "| request, 10 connections, TCP, pinned: at least 95% of the raw server | 96% of raw (median of 3 rounds: 90%, 96%, 102%) |",
+        "| request, 10 connections, TCP, pinned: at least 95% of the raw server | 96% of raw (median of 3 rounds: 90%, 96%, 102%), 1.8x go-nano |",
     ] {
         assert!(
             report.lines().any(|l| l == line),
